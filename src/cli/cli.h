@@ -1,0 +1,9 @@
+/* cli.h - subcommands of the `vmcisim` tool. Each returns the process exit status. */
+#ifndef VMCISIM_CLI_H
+#define VMCISIM_CLI_H
+
+#define VMCISIM_VERSION_STRING "0.1.0"
+
+int cli_demo(int argc, char **argv);
+
+#endif

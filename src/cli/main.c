@@ -1,0 +1,36 @@
+/*
+ * main.c - the `vmcisim` command: dispatch to its subcommands.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vmcisim <command> [options]\n"
+               "commands:\n"
+               "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
+               "  version                                   print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "demo") == 0)
+        return cli_demo(argc - 1, argv + 1);
+    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
+        printf("vmcisim %s\n", VMCISIM_VERSION_STRING);
+        return 0;
+    }
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "vmcisim: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,704 @@
+/*
+ * sched.c - simulated threads: the deterministic baton scheduler, realtime waits, thread
+ * start/finish, killing and the deadline heap.
+ *
+ * Deterministic mode. Every simulated thread is a pthread, but only the holder of the "baton"
+ * runs. The baton is a per-thread futex word; handing it over is give(next) then take(self).
+ * At each scheduling point the holder draws from the world's seeded random source which of the
+ * eligible threads runs next (eligible: runnable, VM running). When none is eligible, the clock
+ * jumps to the earliest deadline of a waiting thread; when there is none either, the run is
+ * deadlocked and control returns to the main thread (vmcisim_run returns -1).
+ *
+ * Realtime mode. Threads run freely; simulator code is serialised by the world lock; a waiting
+ * thread sleeps on its own condition variable with the world lock as the mutex.
+ */
+#define _GNU_SOURCE
+#include <assert.h>
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "world_internal.h"
+
+static __thread sim_thread *tls_self;
+
+sim_thread *sim_self(void) { return tls_self; }
+
+/* ---- the baton --------------------------------------------------------------------------- */
+
+enum { BATON_NONE = 0, BATON_GIVEN = 1, BATON_SLEEPING = 2 };
+#define BATON_SPINS 2000
+
+static void futex_wait(uint32_t *w, uint32_t val)
+{
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
+
+static void baton_give(uint32_t *b)
+{
+    uint32_t old = __atomic_exchange_n(b, BATON_GIVEN, __ATOMIC_ACQ_REL);
+    assert(old != BATON_GIVEN); /* a baton is never given twice */
+    if (old == BATON_SLEEPING)
+        futex_wake(b);
+}
+
+static void baton_take(uint32_t *b)
+{
+    /* Spin a little first: a handoff that comes straight back (ping-pong) then costs no
+     * sleep and no wake-up system call. */
+    for (int i = 0; i < BATON_SPINS; i++) {
+        if (__atomic_load_n(b, __ATOMIC_ACQUIRE) == BATON_GIVEN) {
+            __atomic_store_n(b, BATON_NONE, __ATOMIC_RELAXED);
+            return;
+        }
+        __builtin_ia32_pause();
+    }
+    for (;;) {
+        uint32_t v = BATON_NONE;
+        if (__atomic_compare_exchange_n(b, &v, BATON_SLEEPING, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE)) {
+            futex_wait(b, BATON_SLEEPING);
+            continue;
+        }
+        if (v == BATON_GIVEN) {
+            __atomic_store_n(b, BATON_NONE, __ATOMIC_RELAXED);
+            return;
+        }
+        futex_wait(b, BATON_SLEEPING);
+    }
+}
+
+/* ---- wait queues --------------------------------------------------------------------------- */
+
+static void waitq_push(sim_waitq *q, sim_thread *t)
+{
+    assert(t->waitq == NULL);
+    t->waitq = q;
+    t->wnext = NULL;
+    t->wprev = q->last;
+    if (q->last)
+        q->last->wnext = t;
+    else
+        q->first = t;
+    q->last = t;
+}
+
+static void waitq_remove(sim_thread *t)
+{
+    sim_waitq *q = t->waitq;
+    if (!q)
+        return;
+    if (t->wprev)
+        t->wprev->wnext = t->wnext;
+    else
+        q->first = t->wnext;
+    if (t->wnext)
+        t->wnext->wprev = t->wprev;
+    else
+        q->last = t->wprev;
+    t->waitq = NULL;
+    t->wnext = t->wprev = NULL;
+}
+
+bool sim_waitq_empty(const sim_waitq *q) { return q->first == NULL; }
+
+/* ---- deadline heap (deterministic mode), ordered by (deadline, thread id) ------------------ */
+
+static bool heap_less(const sim_thread *a, const sim_thread *b)
+{
+    return a->deadline < b->deadline || (a->deadline == b->deadline && a->id < b->id);
+}
+
+static void heap_swap(vmcisim *sim, size_t i, size_t j)
+{
+    sim_thread *a = sim->heap[i], *b = sim->heap[j];
+    sim->heap[i] = b;
+    sim->heap[j] = a;
+    b->heap_idx = i;
+    a->heap_idx = j;
+}
+
+static void heap_up(vmcisim *sim, size_t i)
+{
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!heap_less(sim->heap[i], sim->heap[p]))
+            break;
+        heap_swap(sim, i, p);
+        i = p;
+    }
+}
+
+static void heap_down(vmcisim *sim, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        if (l < sim->heap_len && heap_less(sim->heap[l], sim->heap[m]))
+            m = l;
+        if (r < sim->heap_len && heap_less(sim->heap[r], sim->heap[m]))
+            m = r;
+        if (m == i)
+            return;
+        heap_swap(sim, i, m);
+        i = m;
+    }
+}
+
+static int heap_push(vmcisim *sim, sim_thread *t)
+{
+    if (sim->heap_len == sim->heap_cap) {
+        size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 16;
+        sim_thread **h = realloc(sim->heap, cap * sizeof *h);
+        if (!h)
+            return -1;
+        sim->heap = h;
+        sim->heap_cap = cap;
+    }
+    t->heap_idx = sim->heap_len;
+    sim->heap[sim->heap_len++] = t;
+    heap_up(sim, t->heap_idx);
+    return 0;
+}
+
+static void heap_remove(vmcisim *sim, sim_thread *t)
+{
+    size_t i = t->heap_idx;
+    if (i == SIZE_MAX)
+        return;
+    assert(i < sim->heap_len && sim->heap[i] == t);
+    sim->heap_len--;
+    if (i != sim->heap_len) {
+        sim->heap[i] = sim->heap[sim->heap_len];
+        sim->heap[i]->heap_idx = i;
+        heap_down(sim, i);
+        heap_up(sim, i);
+    }
+    t->heap_idx = SIZE_MAX;
+}
+
+/* ---- time ------------------------------------------------------------------------------- */
+
+static uint64_t ts_ns(const struct timespec *ts)
+{
+    return (uint64_t)ts->tv_sec * 1000000000ull + (uint64_t)ts->tv_nsec;
+}
+
+uint64_t sim_now(const vmcisim *sim)
+{
+    if (!sim->realtime)
+        return sim->now;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t n = ts_ns(&ts), z = ts_ns(&sim->t0);
+    return n > z ? n - z : 0;
+}
+
+uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns)
+{
+    uint64_t now = sim_now(sim);
+    return ns >= SIM_NO_DEADLINE - now ? SIM_NO_DEADLINE : now + ns;
+}
+
+void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs)
+{
+    uint64_t z = ts_ns(&sim->t0);
+    uint64_t a = t > UINT64_MAX - z ? UINT64_MAX / 2 : z + t;
+    abs->tv_sec = (time_t)(a / 1000000000ull);
+    abs->tv_nsec = (long)(a % 1000000000ull);
+}
+
+/* ---- choosing who runs (deterministic) ----------------------------------------------------- */
+
+static bool eligible(const sim_thread *t)
+{
+    return t->state == T_RUNNABLE && t->vm->state == VMCISIM_VM_RUNNING;
+}
+
+static void report_deadlock(vmcisim *sim)
+{
+    char buf[sizeof sim->err];
+    size_t off = 0;
+    int n = snprintf(buf, sizeof buf, "deadlock at t=%llu.%09llu s: every live thread waits",
+                     (unsigned long long)(sim->now / 1000000000ull),
+                     (unsigned long long)(sim->now % 1000000000ull));
+    off = n > 0 ? (size_t)n : 0;
+    for (size_t i = 0; i < sim->nthreads && off < sizeof buf; i++) {
+        sim_thread *t = sim->threads[i];
+        if (t->state == T_DONE || t->daemon)
+            continue;
+        const char *what = t->state == T_BLOCKED && t->waiting_for ? t->waiting_for
+                           : t->vm->state == VMCISIM_VM_SUSPENDED ? "its VM to be resumed"
+                                                                   : "(runnable)";
+        n = snprintf(buf + off, sizeof buf - off, "; thread '%s' of VM '%s' (cid %u) waits for %s",
+                     t->name, t->vm->name, t->vm->cid, what);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    sim_set_error(sim, "%s", buf);
+    sim_trace(sim, "deadlock", "threads=%zu", sim->live_procs);
+}
+
+/* The next thread to run, or NULL when control goes back to the main thread (the run is over:
+ * every process ended, or deadlock). May advance the simulated clock. */
+static sim_thread *sched_pick(vmcisim *sim)
+{
+    for (;;) {
+        if (sim->live_procs == 0) {
+            sim->run_result = 0;
+            return NULL;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < sim->nthreads; i++)
+            n += eligible(sim->threads[i]);
+        if (n) {
+            uint64_t r = n == 1 ? 0 : sim_rand_below(sim, n);
+            for (size_t i = 0; i < sim->nthreads; i++) {
+                sim_thread *t = sim->threads[i];
+                if (eligible(t) && r-- == 0)
+                    return t;
+            }
+            assert(!"unreachable");
+        }
+        if (sim->heap_len) {
+            /* Nothing can run: jump to the earliest deadline and time those waits out. */
+            sim->now = sim->heap[0]->deadline;
+            sim->stats.timer_jumps++;
+            while (sim->heap_len && sim->heap[0]->deadline <= sim->now) {
+                sim_thread *t = sim->heap[0];
+                heap_remove(sim, t);
+                waitq_remove(t);
+                t->woken = false;
+                t->state = T_RUNNABLE;
+            }
+            continue;
+        }
+        sim->run_result = -1;
+        report_deadlock(sim);
+        return NULL;
+    }
+}
+
+static void trace_switch(vmcisim *sim, sim_thread *to)
+{
+    if (to)
+        sim_trace(sim, "sched", "to=%s#%u", to->name, to->id);
+    else
+        sim_trace(sim, "sched", "to=main result=%d", sim->run_result);
+}
+
+/* Hand the baton from the running thread `self` to `next` (NULL: main) and wait for it back. */
+static void switch_to(vmcisim *sim, sim_thread *self, sim_thread *next)
+{
+    sim->stats.switches++;
+    trace_switch(sim, next);
+    sim->running = next;
+    baton_give(next ? &next->baton : &sim->main_baton);
+    baton_take(&self->baton);
+    sim->running = self;
+    if (self->killed)
+        sim_unwind_self();
+}
+
+void sim_point(vmcisim *sim)
+{
+    if (sim->realtime)
+        return;
+    sim_thread *self = tls_self;
+    if (!self || self->state != T_RUNNABLE || self->sim != sim)
+        return;
+    sim->stats.sched_points++;
+    sim_thread *next = sched_pick(sim);
+    if (next != self)
+        switch_to(sim, self, next);
+}
+
+void vmcisim_yield(void)
+{
+    sim_thread *self = tls_self;
+    if (!self)
+        return;
+    sim_enter(self->sim);
+    sim_leave(self->sim);
+}
+
+/* ---- entering the world -------------------------------------------------------------------- */
+
+static void rt_wait_resumed(vmcisim *sim, sim_thread *self)
+{
+    while (self->vm->state == VMCISIM_VM_SUSPENDED && !self->killed) {
+        waitq_push(&self->vm->resume_q, self);
+        self->woken = false;
+        self->waiting_for = "its VM to be resumed";
+        while (!self->woken && !self->killed)
+            pthread_cond_wait(&self->cv, &sim->lock);
+        self->waiting_for = NULL;
+    }
+    if (self->killed)
+        sim_unwind_self();
+}
+
+void sim_enter(vmcisim *sim)
+{
+    sim_thread *self = tls_self;
+    if (sim->realtime) {
+        pthread_mutex_lock(&sim->lock);
+        if (self && self->sim == sim) {
+            if (self->killed)
+                sim_unwind_self();
+            rt_wait_resumed(sim, self);
+        }
+        return;
+    }
+    if (self && self->sim == sim)
+        sim_point(sim);
+}
+
+void sim_leave(vmcisim *sim)
+{
+    if (sim->realtime)
+        pthread_mutex_unlock(&sim->lock);
+}
+
+/* ---- waiting ------------------------------------------------------------------------------- */
+
+static int wait_rt(vmcisim *sim, sim_thread *self, sim_waitq *q, uint64_t deadline)
+{
+    struct timespec abs;
+    int rc = 0;
+    if (deadline != SIM_NO_DEADLINE)
+        sched_rt_now_ts(sim, deadline, &abs);
+    while (!self->woken && !self->killed) {
+        if (deadline == SIM_NO_DEADLINE) {
+            pthread_cond_wait(&self->cv, &sim->lock);
+        } else if (pthread_cond_timedwait(&self->cv, &sim->lock, &abs) == ETIMEDOUT) {
+            if (!self->woken && !self->killed) {
+                waitq_remove(self);
+                rc = ETIMEDOUT;
+            }
+            break;
+        }
+    }
+    (void)q;
+    self->state = T_RUNNABLE;
+    self->waiting_for = NULL;
+    if (self->killed)
+        sim_unwind_self(); /* the killer took us off q: q may be gone */
+    rt_wait_resumed(sim, self);
+    return self->woken ? 0 : rc;
+}
+
+int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
+{
+    sim_thread *self = tls_self;
+    assert(self);
+    vmcisim *sim = self->sim;
+    if (deadline != SIM_NO_DEADLINE && deadline <= sim_now(sim))
+        return ETIMEDOUT;
+    self->woken = false;
+    self->waiting_for = what;
+    self->deadline = deadline;
+    self->state = T_BLOCKED;
+    waitq_push(q, self);
+    if (sim->realtime)
+        return wait_rt(sim, self, q, deadline);
+
+    if (deadline != SIM_NO_DEADLINE && heap_push(sim, self) != 0) {
+        /* No memory for the timer: do not sleep past a deadline we cannot keep. */
+        waitq_remove(self);
+        self->state = T_RUNNABLE;
+        self->waiting_for = NULL;
+        return ETIMEDOUT;
+    }
+    sim->stats.sched_points++;
+    sim_thread *next = sched_pick(sim);
+    if (next != self)
+        switch_to(sim, self, next);
+    assert(self->state == T_RUNNABLE && self->waitq == NULL && self->heap_idx == SIZE_MAX);
+    self->waiting_for = NULL;
+    return self->woken ? 0 : ETIMEDOUT;
+}
+
+static void wake(vmcisim *sim, sim_thread *t)
+{
+    waitq_remove(t);
+    t->woken = true;
+    if (sim->realtime) {
+        pthread_cond_signal(&t->cv);
+    } else {
+        heap_remove(sim, t);
+        t->state = T_RUNNABLE;
+    }
+}
+
+void sim_wake_all(sim_waitq *q)
+{
+    while (q->first)
+        wake(q->first->sim, q->first);
+}
+
+void sim_wake_one(sim_waitq *q)
+{
+    if (q->first)
+        wake(q->first->sim, q->first);
+}
+
+/* ---- threads ------------------------------------------------------------------------------- */
+
+sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const char *name,
+                           bool daemon, void (*fn)(void *), void *arg)
+{
+    if (sim->nthreads == sim->threads_cap) {
+        size_t cap = sim->threads_cap ? sim->threads_cap * 2 : 16;
+        sim_thread **a = realloc(sim->threads, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        sim->threads = a;
+        sim->threads_cap = cap;
+    }
+    sim_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->sim = sim;
+    t->id = sim->next_tid++;
+    snprintf(t->name, sizeof t->name, "%s", name ? name : "thread");
+    t->vm = vm;
+    t->proc = proc;
+    t->daemon = daemon;
+    t->fn = fn;
+    t->arg = arg;
+    t->state = T_RUNNABLE;
+    t->heap_idx = SIZE_MAX;
+    t->deadline = SIM_NO_DEADLINE;
+    if (sim->realtime) {
+        pthread_condattr_t ca;
+        pthread_condattr_init(&ca);
+        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+        pthread_cond_init(&t->cv, &ca);
+        pthread_condattr_destroy(&ca);
+    }
+    sim->threads[sim->nthreads++] = t;
+    if (proc)
+        sim->live_procs++;
+    return t;
+}
+
+static void thread_finish(sim_thread *t)
+{
+    vmcisim *sim = t->sim;
+    if (sim->realtime)
+        pthread_mutex_lock(&sim->lock);
+    bool was_killed = t->killed;
+    if (!t->counted_dead) {
+        t->counted_dead = true;
+        if (t->proc) {
+            sim->live_procs--;
+            world_proc_ended(sim, t->proc);
+        }
+    }
+    t->state = T_DONE;
+    if (sim->realtime) {
+        if (sim->live_procs == 0)
+            pthread_cond_broadcast(&sim->main_cv);
+        pthread_mutex_unlock(&sim->lock);
+        return;
+    }
+    if (was_killed && sim->reaping) {
+        /* A killer is waiting for us to be gone: give the baton back to it. */
+        sim_thread *r = sim->reaper;
+        sim->running = r;
+        baton_give(r ? &r->baton : &sim->main_baton);
+        return;
+    }
+    sim_thread *next = sched_pick(sim);
+    trace_switch(sim, next);
+    sim->running = next;
+    baton_give(next ? &next->baton : &sim->main_baton);
+}
+
+static void *trampoline(void *p)
+{
+    sim_thread *t = p;
+    vmcisim *sim = t->sim;
+    tls_self = t;
+    if (setjmp(t->unwind) == 0) {
+        bool go;
+        if (sim->realtime) {
+            pthread_mutex_lock(&sim->lock);
+            while (!sim->rt_started && !t->killed)
+                pthread_cond_wait(&t->cv, &sim->lock);
+            go = !t->killed;
+            pthread_mutex_unlock(&sim->lock);
+        } else {
+            baton_take(&t->baton);
+            sim->running = t;
+            go = !t->killed;
+        }
+        if (go)
+            t->fn(t->arg);
+    }
+    thread_finish(t);
+    tls_self = NULL;
+    return NULL;
+}
+
+int sim_thread_start(sim_thread *t)
+{
+    int rc = pthread_create(&t->pt, NULL, trampoline, t);
+    if (rc != 0) {
+        t->state = T_DONE;
+        t->counted_dead = true;
+        if (t->proc)
+            t->sim->live_procs--;
+        return -1;
+    }
+    t->pt_started = true;
+    return 0;
+}
+
+void sim_unwind_self(void)
+{
+    sim_thread *self = tls_self;
+    assert(self);
+    if (self->sim->realtime)
+        pthread_mutex_unlock(&self->sim->lock);
+    longjmp(self->unwind, 1);
+}
+
+void sim_kill_thread(sim_thread *t)
+{
+    vmcisim *sim = t->sim;
+    assert(t != tls_self);
+    if (t->state == T_DONE || t->killed)
+        return;
+    t->killed = true;
+    waitq_remove(t);
+    bool was_counted = t->counted_dead;
+    if (!was_counted) {
+        t->counted_dead = true;
+        if (t->proc)
+            sim->live_procs--;
+    }
+    if (sim->realtime) {
+        pthread_cond_signal(&t->cv);
+        if (sim->live_procs == 0)
+            pthread_cond_broadcast(&sim->main_cv);
+    } else {
+        heap_remove(sim, t);
+        if (t->pt_started) {
+            /* Let it unwind now, while everything it might point at still exists. */
+            sim_thread *self = tls_self;
+            sim_thread *saved_reaper = sim->reaper;
+            bool saved_reaping = sim->reaping;
+            sim->reaper = self;
+            sim->reaping = true;
+            sim->running = t;
+            t->state = T_RUNNABLE;
+            baton_give(&t->baton);
+            baton_take(self ? &self->baton : &sim->main_baton);
+            sim->running = self;
+            sim->reaper = saved_reaper;
+            sim->reaping = saved_reaping;
+            pthread_join(t->pt, NULL);
+            t->joined = true;
+        }
+        t->state = T_DONE;
+    }
+    if (t->proc && !was_counted)
+        world_proc_ended(sim, t->proc);
+}
+
+int sched_run_det(vmcisim *sim)
+{
+    sim->in_run = true;
+    sim->run_result = 0;
+    sim_thread *next = sched_pick(sim);
+    if (next) {
+        sim->running = next;
+        baton_give(&next->baton);
+        baton_take(&sim->main_baton);
+    }
+    sim->running = NULL;
+    sim->in_run = false;
+    return sim->run_result;
+}
+
+int sched_run_rt(vmcisim *sim)
+{
+    pthread_mutex_lock(&sim->lock);
+    sim->rt_started = true;
+    for (size_t i = 0; i < sim->nthreads; i++)
+        pthread_cond_signal(&sim->threads[i]->cv);
+    while (sim->live_procs > 0)
+        pthread_cond_wait(&sim->main_cv, &sim->lock);
+    pthread_mutex_unlock(&sim->lock);
+    return 0;
+}
+
+void sched_vm_state_changed(vmcisim *sim, vmcisim_vm *vm)
+{
+    /* Realtime: threads parked because their VM was suspended re-check it. Deterministic:
+     * eligibility is computed afresh at each pick, nothing to do. */
+    if (sim->realtime && vm->state != VMCISIM_VM_SUSPENDED)
+        sim_wake_all(&vm->resume_q);
+}
+
+void sched_kill_all(vmcisim *sim)
+{
+    if (sim->realtime) {
+        pthread_mutex_lock(&sim->lock);
+        sim->rt_started = true;
+        for (size_t i = 0; i < sim->nthreads; i++) {
+            sim_thread *t = sim->threads[i];
+            if (t->state != T_DONE && !t->killed) {
+                t->killed = true;
+                waitq_remove(t);
+                pthread_cond_signal(&t->cv);
+            }
+        }
+        pthread_mutex_unlock(&sim->lock);
+        return;
+    }
+    /* Processes first (in creation order), then the kernel threads. */
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < sim->nthreads; i++) {
+            sim_thread *t = sim->threads[i];
+            if ((pass == 0) == !t->daemon)
+                sim_kill_thread(t);
+        }
+}
+
+void sched_join_all(vmcisim *sim)
+{
+    for (size_t i = 0; i < sim->nthreads; i++) {
+        sim_thread *t = sim->threads[i];
+        if (t->pt_started && !t->joined) {
+            pthread_join(t->pt, NULL);
+            t->joined = true;
+        }
+    }
+}
+
+/* At the end of a lifecycle call: the caller's own VM may have just been suspended. */
+void sched_self_check(vmcisim *sim)
+{
+    sim_thread *self = tls_self;
+    if (!self || self->sim != sim)
+        return;
+    if (sim->realtime)
+        rt_wait_resumed(sim, self);
+    else
+        sim_point(sim);
+}
+
+void sched_thread_free(sim_thread *t)
+{
+    if (t->sim->realtime)
+        pthread_cond_destroy(&t->cv);
+    free(t);
+}

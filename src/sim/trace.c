@@ -1,0 +1,81 @@
+/*
+ * trace.c - the world's trace: one line per simulated event, hashed as it is written.
+ *
+ * A record is "<seconds>.<nanoseconds> <vm>/<cid> <thread> <event> <arguments>". The hash
+ * (64-bit FNV-1a over every record's bytes, newline included) is what vmcisim_trace_hash
+ * returns, so two runs with equal hashes wrote byte-identical traces. Records must never carry
+ * heap addresses or wall-clock values in deterministic mode.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "world_internal.h"
+
+#define FNV_OFFSET 0xcbf29ce484222325ull
+#define FNV_PRIME 0x100000001b3ull
+#define TRACE_LINE_MAX 1024
+
+static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, const char *event,
+                       const char *fmt, va_list ap)
+{
+    char line[TRACE_LINE_MAX];
+    uint64_t now = sim->realtime ? sim_now(sim) : sim->now;
+    int n;
+    if (vm)
+        n = snprintf(line, sizeof line, "%llu.%09llu %s/%u %s %s ",
+                     (unsigned long long)(now / 1000000000ull),
+                     (unsigned long long)(now % 1000000000ull), vm->name, vm->cid, thread, event);
+    else
+        n = snprintf(line, sizeof line, "%llu.%09llu -/- %s %s ",
+                     (unsigned long long)(now / 1000000000ull),
+                     (unsigned long long)(now % 1000000000ull), thread, event);
+    size_t off = n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n;
+    if (fmt && off < sizeof line - 1) {
+        n = vsnprintf(line + off, sizeof line - off, fmt, ap);
+        if (n > 0)
+            off += (size_t)n >= sizeof line - off ? sizeof line - off - 1 : (size_t)n;
+    }
+    while (off > 0 && line[off - 1] == ' ')
+        off--;
+    line[off++] = '\n';
+    uint64_t h = sim->trace_hash;
+    for (size_t i = 0; i < off; i++) {
+        h ^= (unsigned char)line[i];
+        h *= FNV_PRIME;
+    }
+    sim->trace_hash = h;
+    sim->trace_count++;
+    if (sim->trace_fp)
+        fwrite(line, 1, off, sim->trace_fp);
+}
+
+void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap)
+{
+    sim_thread *self = sim_self();
+    if (self && self->sim == sim)
+        trace_emit(sim, self->vm, self->name, event, fmt, ap);
+    else
+        trace_emit(sim, NULL, "main", event, fmt, ap);
+}
+
+void sim_trace(vmcisim *sim, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_vtrace(sim, event, fmt, ap);
+    va_end(ap);
+}
+
+void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sim_thread *self = sim_self();
+    trace_emit(sim, vm, self && self->sim == sim ? self->name : "main", event, fmt, ap);
+    va_end(ap);
+}
+
+void trace_init(vmcisim *sim)
+{
+    sim->trace_hash = FNV_OFFSET;
+}

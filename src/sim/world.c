@@ -1,0 +1,542 @@
+/*
+ * world.c - the public face of a world (include/vmcisim.h): creation and teardown, VMs and
+ * their lifecycle, processes, running, time and the trace hash.
+ *
+ * The world assembles the layers: the hypervisor registers first, then the sockets layer. VM
+ * lifecycle changes are announced to the layers (see sim_register_layer for the order) after the
+ * world has applied their effect on threads.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../hypervisor/hv.h"
+#include "world_internal.h"
+
+#define CID_FIRST_VM 3u
+
+/* ---- errors ---------------------------------------------------------------------------------- */
+
+void sim_set_error(vmcisim *sim, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sim->err, sizeof sim->err, fmt, ap);
+    va_end(ap);
+}
+
+const char *vmcisim_error(const vmcisim *sim)
+{
+    if (!sim)
+        return "no world (vmcisim_create failed or was not called)";
+    return sim->err;
+}
+
+/* ---- small accessors --------------------------------------------------------------------------- */
+
+bool sim_is_realtime(const vmcisim *sim) { return sim->realtime; }
+struct hv *sim_hv(vmcisim *sim) { return sim->hv; }
+void sim_set_hv(vmcisim *sim, struct hv *hv) { sim->hv = hv; }
+struct sock_world *sim_sock(vmcisim *sim) { return sim->sock; }
+void sim_set_sock(vmcisim *sim, struct sock_world *sw) { sim->sock = sw; }
+vmcisim_vm *sim_host(vmcisim *sim) { return sim->vms[0]; }
+size_t sim_vm_count(const vmcisim *sim) { return sim->nvms; }
+vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i) { return i < sim->nvms ? sim->vms[i] : NULL; }
+
+vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)
+{
+    for (size_t i = 0; i < sim->nvms; i++)
+        if (sim->vms[i]->cid == cid && sim->vms[i]->state != VMCISIM_VM_POWERED_OFF)
+            return sim->vms[i];
+    return NULL;
+}
+
+const char *sim_vm_event_name(enum sim_vm_event ev)
+{
+    static const char *const names[] = {"created", "suspend", "resume", "migrate",
+                                        "ft-on",   "ft-off",  "power-off"};
+    return (unsigned)ev < sizeof names / sizeof names[0] ? names[ev] : "?";
+}
+
+int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self)
+{
+    if (sim->nlayers == SIM_MAX_LAYERS)
+        return -1;
+    sim->layers[sim->nlayers].ops = ops;
+    sim->layers[sim->nlayers].self = self;
+    sim->nlayers++;
+    return 0;
+}
+
+static void announce(vmcisim *sim, vmcisim_vm *vm, enum sim_vm_event ev)
+{
+    bool upward = ev == SIM_VM_CREATED || ev == SIM_VM_RESUME || ev == SIM_VM_FT_OFF;
+    for (size_t k = 0; k < sim->nlayers; k++) {
+        size_t i = upward ? k : sim->nlayers - 1 - k;
+        if (sim->layers[i].ops->vm_event)
+            sim->layers[i].ops->vm_event(sim->layers[i].self, vm, ev);
+    }
+}
+
+void world_proc_ended(vmcisim *sim, sim_proc *p)
+{
+    p->ended = true;
+    sim_trace_vm(sim, p->vm, "exit", "pid=%u name=%s%s", p->pid, p->name,
+                 p->thread && p->thread->killed ? " killed=1" : "");
+    for (size_t k = sim->nlayers; k-- > 0;)
+        if (sim->layers[k].ops->proc_end)
+            sim->layers[k].ops->proc_end(sim->layers[k].self, p);
+}
+
+/* ---- creation and teardown ------------------------------------------------------------------ */
+
+static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned flags)
+{
+    if (sim->nvms == sim->vms_cap) {
+        size_t cap = sim->vms_cap ? sim->vms_cap * 2 : 8;
+        vmcisim_vm **a = realloc(sim->vms, cap * sizeof *a);
+        if (!a)
+            return NULL;
+        sim->vms = a;
+        sim->vms_cap = cap;
+    }
+    vmcisim_vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return NULL;
+    vm->sim = sim;
+    snprintf(vm->name, sizeof vm->name, "%s", name);
+    vm->cid = cid;
+    vm->flags = flags;
+    vm->state = VMCISIM_VM_RUNNING;
+    vm->is_host = cid == VMCISIM_HOST_CID;
+    vm->index = (uint32_t)sim->nvms;
+    vm->kworker = sim_loop_create(sim, vm, "kworker");
+    if (!vm->kworker) {
+        free(vm);
+        return NULL;
+    }
+    sim->vms[sim->nvms++] = vm;
+    return vm;
+}
+
+vmcisim *vmcisim_create(const struct vmcisim_config *cfg)
+{
+    vmcisim *sim = calloc(1, sizeof *sim);
+    if (!sim)
+        return NULL;
+    if (cfg)
+        sim->cfg = *cfg;
+    sim->realtime = sim->cfg.realtime != 0;
+    pthread_mutex_init(&sim->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&sim->main_cv, &ca);
+    pthread_condattr_destroy(&ca);
+    clock_gettime(CLOCK_MONOTONIC, &sim->t0);
+    rng_seed(sim, sim->cfg.seed);
+    trace_init(sim);
+    sim->next_pid = 1;
+
+    const char *path = sim->cfg.trace_path ? sim->cfg.trace_path : getenv("VMCISIM_TRACE");
+    if (path && *path) {
+        if (strcmp(path, "-") == 0) {
+            sim->trace_fp = stderr;
+        } else {
+            sim->trace_fp = fopen(path, "w");
+            sim->trace_fp_owned = sim->trace_fp != NULL;
+        }
+    }
+    sim_trace(sim, "world", "seed=%llu mode=%s", (unsigned long long)sim->cfg.seed,
+              sim->realtime ? "realtime" : "deterministic");
+
+    /* The hypervisor first (it owns CID 0), then the host context, then the sockets layer. */
+    if (hv_attach(sim) != 0 || !vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED)) {
+        vmcisim_destroy(sim);
+        return NULL;
+    }
+    announce(sim, sim->vms[0], SIM_VM_CREATED);
+    return sim;
+}
+
+void vmcisim_destroy(vmcisim *sim)
+{
+    if (!sim)
+        return;
+    if (sim_self()) {
+        /* A simulated thread cannot tear down the world it runs in. */
+        sim_set_error(sim, "vmcisim_destroy called from a simulated thread");
+        return;
+    }
+    sim->destroying = true;
+    sched_kill_all(sim);
+    if (sim->realtime)
+        sim_loops_stop_rt(sim);
+    sched_join_all(sim);
+    for (size_t k = sim->nlayers; k-- > 0;)
+        if (sim->layers[k].ops->destroy)
+            sim->layers[k].ops->destroy(sim->layers[k].self);
+    for (size_t i = 0; i < sim->nloops; i++)
+        sim_loop_free(sim->loops[i]);
+    free(sim->loops);
+    for (size_t i = 0; i < sim->nvms; i++)
+        free(sim->vms[i]);
+    free(sim->vms);
+    for (size_t i = 0; i < sim->nprocs; i++)
+        free(sim->procs[i]);
+    free(sim->procs);
+    for (size_t i = 0; i < sim->nthreads; i++)
+        sched_thread_free(sim->threads[i]);
+    free(sim->threads);
+    free(sim->heap);
+    if (sim->trace_fp) {
+        if (sim->trace_fp_owned)
+            fclose(sim->trace_fp);
+        else
+            fflush(sim->trace_fp);
+    }
+    pthread_cond_destroy(&sim->main_cv);
+    pthread_mutex_destroy(&sim->lock);
+    free(sim);
+}
+
+/* ---- VMs ------------------------------------------------------------------------------------ */
+
+vmcisim_vm *vmcisim_host(vmcisim *sim) { return sim && sim->nvms ? sim->vms[0] : NULL; }
+
+uint32_t vmcisim_vm_cid(const vmcisim_vm *vm) { return vm ? vm->cid : VMCISIM_CID_ANY; }
+
+static bool cid_used(vmcisim *sim, uint32_t cid)
+{
+    for (size_t i = 0; i < sim->nvms; i++)
+        if (sim->vms[i]->cid == cid && sim->vms[i]->state != VMCISIM_VM_POWERED_OFF)
+            return true;
+    return false;
+}
+
+vmcisim_vm *vmcisim_vm_find(vmcisim *sim, const char *name)
+{
+    if (!sim || !name)
+        return NULL;
+    for (size_t i = 0; i < sim->nvms; i++)
+        if (strcmp(sim->vms[i]->name, name) == 0)
+            return sim->vms[i];
+    return NULL;
+}
+
+vmcisim_vm *vmcisim_vm_create_ex(vmcisim *sim, const char *name, uint32_t cid, unsigned flags)
+{
+    if (!sim)
+        return NULL;
+    vmcisim_vm *vm = NULL;
+    sim_enter(sim);
+    if (!name || !*name || strlen(name) >= SIM_NAME_MAX) {
+        sim_set_error(sim, "vm name must be 1..%d characters", SIM_NAME_MAX - 1);
+    } else if (flags & ~(unsigned)(VMCISIM_VM_RESTRICTED | VMCISIM_VM_TRUSTED)) {
+        sim_set_error(sim, "unknown VM flags 0x%x", flags);
+    } else if (vmcisim_vm_find(sim, name)) {
+        sim_set_error(sim, "a VM named '%s' already exists", name);
+    } else if (cid != VMCISIM_CID_ANY && cid < CID_FIRST_VM) {
+        sim_set_error(sim, "CID %u is reserved (0 hypervisor, 1 local, 2 host)", cid);
+    } else if (cid != VMCISIM_CID_ANY && cid_used(sim, cid)) {
+        sim_set_error(sim, "CID %u is already in use", cid);
+    } else {
+        if (cid == VMCISIM_CID_ANY) {
+            cid = CID_FIRST_VM;
+            while (cid_used(sim, cid) && cid != VMCISIM_CID_ANY)
+                cid++;
+        }
+        if (cid == VMCISIM_CID_ANY) {
+            sim_set_error(sim, "no free CID");
+        } else {
+            vm = vm_new(sim, name, cid, flags);
+            if (!vm) {
+                sim_set_error(sim, "out of memory creating VM '%s'", name);
+            } else {
+                sim_trace_vm(sim, vm, "vm-create", "name=%s cid=%u flags=%u", vm->name, cid,
+                             flags);
+                announce(sim, vm, SIM_VM_CREATED);
+            }
+        }
+    }
+    if (!vm)
+        errno = EINVAL;
+    sim_leave(sim);
+    return vm;
+}
+
+vmcisim_vm *vmcisim_vm_create(vmcisim *sim, const char *name, uint32_t cid)
+{
+    return vmcisim_vm_create_ex(sim, name, cid, 0);
+}
+
+int vmcisim_vm_state(const vmcisim_vm *vm) { return vm ? vm->state : -1; }
+int vmcisim_vm_in_fault_tolerance(const vmcisim_vm *vm) { return vm ? vm->fault_tolerance : 0; }
+const char *vmcisim_vm_name(const vmcisim_vm *vm) { return vm ? vm->name : NULL; }
+vmcisim *vmcisim_vm_world(const vmcisim_vm *vm) { return vm ? vm->sim : NULL; }
+
+/* ---- processes ------------------------------------------------------------------------------ */
+
+static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg, bool root)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    int rc = -1;
+    sim_enter(sim);
+    if (!fn) {
+        sim_set_error(sim, "spawn: no function");
+    } else if (vm->state == VMCISIM_VM_POWERED_OFF) {
+        sim_set_error(sim, "spawn: VM '%s' is powered off", vm->name);
+    } else if (sim->destroying) {
+        sim_set_error(sim, "spawn: the world is being destroyed");
+    } else if (sim->nprocs == sim->procs_cap &&
+               !(sim->procs = realloc(sim->procs, (sim->procs_cap = sim->procs_cap
+                                                                        ? sim->procs_cap * 2
+                                                                        : 16) *
+                                                      sizeof *sim->procs))) {
+        sim_set_error(sim, "spawn: out of memory");
+        abort(); /* the process table itself is gone: nothing sane is left */
+    } else {
+        sim_proc *p = calloc(1, sizeof *p);
+        if (!p) {
+            sim_set_error(sim, "spawn: out of memory");
+        } else {
+            p->pid = sim->next_pid++;
+            snprintf(p->name, sizeof p->name, "%s", name && *name ? name : "proc");
+            p->vm = vm;
+            p->root = root;
+            p->thread = sim_thread_new(sim, vm, p, p->name, false, fn, arg);
+            if (!p->thread) {
+                free(p);
+                sim_set_error(sim, "spawn: out of memory");
+            } else {
+                sim->procs[sim->nprocs++] = p;
+                sim_trace_vm(sim, vm, "spawn", "pid=%u name=%s root=%d", p->pid, p->name,
+                             root ? 1 : 0);
+                if (sim_thread_start(p->thread) != 0) {
+                    sim_set_error(sim, "spawn: cannot start a thread");
+                    p->ended = true;
+                } else {
+                    rc = 0;
+                }
+            }
+        }
+    }
+    if (rc != 0)
+        errno = EINVAL;
+    sim_leave(sim);
+    return rc;
+}
+
+int vmcisim_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *arg), void *arg)
+{
+    return spawn(vm, name, fn, arg, false);
+}
+
+int vmcisim_spawn_root(vmcisim_vm *vm, const char *name, void (*fn)(void *arg), void *arg)
+{
+    return spawn(vm, name, fn, arg, true);
+}
+
+vmcisim_vm *vmcisim_self_vm(void)
+{
+    sim_thread *t = sim_self();
+    return t ? t->vm : NULL;
+}
+
+vmcisim *vmcisim_self_world(void)
+{
+    sim_thread *t = sim_self();
+    return t ? t->sim : NULL;
+}
+
+int vmcisim_self_is_root(void)
+{
+    sim_thread *t = sim_self();
+    return t && t->proc && t->proc->root;
+}
+
+/* ---- running, time, trace -------------------------------------------------------------------- */
+
+int vmcisim_run(vmcisim *sim)
+{
+    if (!sim) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (sim_self()) {
+        sim_set_error(sim, "vmcisim_run called from a simulated thread");
+        errno = EINVAL;
+        return -1;
+    }
+    return sim->realtime ? sched_run_rt(sim) : sched_run_det(sim);
+}
+
+void vmcisim_sleep(uint64_t ns)
+{
+    sim_thread *self = sim_self();
+    if (!self)
+        return;
+    vmcisim *sim = self->sim;
+    sim_waitq q = {0};
+    sim_enter(sim);
+    sim_trace(sim, "sleep", "ns=%llu", (unsigned long long)ns);
+    uint64_t deadline = sim_deadline_after(sim, ns);
+    while (sim_wait(&q, deadline, "sleep") == 0)
+        ;
+    sim_leave(sim);
+}
+
+uint64_t vmcisim_now(const vmcisim *sim) { return sim ? sim_now(sim) : 0; }
+uint64_t vmcisim_trace_hash(const vmcisim *sim) { return sim ? sim->trace_hash : 0; }
+uint64_t vmcisim_trace_count(const vmcisim *sim) { return sim ? sim->trace_count : 0; }
+
+void vmcisim_trace_note(vmcisim *sim, const char *text)
+{
+    if (!sim)
+        return;
+    sim_enter(sim);
+    sim_trace(sim, "note", "%s", text ? text : "");
+    sim_leave(sim);
+}
+
+void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out)
+{
+    if (sim && out)
+        *out = sim->stats;
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------------- */
+
+static int lifecycle_refuse(vmcisim *sim, vmcisim_vm *vm, const char *op, const char *why)
+{
+    sim_set_error(sim, "%s of VM '%s': %s", op, vm->name, why);
+    sim_trace_vm(sim, vm, "lifecycle-refused", "op=%s why=%s", op, why);
+    sim_leave(sim);
+    errno = EINVAL;
+    return -1;
+}
+
+int vmcisim_vm_suspend(vmcisim_vm *vm)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    sim_enter(sim);
+    if (vm->is_host)
+        return lifecycle_refuse(sim, vm, "suspend", "the host cannot be suspended");
+    if (vm->state != VMCISIM_VM_RUNNING)
+        return lifecycle_refuse(sim, vm, "suspend", "VM is not running");
+    vm->state = VMCISIM_VM_SUSPENDED;
+    sim_trace_vm(sim, vm, "vm-suspend", "cid=%u", vm->cid);
+    announce(sim, vm, SIM_VM_SUSPEND);
+    sched_vm_state_changed(sim, vm);
+    sched_self_check(sim);
+    sim_leave(sim);
+    return 0;
+}
+
+int vmcisim_vm_resume(vmcisim_vm *vm)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    sim_enter(sim);
+    if (vm->state != VMCISIM_VM_SUSPENDED)
+        return lifecycle_refuse(sim, vm, "resume", "VM is not suspended");
+    vm->state = VMCISIM_VM_RUNNING;
+    sim_trace_vm(sim, vm, "vm-resume", "cid=%u", vm->cid);
+    announce(sim, vm, SIM_VM_RESUME);
+    sched_vm_state_changed(sim, vm);
+    sim_leave(sim);
+    return 0;
+}
+
+int vmcisim_vm_migrate(vmcisim_vm *vm)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    sim_enter(sim);
+    if (vm->is_host)
+        return lifecycle_refuse(sim, vm, "migrate", "the host cannot be migrated");
+    if (vm->state != VMCISIM_VM_RUNNING)
+        return lifecycle_refuse(sim, vm, "migrate", "VM is not running");
+    sim_trace_vm(sim, vm, "vm-migrate", "cid=%u", vm->cid);
+    announce(sim, vm, SIM_VM_MIGRATE);
+    sim_leave(sim);
+    return 0;
+}
+
+int vmcisim_vm_fault_tolerance(vmcisim_vm *vm, int on)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    on = on != 0;
+    sim_enter(sim);
+    if (vm->is_host)
+        return lifecycle_refuse(sim, vm, "fault tolerance", "not for the host");
+    if (vm->state == VMCISIM_VM_POWERED_OFF)
+        return lifecycle_refuse(sim, vm, "fault tolerance", "VM is powered off");
+    if (vm->fault_tolerance == on)
+        return lifecycle_refuse(sim, vm, "fault tolerance",
+                                on ? "already on" : "already off");
+    vm->fault_tolerance = on;
+    sim_trace_vm(sim, vm, on ? "vm-ft-on" : "vm-ft-off", "cid=%u", vm->cid);
+    announce(sim, vm, on ? SIM_VM_FT_ON : SIM_VM_FT_OFF);
+    sim_leave(sim);
+    return 0;
+}
+
+int vmcisim_vm_power_off(vmcisim_vm *vm)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    sim_enter(sim);
+    if (vm->is_host)
+        return lifecycle_refuse(sim, vm, "power off", "the host cannot be powered off");
+    if (vm->state == VMCISIM_VM_POWERED_OFF)
+        return lifecycle_refuse(sim, vm, "power off", "VM is already powered off");
+    sim_thread *self = sim_self();
+    bool self_inside = self && self->sim == sim && self->vm == vm;
+    vm->state = VMCISIM_VM_POWERED_OFF;
+    sim_trace_vm(sim, vm, "vm-power-off", "cid=%u", vm->cid);
+    /* End the VM's threads where they stand (in creation order), then tear its state down. */
+    for (size_t i = 0; i < sim->nthreads; i++) {
+        sim_thread *t = sim->threads[i];
+        if (t->vm == vm && t != self && !t->daemon)
+            sim_kill_thread(t);
+    }
+    announce(sim, vm, SIM_VM_POWER_OFF);
+    sim_loop_kill(vm->kworker);
+    sched_vm_state_changed(sim, vm);
+    if (self_inside) {
+        self->killed = true;
+        if (!self->counted_dead) {
+            self->counted_dead = true;
+            if (self->proc) {
+                sim->live_procs--;
+                world_proc_ended(sim, self->proc);
+            }
+        }
+        sim_unwind_self();
+    }
+    sim_leave(sim);
+    return 0;
+}
