@@ -1,0 +1,141 @@
+/*
+ * qp_queue.c - queue-pair ring memory and arithmetic (vmci-semantics.md §§4.1-4.2).
+ */
+#include "qp_queue.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t load_acq(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void store_rel(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+int qp_copy_plain(void *dst, const void *src, size_t n)
+{
+    memcpy(dst, src, n);
+    return 0;
+}
+
+struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle)
+{
+    if (size == 0 || size > VMCI_MAX_GUEST_QP_MEMORY)
+        return NULL;
+    struct qp_queue *q = calloc(1, sizeof *q);
+    if (!q)
+        return NULL;
+    q->hdr = calloc(1, sizeof *q->hdr);
+    q->data = calloc(1, (size_t)size);
+    if (!q->hdr || !q->data) {
+        free(q->hdr);
+        free(q->data);
+        free(q);
+        return NULL;
+    }
+    q->hdr->handle = handle;
+    q->size = size;
+    return q;
+}
+
+void qp_queue_free(struct qp_queue *q)
+{
+    if (!q)
+        return;
+    free(q->hdr);
+    free(q->data);
+    free(q);
+}
+
+int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,
+                      uint64_t size)
+{
+    uint64_t tail = load_acq(&prod_hdr->producer_tail);
+    uint64_t head = load_acq(&cons_hdr->consumer_head);
+    if (tail >= size || head >= size)
+        return VMCI_ERROR_INVALID_SIZE;
+    /* tail >= head: used = tail - head; else the used bytes wrap. One byte is kept free. */
+    int64_t free_space = tail >= head ? (int64_t)(size - (tail - head) - 1)
+                                      : (int64_t)(head - tail - 1);
+    assert(free_space >= 0 && (uint64_t)free_space <= size - 1);
+    return free_space;
+}
+
+int64_t qp_produce_free_space(const struct qp_view *v)
+{
+    return qp_free_space(v->produce.hdr, v->consume.hdr, v->produce.size);
+}
+
+int64_t qp_produce_buf_ready(const struct qp_view *v)
+{
+    int64_t f = qp_produce_free_space(v);
+    return f < 0 ? f : (int64_t)v->produce.size - f - 1;
+}
+
+int64_t qp_consume_free_space(const struct qp_view *v)
+{
+    /* The consume queue's tail is in the peer's (= consume) header, its head in mine. */
+    return qp_free_space(v->consume.hdr, v->produce.hdr, v->consume.size);
+}
+
+int64_t qp_consume_buf_ready(const struct qp_view *v)
+{
+    int64_t f = qp_consume_free_space(v);
+    return f < 0 ? f : (int64_t)v->consume.size - f - 1;
+}
+
+/* advance(ptr, n) of §4.2: wrap at size. */
+static uint64_t advance(uint64_t ptr, uint64_t n, uint64_t size)
+{
+    assert(ptr < size && n <= size);
+    ptr += n;
+    return ptr >= size ? ptr - size : ptr;
+}
+
+int64_t qp_enqueue(struct qp_view *v, const void *buf, size_t len, qp_copy_fn copy)
+{
+    int64_t free_space = qp_produce_free_space(v);
+    if (free_space < 0)
+        return free_space;
+    if (free_space == 0)
+        return VMCI_ERROR_QUEUEPAIR_NOSPACE;
+    uint64_t n = (uint64_t)free_space < len ? (uint64_t)free_space : len;
+    uint64_t size = v->produce.size;
+    /* Only this endpoint moves its own tail: a relaxed read of it is exact. */
+    uint64_t tail = __atomic_load_n(&v->produce.hdr->producer_tail, __ATOMIC_RELAXED);
+    uint64_t first = size - tail < n ? size - tail : n;
+    if (copy(v->produce.data + tail, buf, (size_t)first) != 0)
+        return VMCI_ERROR_INVALID_ARGS;
+    if (n > first && copy(v->produce.data, (const uint8_t *)buf + first, (size_t)(n - first)) != 0)
+        return VMCI_ERROR_INVALID_ARGS;
+    store_rel(&v->produce.hdr->producer_tail, advance(tail, n, size));
+    return (int64_t)n;
+}
+
+static int64_t consume(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy, int peek)
+{
+    int64_t ready = qp_consume_buf_ready(v);
+    if (ready < 0)
+        return ready;
+    if (ready == 0)
+        return VMCI_ERROR_QUEUEPAIR_NODATA;
+    uint64_t n = (uint64_t)ready < len ? (uint64_t)ready : len;
+    uint64_t size = v->consume.size;
+    uint64_t head = __atomic_load_n(&v->produce.hdr->consumer_head, __ATOMIC_RELAXED);
+    uint64_t first = size - head < n ? size - head : n;
+    if (copy(buf, v->consume.data + head, (size_t)first) != 0)
+        return VMCI_ERROR_INVALID_ARGS;
+    if (n > first && copy((uint8_t *)buf + first, v->consume.data, (size_t)(n - first)) != 0)
+        return VMCI_ERROR_INVALID_ARGS;
+    if (!peek)
+        store_rel(&v->produce.hdr->consumer_head, advance(head, n, size));
+    return (int64_t)n;
+}
+
+int64_t qp_dequeue(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
+{
+    return consume(v, buf, len, copy, 0);
+}
+
+int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
+{
+    return consume(v, buf, len, copy, 1);
+}

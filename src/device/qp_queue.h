@@ -1,0 +1,74 @@
+/*
+ * qp_queue.h - the memory of a queue pair and the ring arithmetic on it (vmci-semantics.md
+ * §§4.1-4.2).
+ *
+ * A queue pair is two queues; each is a header page plus `size` bytes of ring. An endpoint
+ * produces into one queue and consumes from the other; its produce queue is the peer's consume
+ * queue. Each endpoint writes only the header of its own produce queue:
+ *   produce.hdr->producer_tail  next write offset in my produce queue
+ *   produce.hdr->consumer_head  next read offset in my consume queue
+ * so the head of my produce queue is in the peer's produce header (= my consume header):
+ *   free_space(P) uses P.tail = produce.hdr->producer_tail, P.head = consume.hdr->consumer_head
+ *   ready(C)      uses C.tail = consume.hdr->producer_tail, C.head = produce.hdr->consumer_head
+ * Capacity is size - 1 (one byte kept free so that tail == head means empty).
+ *
+ * The header fields are published with C11-style atomics (release on store after the data
+ * copy, acquire on load before the data copy), so the two endpoints may run on different
+ * threads at once (realtime mode) with no lock on the data path.
+ */
+#ifndef VMCISIM_QP_QUEUE_H
+#define VMCISIM_QP_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmci_defs.h"
+
+struct qp_header {
+    vmci_handle handle;
+    uint64_t producer_tail;   /* accessed only through __atomic builtins */
+    uint64_t consumer_head;
+};
+
+/* One queue's memory: header + data, `size` bytes of ring. */
+struct qp_queue {
+    struct qp_header *hdr;
+    uint8_t *data;
+    uint64_t size;
+};
+
+/* An endpoint's view of a pair. */
+struct qp_view {
+    struct qp_queue produce;
+    struct qp_queue consume;
+};
+
+/* Copies n bytes; returns 0, or -1 if a user buffer was bad (nothing is published then). */
+typedef int (*qp_copy_fn)(void *dst, const void *src, size_t n);
+
+/* Allocate one queue (header + size bytes, zeroed) / free it. NULL on allocation failure. */
+struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle);
+void qp_queue_free(struct qp_queue *q);
+
+/* Arithmetic (§4.2). Each returns a byte count >= 0 or VMCI_ERROR_INVALID_SIZE when a header
+ * pointer is out of range (a corrupt header never leads to an out-of-bounds copy). */
+int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,
+                      uint64_t size);
+int64_t qp_produce_free_space(const struct qp_view *v);
+int64_t qp_produce_buf_ready(const struct qp_view *v);
+int64_t qp_consume_free_space(const struct qp_view *v);
+int64_t qp_consume_buf_ready(const struct qp_view *v);
+
+/* Enqueue up to len bytes into the produce queue: copies min(free, len), then publishes the
+ * new tail. Returns bytes written, VMCI_ERROR_QUEUEPAIR_NOSPACE when full, VMCI_ERROR_INVALID_SIZE
+ * for a corrupt header, VMCI_ERROR_INVALID_ARGS when copy failed (nothing published). */
+int64_t qp_enqueue(struct qp_view *v, const void *buf, size_t len, qp_copy_fn copy);
+/* Dequeue (or peek, which does not move the head) up to len bytes from the consume queue.
+ * Returns bytes read or VMCI_ERROR_QUEUEPAIR_NODATA when empty (and the errors above). */
+int64_t qp_dequeue(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy);
+int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy);
+
+/* memcpy with the qp_copy_fn signature, for kernel-side callers. */
+int qp_copy_plain(void *dst, const void *src, size_t n);
+
+#endif

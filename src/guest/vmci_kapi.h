@@ -1,0 +1,122 @@
+/*
+ * vmci_kapi.h - the VMCI kernel API of one context, as its kernel clients (the vsock transports
+ * of src/sock) see it. Modeled on Linux's include/linux/vmw_vmci_api.h.
+ *
+ * Every context has one: a guest VM's is its VMCI driver (src/guest/guest_driver.c), which
+ * reaches the hypervisor only through the VM's VMCI device (src/device); the host's (CID 2) is
+ * the host endpoint (src/guest/host_endpoint.c), which calls the hypervisor directly.
+ *
+ * Rules for callers:
+ *  - Call inside the world (between sim_enter and sim_leave, or from a loop callback).
+ *  - `ctx` is the context the caller runs in (a VM, or the host from sim_host()).
+ *  - Results are VMCI codes (vmci_defs.h): >= 0 success, VMCI_ERROR_* < 0.
+ *  - Callbacks run inside the world and must not block:
+ *      guest: datagram and event callbacks run on the VM's kernel worker thread (vm->kworker),
+ *             after the device's interrupt, in the order the datagrams reached the device;
+ *      host:  datagram callbacks run at once in the sender's context (inside its send call),
+ *             or on the host's kernel worker if the handle has VMCI_FLAG_DG_DELAYED_CB;
+ *             event callbacks run on the host's kernel worker.
+ *    The datagram passed to a callback is valid only during the call.
+ *  - Data-path calls (vmci_qpair_*queue, *_space, *_ready) are scheduling points in
+ *    deterministic mode.
+ */
+#ifndef VMCISIM_VMCI_KAPI_H
+#define VMCISIM_VMCI_KAPI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../device/qp_queue.h"
+#include "../device/vmci_defs.h"
+#include "../sim/sim.h"
+
+/* ---- context -------------------------------------------------------------------------------- */
+
+/* The context's own CID: a guest's cached value (asked of the hypervisor through a datagram to
+ * (0, VMCI_GET_CONTEXT_ID) when the driver starts, replaced on CTX_ID_UPDATE); 2 on the host. */
+uint32_t vmci_get_context_id(vmcisim_vm *ctx);
+
+/* Privilege flags (VMCI_PRIVILEGE_FLAG_*) of context `cid` as `ctx` sees them (§5.4): the
+ * hypervisor is trusted; an unknown context counts as restricted. */
+uint32_t vmci_context_get_priv_flags(vmcisim_vm *ctx, uint32_t cid);
+
+/* §5.4 deny_interaction: one side restricted and the other not trusted. */
+static inline bool vmci_deny_interaction(uint32_t part_one, uint32_t part_two)
+{
+    return ((part_one & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
+            !(part_two & VMCI_PRIVILEGE_FLAG_TRUSTED)) ||
+           ((part_two & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
+            !(part_one & VMCI_PRIVILEGE_FLAG_TRUSTED));
+}
+
+/* ---- datagrams (§5) ------------------------------------------------------------------------- */
+
+/* Return value is ignored (kept for fidelity with Linux's callback type). */
+typedef int (*vmci_datagram_recv_cb)(void *client_data, struct vmci_datagram *dg);
+
+/* Create a datagram handle (ctx cid, resource_id). resource_id VMCI_INVALID_ID picks a free
+ * one from 1024 up (a global sequential counter skipping used IDs, §5.1). flags:
+ * VMCI_FLAG_ANYCID_DG_HND (handle matches any destination cid of this context),
+ * VMCI_FLAG_DG_DELAYED_CB; VMCI_FLAG_WELLKNOWN_DG_HND -> INVALID_ARGS. priv_flags: the
+ * handle's privileges (VMCI_PRIVILEGE_FLAG_TRUSTED for a trusted socket).
+ * Errors: ALREADY_EXISTS (resource id taken), NO_HANDLE (no free id), INVALID_ARGS, NO_MEM. */
+int vmci_datagram_create_handle(vmcisim_vm *ctx, uint32_t resource_id, uint32_t flags,
+                                uint32_t priv_flags, vmci_datagram_recv_cb cb, void *client_data,
+                                vmci_handle *out);
+int vmci_datagram_destroy_handle(vmcisim_vm *ctx, vmci_handle handle);
+
+/* Send dg (header + payload_size bytes) from ctx: a hypercall for a guest. The hypervisor stamps
+ * the real source cid (a guest cannot spoof it) and routes by §5.2/§5.3. Returns the datagram's
+ * total size (header included) on success, even if the destination guest later drops it for
+ * lack of a handle; or INVALID_ARGS, DST_UNREACHABLE (VM<->VM, unknown cid), INVALID_RESOURCE
+ * (no such host handle), NO_ACCESS (privileges), NO_RESOURCES (destination VM's pending
+ * datagram queue full), PAYLOAD_TOO_LARGE, DEVICE_NOT_FOUND. */
+int vmci_datagram_send(vmcisim_vm *ctx, struct vmci_datagram *dg);
+
+/* ---- events (§4.6) ------------------------------------------------------------------------ */
+
+typedef void (*vmci_event_cb)(uint32_t sub_id, const struct vmci_event_data *ed,
+                              void *client_data);
+/* Every subscriber of an event type is called for every such event of its context (vsock
+ * filters QP events by handle). Subscription IDs are small sequential integers. */
+int vmci_event_subscribe(vmcisim_vm *ctx, uint32_t event, vmci_event_cb cb, void *client_data,
+                         uint32_t *sub_id);
+int vmci_event_unsubscribe(vmcisim_vm *ctx, uint32_t sub_id);
+
+/* ---- queue pairs (§4) --------------------------------------------------------------------- */
+
+struct vmci_qp; /* one endpoint of a queue pair */
+
+/* Create, or attach to, the pair `*handle` (resource VMCI_INVALID_ID: a new one, and *handle is
+ * set). produce/consume sizes are from this endpoint's point of view. peer: the other context
+ * (VMCI_INVALID_ID: any). flags: VMCI_QPFLAG_ATTACH_ONLY / LOCAL. priv_flags: TRUSTED for a
+ * trusted socket (a guest refuses any privilege flag with NO_ACCESS... see §4.5: the caller
+ * retries without). Errors per §4.3 (NOT_FOUND, NO_ACCESS, DST_UNREACHABLE, UNAVAILABLE,
+ * ALREADY_EXISTS, QUEUEPAIR_MISMATCH, NO_RESOURCES for the 128 MiB cap, INVALID_ARGS, NO_MEM).
+ * A pair involving a context in fault tolerance is refused with UNAVAILABLE. */
+int vmci_qpair_alloc(vmcisim_vm *ctx, struct vmci_qp **out, vmci_handle *handle,
+                     uint64_t produce_size, uint64_t consume_size, uint32_t peer, uint32_t flags,
+                     uint32_t priv_flags);
+/* Detach and free this endpoint (*qp set to NULL). The peer gets QP_PEER_DETACH. */
+int vmci_qpair_detach(struct vmci_qp **qp);
+
+vmci_handle vmci_qpair_handle(const struct vmci_qp *qp);
+uint64_t vmci_qpair_produce_size(const struct vmci_qp *qp);
+uint64_t vmci_qpair_consume_size(const struct vmci_qp *qp);
+
+/* Bytes free / ready. 0 when this endpoint cannot see the memory (host side before the guest
+ * attached, after it detached, while it is suspended). */
+int64_t vmci_qpair_produce_free_space(struct vmci_qp *qp);
+int64_t vmci_qpair_produce_buf_ready(struct vmci_qp *qp);
+int64_t vmci_qpair_consume_free_space(struct vmci_qp *qp);
+int64_t vmci_qpair_consume_buf_ready(struct vmci_qp *qp);
+
+/* Data: as qp_enqueue/qp_dequeue/qp_peek (copy() reads or writes the caller's buffer and may
+ * fail -> INVALID_ARGS with nothing moved). When the memory is not visible: QUEUEPAIR_NOT_READY
+ * (guest suspended: try again later) or QUEUEPAIR_NOTATTACHED (no peer memory, or it is gone). */
+int64_t vmci_qpair_enqueue(struct vmci_qp *qp, const void *buf, size_t len, qp_copy_fn copy);
+int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
+int64_t vmci_qpair_peek(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
+
+#endif
