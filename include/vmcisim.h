@@ -89,6 +89,29 @@ struct vmcisim_stats {
 };
 void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out);
 
+/* Packet observer: called inside the world for every vsock packet as a capture would see it
+ * (stream control packets, stream data moved through a queue pair, datagrams). Used by
+ * `vmcisim run --pcap`. One observer per world; NULL removes it. */
+enum vmcisim_packet_op {           /* as the vsockmon header's op (formats.md §1.1) */
+    VMCISIM_PKT_UNKNOWN = 0,
+    VMCISIM_PKT_CONNECT = 1,
+    VMCISIM_PKT_DISCONNECT = 2,
+    VMCISIM_PKT_CONTROL = 3,
+    VMCISIM_PKT_PAYLOAD = 4,
+};
+struct vmcisim_packet {
+    uint64_t time_ns;              /* simulated time */
+    uint32_t src_cid, src_port, dst_cid, dst_port;
+    int op;                        /* enum vmcisim_packet_op */
+    int sock_type;                 /* 1 SOCK_STREAM, 2 SOCK_DGRAM */
+    const void *hdr;               /* transport header (the 56-byte control packet) or NULL */
+    uint32_t hdr_len;
+    const void *payload;
+    uint32_t payload_len;
+};
+typedef void (*vmcisim_packet_fn)(void *ctx, const struct vmcisim_packet *pkt);
+void vmcisim_set_packet_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx);
+
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);
 

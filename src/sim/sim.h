@@ -179,6 +179,9 @@ void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap);
 void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Report a packet to the world's observer, if any (time_ns is filled in here). */
+void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt);
+
 /* ---- event-loop threads ----------------------------------------------------------------------
  * A kernel thread that runs callbacks: deferred work posted to it and timers. In realtime mode it
  * is a libev loop (ev_async for posts, ev_timer for the earliest deadline); in deterministic mode

@@ -404,6 +404,24 @@ void vmcisim_trace_note(vmcisim *sim, const char *text)
     sim_leave(sim);
 }
 
+void vmcisim_set_packet_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx)
+{
+    if (!sim)
+        return;
+    sim_enter(sim);
+    sim->pkt_fn = fn;
+    sim->pkt_ctx = ctx;
+    sim_leave(sim);
+}
+
+void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt)
+{
+    if (!sim->pkt_fn)
+        return;
+    pkt->time_ns = sim_now(sim);
+    sim->pkt_fn(sim->pkt_ctx, pkt);
+}
+
 void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out)
 {
     if (sim && out)

@@ -71,6 +71,10 @@ struct vmcisim {
     uint64_t trace_hash;
     uint64_t trace_count;
     bool destroying;
+
+    /* packet observer (pcap) */
+    vmcisim_packet_fn pkt_fn;
+    void *pkt_ctx;
 };
 
 /* sched.c */
