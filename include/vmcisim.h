@@ -112,6 +112,22 @@ struct vmcisim_packet {
 typedef void (*vmcisim_packet_fn)(void *ctx, const struct vmcisim_packet *pkt);
 void vmcisim_set_packet_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx);
 
+/* Fault knobs of the hypervisor (all zero: none). Every draw comes from the world's seed.
+ * The datagram knobs apply to application datagrams (datagram sockets and other VMCI datagram
+ * handles); stream control packets (resources 1 and 15), hypervisor services and event
+ * datagrams are never touched, as on a real host, where only queues that are full lose them. */
+struct vmcisim_faults {
+    uint64_t dg_delay_min_ns;      /* each datagram is delivered after a delay drawn uniformly */
+    uint64_t dg_delay_max_ns;      /*   from [min, max] (0, 0: at once) */
+    double   dg_drop;              /* probability a datagram is lost (the sender sees success) */
+    double   dg_duplicate;         /* probability a datagram is delivered twice */
+    double   dg_reorder;           /* probability a datagram is held back behind the next ones */
+    double   qp_alloc_fail;        /* probability a queue-pair create/attach fails (NO_MEM) */
+    uint64_t hv_latency_ns;        /* simulated time added to every hypercall */
+};
+int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *faults); /* 0, or -1 EINVAL */
+void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
+
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);
 
