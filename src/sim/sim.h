@@ -181,6 +181,7 @@ void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const c
 
 /* Report a packet to the world's observer, if any (time_ns is filled in here). */
 void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt);
+bool sim_observe_packet_wanted(const vmcisim *sim);
 
 /* ---- event-loop threads ----------------------------------------------------------------------
  * A kernel thread that runs callbacks: deferred work posted to it and timers. In realtime mode it

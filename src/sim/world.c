@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../hypervisor/hv.h"
+#include "../sock/vsock.h"
 #include "world_internal.h"
 
 #define CID_FIRST_VM 3u
@@ -152,7 +153,8 @@ vmcisim *vmcisim_create(const struct vmcisim_config *cfg)
               sim->realtime ? "realtime" : "deterministic");
 
     /* The hypervisor first (it owns CID 0), then the host context, then the sockets layer. */
-    if (hv_attach(sim) != 0 || !vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED)) {
+    if (hv_attach(sim) != 0 || !vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED) ||
+        sock_attach(sim) != 0) {
         vmcisim_destroy(sim);
         return NULL;
     }
@@ -413,6 +415,8 @@ void vmcisim_set_packet_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx)
     sim->pkt_ctx = ctx;
     sim_leave(sim);
 }
+
+bool sim_observe_packet_wanted(const vmcisim *sim) { return sim->pkt_fn != NULL; }
 
 void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt)
 {

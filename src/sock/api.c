@@ -1,0 +1,749 @@
+/*
+ * api.c - the public vmci_* and VMCISock_* functions (include/vmci_sockets.h).
+ *
+ * Each call: passes descriptors and families that are not the simulator's to the C library;
+ * refuses (EPERM) a VMCI call from a thread the simulator did not spawn; copies user arguments
+ * in with fault-safe copies (EFAULT); enters the world as the calling process; runs the core's
+ * operation; records the call and its result in the trace; sets errno.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "../guest/vmci_kapi.h"
+#include "fdtable.h"
+#include "usercopy.h"
+#include "vmci_sockets.h"
+#include "vsock.h"
+
+#define ADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
+
+/* ---- calling context ---------------------------------------------------------------------- */
+
+struct call {
+    sim_thread *self;
+    vmcisim *sim;
+    sim_proc *proc;
+    struct sock_world *sw;
+};
+
+/* Who is calling: 0, or -EPERM for a thread the simulator did not spawn. */
+static int call_begin(struct call *c)
+{
+    c->self = sim_self();
+    if (!c->self || !c->self->proc)
+        return -EPERM;
+    c->sim = c->self->sim;
+    c->proc = c->self->proc;
+    sim_enter(c->sim);
+    c->sw = sim_sock(c->sim);
+    return 0;
+}
+
+static const char *errname(long rc)
+{
+    const char *n = strerrorname_np((int)-rc);
+    return n ? n : "E?";
+}
+
+/* Leave the world; turn a negative errno result into -1 + errno. */
+static long call_end(struct call *c, const char *op, int fd, long rc)
+{
+    sim_trace(c->sim, "call", "op=%s fd=%d rc=%ld%s%s", op, fd, rc < 0 ? -1 : rc,
+              rc < 0 ? " errno=" : "", rc < 0 ? errname(rc) : "");
+    sim_leave(c->sim);
+    if (rc < 0) {
+        errno = (int)-rc;
+        return -1;
+    }
+    return rc;
+}
+
+static long fail(int err)
+{
+    errno = err;
+    return -1;
+}
+
+/* ---- addresses (§1.2) ------------------------------------------------------------------------ */
+
+/* Copy a user sockaddr in: 0, -EFAULT, or -EINVAL for a length out of range. */
+static int addr_copy_in(const struct sockaddr *uaddr, socklen_t len, unsigned char *buf)
+{
+    if ((int)len < 0 || len > ADDR_MAX)
+        return -EINVAL;
+    memset(buf, 0, ADDR_MAX);
+    if (len && uc_copy_from_user(buf, uaddr, len) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+/* vsock_addr_cast: length, family and flags. -EAFNOSUPPORT for another family. */
+static int addr_cast(const unsigned char *buf, socklen_t len, struct sockaddr_vm *out)
+{
+    if (len < sizeof(struct sockaddr_vm))
+        return -EFAULT;
+    memcpy(out, buf, sizeof *out);
+    if (out->svm_family != AF_VSOCK)
+        return -EAFNOSUPPORT;
+    if (out->svm_flags & ~VMADDR_FLAG_TO_HOST)
+        return -EINVAL;
+    return 0;
+}
+
+/* Copy an address out to (uaddr, ulen) as getsockname does. */
+static int addr_copy_out(const struct sockaddr_vm *a, struct sockaddr *uaddr, socklen_t *ulen)
+{
+    socklen_t len;
+    if (uc_copy_from_user(&len, ulen, sizeof len) != 0)
+        return -EFAULT;
+    if ((int)len < 0)
+        return -EINVAL;
+    socklen_t n = len < sizeof *a ? len : (socklen_t)sizeof *a;
+    if (n && uc_copy_to_user(uaddr, a, n) != 0)
+        return -EFAULT;
+    len = sizeof *a;
+    if (uc_copy_to_user(ulen, &len, sizeof len) != 0)
+        return -EFAULT;
+    return 0;
+}
+
+static struct vsock *lookup(struct call *c, int fd)
+{
+    return fdtab_get(c->proc, fd);
+}
+
+/* ---- VMware helpers -------------------------------------------------------------------------- */
+
+int VMCISock_GetAFValue(void) { return AF_VSOCK; }
+
+int VMCISock_GetAFValueFd(int *outFd)
+{
+    /* The 2019 header on Linux: the family is registered, so no device fd is kept open. */
+    if (outFd)
+        *outFd = -1;
+    return AF_VSOCK;
+}
+
+void VMCISock_ReleaseAFValueFd(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
+
+unsigned int VMCISock_GetLocalCID(void)
+{
+    struct call c;
+    if (call_begin(&c) != 0)
+        return VMADDR_CID_ANY;
+    unsigned int cid = vmci_get_context_id(c.proc->vm);
+    sim_trace(c.sim, "call", "op=get-local-cid rc=%u", cid);
+    sim_leave(c.sim);
+    return cid;
+}
+
+/* ---- socket, close -------------------------------------------------------------------------------- */
+
+int vmci_socket(int domain, int type, int protocol)
+{
+    if (domain != AF_VSOCK)
+        return socket(domain, type, protocol);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (protocol != 0 && protocol != PF_VSOCK) {
+        rc = -EPROTONOSUPPORT;
+    } else if (base != SOCK_STREAM && base != SOCK_DGRAM && base != SOCK_SEQPACKET) {
+        rc = -ESOCKTNOSUPPORT;
+    } else {
+        struct vsock *sk = vsock_create(c.sw, vsock_ctx_of(c.sw, c.proc->vm), base, NULL, c.proc);
+        if (!sk) {
+            rc = -ENOMEM;
+        } else {
+            sk->nonblock = (type & SOCK_NONBLOCK) != 0;
+            rc = fdtab_install(c.proc, sk);
+            if (rc < 0) {
+                vsock_release(sk);
+                vsock_put(sk);
+            } else {
+                vsock_trace(sk, "sock-create", "type=%d fd=%d", base, rc);
+            }
+        }
+    }
+    return (int)call_end(&c, "socket", -1, rc);
+}
+
+int vmci_close(int fd)
+{
+    if (!fd_is_vsock_range(fd))
+        return close(fd);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = fdtab_remove(c.proc, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else {
+        vsock_release(sk);
+        vsock_put(sk);
+        rc = 0;
+    }
+    return (int)call_end(&c, "close", fd, rc);
+}
+
+/* ---- bind, listen, accept, connect ------------------------------------------------------------- */
+
+int vmci_bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    if (!fd_is_vsock_range(fd))
+        return bind(fd, addr, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    unsigned char buf[ADDR_MAX];
+    struct sockaddr_vm a;
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk)
+        rc = -EBADF;
+    else if ((rc = addr_copy_in(addr, len, buf)) == 0)
+        rc = addr_cast(buf, len, &a) ? -EINVAL : vsock_op_bind(sk, &a);
+    return (int)call_end(&c, "bind", fd, rc);
+}
+
+int vmci_listen(int fd, int backlog)
+{
+    if (!fd_is_vsock_range(fd))
+        return listen(fd, backlog);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk)
+        rc = -EBADF;
+    else if (sk->type == SOCK_SEQPACKET)
+        rc = -ESOCKTNOSUPPORT;
+    else
+        rc = vsock_op_listen(sk, backlog);
+    return (int)call_end(&c, "listen", fd, rc);
+}
+
+int vmci_accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (!fd_is_vsock_range(fd))
+        return accept(fd, addr, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    socklen_t ulen = 0;
+    if (!sk) {
+        rc = -EBADF;
+    } else if (addr && uc_copy_from_user(&ulen, len, sizeof ulen) != 0) {
+        rc = -EFAULT;
+    } else if (addr && (int)ulen < 0) {
+        rc = -EINVAL;
+    } else {
+        struct vsock *child = NULL;
+        rc = vsock_op_accept(sk, &child, false);
+        if (rc == 0) {
+            child->owner = c.proc;
+            if (addr && addr_copy_out(&child->remote, addr, len) != 0) {
+                vsock_release(child);
+                vsock_put(child);
+                rc = -EFAULT;
+            } else {
+                rc = fdtab_install(c.proc, child);
+                if (rc < 0) {
+                    vsock_release(child);
+                    vsock_put(child);
+                } else {
+                    vsock_trace(child, "accepted", "fd=%d remote=%u:%u", rc,
+                                child->remote.svm_cid, child->remote.svm_port);
+                }
+            }
+        }
+    }
+    return (int)call_end(&c, "accept", fd, rc);
+}
+
+int vmci_connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    if (!fd_is_vsock_range(fd))
+        return connect(fd, addr, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    unsigned char buf[ADDR_MAX];
+    struct sockaddr_vm a;
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else if ((rc = addr_copy_in(addr, len, buf)) == 0) {
+        int cast = addr_cast(buf, len, &a);
+        sa_family_t fam = len >= sizeof(sa_family_t) ? ((struct sockaddr *)buf)->sa_family : 0;
+        if (sk->type == SOCK_SEQPACKET)
+            rc = -ESOCKTNOSUPPORT;
+        else if (sk->type == SOCK_DGRAM && cast == -EAFNOSUPPORT && fam == AF_UNSPEC)
+            rc = vsock_op_connect(sk, NULL, AF_UNSPEC);
+        else if (cast)
+            rc = sk->type == SOCK_STREAM ? vsock_op_connect(sk, NULL, AF_VSOCK) : -EINVAL;
+        else
+            rc = vsock_op_connect(sk, &a, AF_VSOCK);
+    }
+    return (int)call_end(&c, "connect", fd, rc);
+}
+
+/* ---- data ----------------------------------------------------------------------------------- */
+
+static long do_send(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                    socklen_t tolen, const char *op)
+{
+    struct call c;
+    long rc = call_begin(&c);
+    if (rc)
+        return fail((int)-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else if (len > SSIZE_MAX) {
+        rc = -EINVAL;
+    } else {
+        unsigned char abuf[ADDR_MAX];
+        struct sockaddr_vm a;
+        bool given = to != NULL;
+        bool valid = false;
+        rc = 0;
+        if (given) {
+            rc = addr_copy_in(to, tolen, abuf);
+            valid = rc == 0 && addr_cast(abuf, tolen, &a) == 0;
+        }
+        if (rc == 0)
+            rc = vsock_op_send(sk, buf, len, flags, valid ? &a : NULL, given, valid);
+    }
+    return call_end(&c, op, fd, rc);
+}
+
+static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                    socklen_t *fromlen, int *msg_flags, const char *op)
+{
+    struct call c;
+    long rc = call_begin(&c);
+    if (rc)
+        return fail((int)-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else if (len > SSIZE_MAX) {
+        rc = -EINVAL;
+    } else {
+        struct sockaddr_vm src;
+        vsock_addr_init(&src, VMADDR_CID_ANY, VMADDR_PORT_ANY);
+        rc = vsock_op_recv(sk, buf, len, flags, &src, msg_flags);
+        if (rc >= 0 && from && fromlen) {
+            if (sk->type == SOCK_STREAM)
+                src = sk->remote;
+            if (addr_copy_out(&src, from, fromlen) != 0)
+                rc = -EFAULT;
+        }
+    }
+    return call_end(&c, op, fd, rc);
+}
+
+ssize_t vmci_send(int fd, const void *buf, size_t len, int flags)
+{
+    if (!fd_is_vsock_range(fd))
+        return send(fd, buf, len, flags);
+    return do_send(fd, buf, len, flags, NULL, 0, "send");
+}
+
+ssize_t vmci_sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+                    socklen_t tolen)
+{
+    if (!fd_is_vsock_range(fd))
+        return sendto(fd, buf, len, flags, to, tolen);
+    return do_send(fd, buf, len, flags, to, tolen, "sendto");
+}
+
+ssize_t vmci_write(int fd, const void *buf, size_t len)
+{
+    if (!fd_is_vsock_range(fd))
+        return write(fd, buf, len);
+    return do_send(fd, buf, len, 0, NULL, 0, "write");
+}
+
+ssize_t vmci_recv(int fd, void *buf, size_t len, int flags)
+{
+    if (!fd_is_vsock_range(fd))
+        return recv(fd, buf, len, flags);
+    return do_recv(fd, buf, len, flags, NULL, NULL, NULL, "recv");
+}
+
+ssize_t vmci_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                      socklen_t *fromlen)
+{
+    if (!fd_is_vsock_range(fd))
+        return recvfrom(fd, buf, len, flags, from, fromlen);
+    return do_recv(fd, buf, len, flags, from, fromlen, NULL, "recvfrom");
+}
+
+ssize_t vmci_read(int fd, void *buf, size_t len)
+{
+    if (!fd_is_vsock_range(fd))
+        return read(fd, buf, len);
+    return do_recv(fd, buf, len, 0, NULL, NULL, NULL, "read");
+}
+
+/* Gather a message's iovecs into one kernel buffer (EFAULT on a bad one). */
+static long gather(const struct msghdr *m, struct iovec *iov, char **out, size_t *total)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++) {
+        if (iov[i].iov_len > SSIZE_MAX - n)
+            return -EINVAL;
+        n += iov[i].iov_len;
+    }
+    char *buf = malloc(n ? n : 1);
+    if (!buf)
+        return -ENOMEM;
+    size_t off = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++) {
+        if (uc_copy_from_user(buf + off, iov[i].iov_base, iov[i].iov_len) != 0) {
+            free(buf);
+            return -EFAULT;
+        }
+        off += iov[i].iov_len;
+    }
+    *out = buf;
+    *total = n;
+    return 0;
+}
+
+/* Copy a user msghdr and its iovec array in. */
+static long msg_copy_in(const struct msghdr *umsg, struct msghdr *m, struct iovec **iov)
+{
+    if (uc_copy_from_user(m, umsg, sizeof *m) != 0)
+        return -EFAULT;
+    if (m->msg_iovlen > IOV_MAX)
+        return -EMSGSIZE;
+    *iov = calloc(m->msg_iovlen ? m->msg_iovlen : 1, sizeof **iov);
+    if (!*iov)
+        return -ENOMEM;
+    if (m->msg_iovlen &&
+        uc_copy_from_user(*iov, m->msg_iov, m->msg_iovlen * sizeof **iov) != 0) {
+        free(*iov);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
+{
+    if (!fd_is_vsock_range(fd))
+        return sendmsg(fd, umsg, flags);
+    struct msghdr m;
+    struct iovec *iov;
+    long rc = msg_copy_in(umsg, &m, &iov);
+    if (rc)
+        return fail((int)-rc);
+    char *buf = NULL;
+    size_t total = 0;
+    rc = gather(&m, iov, &buf, &total);
+    free(iov);
+    if (rc)
+        return fail((int)-rc);
+    rc = do_send(fd, buf, total, flags, m.msg_name, m.msg_name ? m.msg_namelen : 0, "sendmsg");
+    int e = errno;
+    free(buf);
+    errno = e;
+    return rc;
+}
+
+ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
+{
+    if (!fd_is_vsock_range(fd))
+        return recvmsg(fd, umsg, flags);
+    struct msghdr m;
+    struct iovec *iov;
+    long rc = msg_copy_in(umsg, &m, &iov);
+    if (rc)
+        return fail((int)-rc);
+    size_t total = 0;
+    for (size_t i = 0; i < m.msg_iovlen; i++)
+        total += iov[i].iov_len;
+    char *buf = malloc(total ? total : 1);
+    if (!buf) {
+        free(iov);
+        return fail(ENOMEM);
+    }
+    int mflags = 0;
+    socklen_t namelen = m.msg_namelen;
+    rc = do_recv(fd, buf, total, flags, m.msg_name, m.msg_name ? &namelen : NULL, &mflags,
+                 "recvmsg");
+    int e = errno;
+    if (rc > 0) {
+        size_t off = 0;
+        for (size_t i = 0; i < m.msg_iovlen && off < (size_t)rc; i++) {
+            size_t n = iov[i].iov_len < (size_t)rc - off ? iov[i].iov_len : (size_t)rc - off;
+            if (uc_copy_to_user(iov[i].iov_base, buf + off, n) != 0) {
+                rc = -1;
+                e = EFAULT;
+                break;
+            }
+            off += n;
+        }
+    }
+    if (rc >= 0) {
+        m.msg_flags = mflags;
+        m.msg_namelen = m.msg_name ? namelen : 0;
+        m.msg_controllen = 0;
+        if (uc_copy_to_user(&umsg->msg_flags, &m.msg_flags, sizeof m.msg_flags) != 0 ||
+            uc_copy_to_user(&umsg->msg_namelen, &m.msg_namelen, sizeof m.msg_namelen) != 0 ||
+            uc_copy_to_user(&umsg->msg_controllen, &m.msg_controllen,
+                            sizeof m.msg_controllen) != 0) {
+            rc = -1;
+            e = EFAULT;
+        }
+    }
+    free(buf);
+    free(iov);
+    errno = e;
+    return rc;
+}
+
+/* ---- shutdown, names, options --------------------------------------------------------------- */
+
+int vmci_shutdown(int fd, int how)
+{
+    if (!fd_is_vsock_range(fd))
+        return shutdown(fd, how);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    rc = sk ? vsock_op_shutdown(sk, how) : -EBADF;
+    return (int)call_end(&c, "shutdown", fd, rc);
+}
+
+int vmci_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (!fd_is_vsock_range(fd))
+        return getsockname(fd, addr, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    rc = sk ? addr_copy_out(&sk->local, addr, len) : -EBADF;
+    return (int)call_end(&c, "getsockname", fd, rc);
+}
+
+int vmci_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (!fd_is_vsock_range(fd))
+        return getpeername(fd, addr, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk)
+        rc = -EBADF;
+    else if (sk->ss != SS_CONNECTED)
+        rc = -ENOTCONN;
+    else
+        rc = addr_copy_out(&sk->remote, addr, len);
+    return (int)call_end(&c, "getpeername", fd, rc);
+}
+
+int vmci_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    if (!fd_is_vsock_range(fd))
+        return setsockopt(fd, level, name, val, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    unsigned char buf[64];
+    struct vsock *sk = lookup(&c, fd);
+    socklen_t n = len > sizeof buf ? (socklen_t)sizeof buf : len;
+    if (!sk)
+        rc = -EBADF;
+    else if ((int)len < 0)
+        rc = -EINVAL;
+    else if (n && uc_copy_from_user(buf, val, n) != 0)
+        rc = -EFAULT;
+    else
+        rc = vsock_op_setsockopt(sk, level, name, buf, n);
+    return (int)call_end(&c, "setsockopt", fd, rc);
+}
+
+int vmci_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    if (!fd_is_vsock_range(fd))
+        return getsockopt(fd, level, name, val, len);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    unsigned char buf[64];
+    socklen_t klen;
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else if (uc_copy_from_user(&klen, len, sizeof klen) != 0) {
+        rc = -EFAULT;
+    } else if ((int)klen < 0) {
+        rc = -EINVAL;
+    } else {
+        socklen_t want = klen > sizeof buf ? (socklen_t)sizeof buf : klen;
+        rc = vsock_op_getsockopt(sk, level, name, buf, &want);
+        if (rc == 0 && ((want && uc_copy_to_user(val, buf, want) != 0) ||
+                        uc_copy_to_user(len, &want, sizeof want) != 0))
+            rc = -EFAULT;
+    }
+    return (int)call_end(&c, "getsockopt", fd, rc);
+}
+
+/* ---- fcntl, ioctl ------------------------------------------------------------------------------ */
+
+int vmci_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    if (!fd_is_vsock_range(fd))
+        return fcntl(fd, cmd, arg);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk)
+        rc = -EBADF;
+    else if (cmd == F_GETFL)
+        rc = O_RDWR | (sk->nonblock ? O_NONBLOCK : 0);
+    else if (cmd == F_SETFL)
+        sk->nonblock = (arg & O_NONBLOCK) != 0, rc = 0;
+    else if (cmd == F_GETFD || cmd == F_SETFD)
+        rc = 0;
+    else
+        rc = -EINVAL;
+    return (int)call_end(&c, "fcntl", fd, rc);
+}
+
+int vmci_ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (!fd_is_vsock_range(fd))
+        return ioctl(fd, req, arg);
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc)
+        return (int)fail(-rc);
+    struct vsock *sk = lookup(&c, fd);
+    if (!sk) {
+        rc = -EBADF;
+    } else if (req == FIONREAD) {
+        int64_t n = vsock_op_fionread(sk);
+        if (n < 0) {
+            rc = (int)n;
+        } else {
+            int v = n > INT_MAX ? INT_MAX : (int)n;
+            rc = uc_copy_to_user(arg, &v, sizeof v) != 0 ? -EFAULT : 0;
+        }
+    } else {
+        rc = -ENOTTY;
+    }
+    return (int)call_end(&c, "ioctl", fd, rc);
+}
+
+/* ---- poll (§2.14) ----------------------------------------------------------------------------- */
+
+int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
+{
+    if (nfds > (nfds_t)VSOCK_FD_MAX * 2)
+        return (int)fail(EINVAL);
+    struct pollfd *fds = calloc(nfds ? nfds : 1, sizeof *fds);
+    if (!fds)
+        return (int)fail(ENOMEM);
+    if (nfds && uc_copy_from_user(fds, ufds, nfds * sizeof *fds) != 0) {
+        free(fds);
+        return (int)fail(EFAULT);
+    }
+    bool any_vsock = false, any_real = false;
+    for (nfds_t i = 0; i < nfds; i++) {
+        if (fd_is_vsock_range(fds[i].fd))
+            any_vsock = true;
+        else if (fds[i].fd >= 0)
+            any_real = true;
+    }
+    if (!any_vsock) {
+        free(fds);
+        return poll(ufds, nfds, timeout_ms);
+    }
+    struct call c;
+    int rc = call_begin(&c);
+    if (rc) {
+        free(fds);
+        return (int)fail(-rc);
+    }
+    uint64_t deadline = timeout_ms < 0 ? SIM_NO_DEADLINE
+                                       : sim_deadline_after(c.sim, (uint64_t)timeout_ms * 1000000ull);
+    int ready;
+    for (;;) {
+        ready = 0;
+        for (nfds_t i = 0; i < nfds; i++) {
+            struct pollfd *p = &fds[i];
+            p->revents = 0;
+            if (p->fd < 0)
+                continue;
+            if (fd_is_vsock_range(p->fd)) {
+                struct vsock *sk = lookup(&c, p->fd);
+                if (!sk)
+                    p->revents = POLLNVAL;
+                else
+                    p->revents = (short)(vsock_op_poll(sk) & (p->events | POLLERR | POLLHUP));
+            } else {
+                struct pollfd one = *p;
+                if (poll(&one, 1, 0) > 0)
+                    p->revents = one.revents;
+            }
+            if (p->revents)
+                ready++;
+        }
+        if (ready || timeout_ms == 0 || (deadline != SIM_NO_DEADLINE && sim_now(c.sim) >= deadline))
+            break;
+        /* real descriptors cannot wake us: look at them again every 10 ms of simulated time */
+        uint64_t wake = deadline;
+        if (any_real) {
+            uint64_t slice = sim_deadline_after(c.sim, 10000000ull);
+            if (slice < wake)
+                wake = slice;
+        }
+        sim_wait(&c.sw->poll_wq, wake, "poll");
+    }
+    rc = ready;
+    if (nfds && uc_copy_to_user(ufds, fds, nfds * sizeof *fds) != 0)
+        rc = -EFAULT;
+    free(fds);
+    return (int)call_end(&c, "poll", -1, rc);
+}

@@ -1,0 +1,130 @@
+/*
+ * sock_world.c - the sockets layer's place in a world: its per-context state, per-process
+ * descriptor tables, and what it does when VMs come and go or processes end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdtable.h"
+#include "vsock.h"
+
+struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm)
+{
+    return vm->index < sw->nctxs ? sw->ctxs[vm->index] : NULL;
+}
+
+static void ctx_create(struct sock_world *sw, vmcisim_vm *vm)
+{
+    if (vm->index >= sw->nctxs) {
+        size_t n = vm->index + 1;
+        struct vsock_ctx **a = realloc(sw->ctxs, n * sizeof *a);
+        if (!a)
+            abort(); /* a context without sockets cannot be represented */
+        for (size_t i = sw->nctxs; i < n; i++)
+            a[i] = NULL;
+        sw->ctxs = a;
+        sw->nctxs = n;
+    }
+    struct vsock_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        abort();
+    ctx->sw = sw;
+    ctx->vm = vm;
+    sw->ctxs[vm->index] = ctx;
+    if (vmci_stream_ctx_init(ctx) != 0)
+        sim_trace_vm(sw->sim, vm, "sock-ctx", "stream transport unavailable");
+}
+
+/* Power off: every socket of the VM goes away with its kernel; nothing is sent. The stack
+ * below (still alive at this point) detaches their queue pairs, so peers see QP_PEER_DETACH. */
+static void ctx_power_off(struct sock_world *sw, struct vsock_ctx *ctx)
+{
+    for (size_t i = 0; i < sw->nall;) {
+        struct vsock *sk = sw->all[i];
+        if (sk->ctx != ctx || sk->released) {
+            i++;
+            continue;
+        }
+        vsock_hold(sk);
+        vsock_release(sk);
+        size_t before = sw->nall;
+        vsock_put(sk);
+        if (sw->nall == before)
+            i++;
+    }
+    vmci_stream_ctx_fini(ctx);
+}
+
+static void sock_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
+{
+    struct sock_world *sw = self;
+    switch (ev) {
+    case SIM_VM_CREATED:
+        ctx_create(sw, vm);
+        break;
+    case SIM_VM_POWER_OFF: {
+        struct vsock_ctx *ctx = vsock_ctx_of(sw, vm);
+        if (ctx)
+            ctx_power_off(sw, ctx);
+        break;
+    }
+    default:
+        /* suspend/resume, vMotion and fault tolerance reach the sockets as QP_RESUMED events
+         * from the VMCI stack (vmci_stream.c); the refusal of new connections under fault
+         * tolerance comes from the queue-pair broker. */
+        break;
+    }
+}
+
+static void sock_proc_end(void *self, sim_proc *p)
+{
+    (void)self;
+    fdtab_close_all(p);
+}
+
+static void sock_destroy(void *self)
+{
+    struct sock_world *sw = self;
+    /* Threads are gone; free every object without talking to the stack below. */
+    for (size_t i = 0; i < sw->nall; i++) {
+        struct vsock *sk = sw->all[i];
+        while (sk->rq_first) {
+            struct vsock_dgram *d = sk->rq_first;
+            sk->rq_first = d->next;
+            free(d);
+        }
+        free(sk->trans);
+        free(sk);
+    }
+    free(sw->all);
+    for (size_t i = 0; i < sw->nctxs; i++) {
+        if (!sw->ctxs[i])
+            continue;
+        free(sw->ctxs[i]->stream_trans);
+        free(sw->ctxs[i]);
+    }
+    free(sw->ctxs);
+    free(sw);
+}
+
+static const struct sim_layer_ops sock_layer_ops = {
+    .name = "sockets",
+    .vm_event = sock_vm_event,
+    .proc_end = sock_proc_end,
+    .destroy = sock_destroy,
+};
+
+int sock_attach(vmcisim *sim)
+{
+    struct sock_world *sw = calloc(1, sizeof *sw);
+    if (!sw)
+        return -1;
+    sw->sim = sim;
+    sw->next_sock_id = 1;
+    if (sim_register_layer(sim, &sock_layer_ops, sw) != 0) {
+        free(sw);
+        return -1;
+    }
+    sim_set_sock(sim, sw);
+    return 0;
+}

@@ -1,0 +1,204 @@
+/*
+ * vsock.h - the socket core (like Linux's af_vsock.c): socket objects, their states, the per-
+ * context bound and connected tables, and the table of operations a transport implements. The
+ * core knows nothing of queue pairs or VMCI datagrams; transports (vmci_stream.c, vmci_dgram.c)
+ * know nothing of descriptors or user calls.
+ *
+ * Every function here runs inside the world.
+ */
+#ifndef VMCISIM_VSOCK_H
+#define VMCISIM_VSOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../sim/sim.h"
+#include "vmci_sockets.h"
+
+/* Linux's sock->state values (SS_*) and sk->sk_state values (TCP_*), §3.1. */
+enum { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3, SS_DISCONNECTING = 4 };
+enum {
+    VS_ESTABLISHED = 1,
+    VS_SYN_SENT = 2,
+    VS_CLOSE = 7,
+    VS_LISTEN = 10,
+    VS_CLOSING = 11,
+};
+/* shutdown bits (kernel mode: SHUT_RD -> RCV, SHUT_WR -> SEND) */
+#define VS_RCV_SHUTDOWN 1
+#define VS_SEND_SHUTDOWN 2
+#define VS_SHUTDOWN_MASK 3
+
+/* Linux defaults (§1.5). */
+#define VS_DEFAULT_BUFFER_SIZE (256u * 1024u)
+#define VS_DEFAULT_BUFFER_MIN_SIZE 128u
+#define VS_DEFAULT_BUFFER_MAX_SIZE (256u * 1024u)
+#define VS_DEFAULT_CONNECT_TIMEOUT_NS (2ull * 1000000000ull)
+#define VS_LAST_RESERVED_PORT 1023u
+#define VS_MAX_PORT_RETRIES 24
+#define VS_DEFAULT_RCVBUF (212992u)  /* net.core.rmem_default */
+
+struct vsock;
+struct vsock_ctx;
+struct sock_world;
+
+/* A received datagram waiting on a datagram socket's receive queue. */
+struct vsock_dgram {
+    struct vsock_dgram *next;
+    uint32_t src_cid, src_port;
+    uint32_t len;
+    unsigned char data[];
+};
+
+/* The operations a transport provides to the core (one table per transport). Return values:
+ * >= 0 success, a negative errno value on failure. */
+struct vsock_transport {
+    const char *name;
+    int (*init)(struct vsock *sk, struct vsock *parent);
+    void (*release)(struct vsock *sk);                /* close: drop transport state */
+    void (*destruct)(struct vsock *sk);               /* last reference gone: free it */
+    /* stream */
+    int (*connect)(struct vsock *sk);                 /* start the handshake */
+    int (*shutdown)(struct vsock *sk, int mode);      /* tell the peer */
+    int64_t (*stream_has_data)(struct vsock *sk);
+    int64_t (*stream_has_space)(struct vsock *sk);
+    int64_t (*stream_enqueue)(struct vsock *sk, const void *ubuf, size_t len);
+    int64_t (*stream_dequeue)(struct vsock *sk, void *ubuf, size_t len, bool peek);
+    uint64_t (*stream_rcvhiwat)(struct vsock *sk);    /* bytes the receive queue can hold */
+    bool (*stream_is_active)(struct vsock *sk);
+    void (*stream_recv_blocked)(struct vsock *sk);    /* a reader is about to wait */
+    /* datagram */
+    int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);
+    int64_t (*dgram_enqueue)(struct vsock *sk, const struct sockaddr_vm *remote, const void *ubuf,
+                             size_t len);
+    bool (*dgram_allow)(uint32_t cid, uint32_t port);
+    /* the context's own CID as this transport knows it */
+    uint32_t (*get_local_cid)(struct vsock_ctx *ctx);
+};
+
+struct vsock_list {
+    struct vsock *first, *last;
+};
+
+struct vsock {
+    uint32_t id;                 /* sequential per world, for the trace */
+    int refs;
+    struct sock_world *sw;
+    struct vsock_ctx *ctx;       /* the context (VM or host) the socket lives in */
+    sim_proc *owner;             /* NULL for a not-yet-accepted child */
+    const struct vsock_transport *transport;
+    int type;                    /* SOCK_STREAM or SOCK_DGRAM */
+    int ss;                      /* SS_* */
+    int state;                   /* VS_* (sk_state) */
+    int err;                     /* sk_err (positive errno) */
+    bool done;                   /* SOCK_DONE: the peer is gone */
+    int shutdown;                /* local shutdown bits */
+    int peer_shutdown;
+    bool trusted;
+    bool nonblock;
+    bool released;               /* the descriptor was closed */
+    bool rejected;
+    bool connect_timed_out;
+    struct sockaddr_vm local, remote;
+    uint64_t buffer_size, buffer_min_size, buffer_max_size;
+    uint64_t connect_timeout_ns;
+    uint64_t rcvtimeo_ns, sndtimeo_ns;   /* 0: none */
+    int rcvlowat;
+    int rcvbuf;
+    /* listener */
+    int max_backlog, ack_backlog;
+    struct vsock_list pending;           /* children between REQUEST and OFFER */
+    struct vsock_list accept_q;          /* established children not yet accepted */
+    struct vsock *listener;              /* a child's listener while pending/queued */
+    struct vsock *lnext, *lprev;         /* in pending or accept_q */
+    /* table membership */
+    bool in_bound, in_connected;
+    struct vsock *bnext, *bprev, *cnext, *cprev;
+    /* waiting */
+    sim_waitq wq;
+    sim_timer connect_timer;
+    sim_timer pending_timer;
+    /* transport private state */
+    void *trans;
+    /* datagram receive queue */
+    struct vsock_dgram *rq_first, *rq_last;
+    uint64_t rq_bytes;
+};
+
+/* Per-context socket state: the context's own port tables (each kernel has its own). */
+struct vsock_ctx {
+    struct sock_world *sw;
+    vmcisim_vm *vm;
+    struct vsock_list bound, connected;
+    uint32_t next_port;
+    bool port_seeded;
+    void *stream_trans;   /* the VMCI stream transport's per-context state */
+    void *dgram_trans;
+};
+
+struct sock_world {
+    vmcisim *sim;
+    struct vsock_ctx **ctxs;      /* by vm->index */
+    size_t nctxs;
+    uint32_t next_sock_id;
+    sim_waitq poll_wq;            /* every socket event wakes pollers */
+    /* every socket alive, in creation order (for lifecycle sweeps) */
+    struct vsock **all;
+    size_t nall, all_cap;
+};
+
+/* sock_world.c */
+int sock_attach(vmcisim *sim);
+struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm);
+
+/* vsock_core.c: objects and tables */
+struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int type,
+                           struct vsock *parent, sim_proc *owner);
+void vsock_hold(struct vsock *sk);
+void vsock_put(struct vsock *sk);
+void vsock_wake(struct vsock *sk);
+/* Timers of a socket hold a reference while armed; this cancels one and drops it. */
+void vsock_cancel_timer(struct vsock *sk, sim_timer *t);               /* state changed: wake its waiters and pollers */
+void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port);
+bool vsock_addr_bound(const struct sockaddr_vm *a);
+void vsock_insert_bound(struct vsock *sk);
+void vsock_insert_connected(struct vsock *sk);
+void vsock_remove_bound(struct vsock *sk);
+void vsock_remove_connected(struct vsock *sk);
+struct vsock *vsock_find_bound(struct vsock_ctx *ctx, const struct sockaddr_vm *addr, int type);
+struct vsock *vsock_find_connected(struct vsock_ctx *ctx, const struct sockaddr_vm *src,
+                                   const struct sockaddr_vm *dst);
+int vsock_bind_stream(struct vsock *sk, const struct sockaddr_vm *addr);
+void vsock_add_pending(struct vsock *listener, struct vsock *child);
+void vsock_remove_pending(struct vsock *listener, struct vsock *child);
+void vsock_enqueue_accept(struct vsock *listener, struct vsock *child);
+void vsock_release(struct vsock *sk);            /* close: the descriptor is gone */
+bool vsock_is_host(const struct vsock *sk);
+void vsock_trace(struct vsock *sk, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* the core's socket calls (called by api.c with validated kernel-side copies of arguments) */
+int vsock_op_bind(struct vsock *sk, const struct sockaddr_vm *addr);
+int vsock_op_listen(struct vsock *sk, int backlog);
+int vsock_op_accept(struct vsock *sk, struct vsock **child, bool nonblock);
+int vsock_op_connect(struct vsock *sk, const struct sockaddr_vm *addr, int family);
+int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
+                      const struct sockaddr_vm *to, bool to_given, bool to_valid);
+int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
+                      struct sockaddr_vm *from, int *msg_flags);
+int vsock_op_shutdown(struct vsock *sk, int how);
+short vsock_op_poll(struct vsock *sk);
+int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, socklen_t len);
+int vsock_op_getsockopt(struct vsock *sk, int level, int name, void *val, socklen_t *len);
+int64_t vsock_op_fionread(struct vsock *sk);
+
+/* the transports */
+extern const struct vsock_transport vmci_stream_transport;
+extern const struct vsock_transport vmci_dgram_transport;
+/* vmci_stream.c: set a context's transport up / down (its control-packet handle, events) */
+int vmci_stream_ctx_init(struct vsock_ctx *ctx);
+void vmci_stream_ctx_fini(struct vsock_ctx *ctx);
+/* lifecycle: drop every connection of the context (resume, vMotion, fault tolerance) */
+void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why);
+
+#endif
