@@ -482,8 +482,10 @@ short vsock_op_poll(struct vsock *sk)
         return m;
     }
     if (sk->transport->stream_is_active(sk) && !(sk->shutdown & VS_RCV_SHUTDOWN)) {
+        /* readable once SO_RCVLOWAT bytes are there (Linux's notify_poll_in uses the target,
+         * vsock_test "poll() + SO_RCVLOWAT") */
         int64_t ready = sk->transport->stream_has_data(sk);
-        if (ready > 0)
+        if (ready > 0 && ready >= (int64_t)(sk->rcvlowat > 0 ? sk->rcvlowat : 1))
             m |= POLLIN | POLLRDNORM;
     }
     if ((sk->shutdown & VS_RCV_SHUTDOWN) || (sk->peer_shutdown & VS_SEND_SHUTDOWN))
@@ -558,6 +560,9 @@ int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, 
                 sk->sndtimeo_ns = ns;
             return 0;
         }
+        case SO_LINGER:
+            /* accepted and ignored: VMCI has no linger, close never blocks (§2.12) */
+            return len < (socklen_t)sizeof(struct linger) ? -EINVAL : 0;
         case SO_RCVLOWAT:
         case SO_RCVBUF:
         case SO_SNDBUF:
