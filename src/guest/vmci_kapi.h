@@ -119,4 +119,22 @@ int64_t vmci_qpair_enqueue(struct vmci_qp *qp, const void *buf, size_t len, qp_c
 int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
 int64_t vmci_qpair_peek(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
 
+/* ---- doorbells (added by the VMCI stack; modeled on Linux's vmci_doorbell_*) -------------- */
+
+typedef void (*vmci_callback)(void *client_data);
+
+/* Create a doorbell of ctx. *handle: VMCI_INVALID_HANDLE (or resource VMCI_INVALID_ID) picks a
+ * new resource ID, else the handle's context must be ctx's own CID (NO_ACCESS otherwise).
+ * flags: 0 or VMCI_FLAG_DG_DELAYED_CB; priv_flags: the doorbell's privileges (§5.4). The
+ * callback runs on ctx's kernel worker after a notify (guest: after the device's interrupt).
+ * Rings coalesce while the callback has not run yet.
+ * Errors: INVALID_ARGS, NO_ACCESS, ALREADY_EXISTS, NO_HANDLE, NO_MEM, DEVICE_NOT_FOUND. */
+int vmci_doorbell_create(vmcisim_vm *ctx, vmci_handle *handle, uint32_t flags,
+                         uint32_t priv_flags, vmci_callback notify_cb, void *client_data);
+int vmci_doorbell_destroy(vmcisim_vm *ctx, vmci_handle handle);   /* NOT_FOUND if none */
+/* Ring doorbell dst from ctx (a guest: through its device). priv_flags: a host sender may name
+ * its own privileges (0: the host context's). Errors: INVALID_ARGS, NOT_FOUND (no such context
+ * or doorbell), DST_UNREACHABLE (VM to VM), NO_ACCESS (§5.4), DEVICE_NOT_FOUND. */
+int vmci_doorbell_notify(vmcisim_vm *ctx, vmci_handle dst, uint32_t priv_flags);
+
 #endif

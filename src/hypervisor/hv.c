@@ -1,18 +1,35 @@
 /*
- * hv.c - the hypervisor object: its thread (an event loop) and its place among the layers.
+ * hv.c - the hypervisor object: its thread (an event loop), its place among the layers, and
+ * world teardown. The layer above it (VMCI devices, guest drivers, the host endpoint) is
+ * registered right after it, from here, so that the order is fixed: hypervisor, VMCI stack,
+ * then the sockets layer.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv.h"
+#include "../guest/vmci_stack.h"
+#include "hv_internal.h"
+
+static void hv_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
+{
+    hv_lifecycle_event(self, vm, ev);
+}
 
 static void hv_destroy(void *self)
 {
-    free(self);
+    struct hv *hv = self;
+    /* The layers above are gone (devices freed): drop records, never touch their memory. */
+    hv_held_free_all(hv);
+    hv_work_free_all(hv);
+    hv_qp_free_all(hv);
+    hv_ctx_free_all(hv);
+    vmci_restab_free(&hv->host_res);
+    free(hv);
 }
 
 static const struct sim_layer_ops hv_layer_ops = {
     .name = "hypervisor",
+    .vm_event = hv_vm_event,
     .destroy = hv_destroy,
 };
 
@@ -26,11 +43,15 @@ int hv_attach(vmcisim *sim)
     hv->self_vm.sim = sim;
     hv->self_vm.cid = VMCISIM_HYPERVISOR_CID;
     hv->self_vm.state = VMCISIM_VM_RUNNING;
+    vmci_restab_init(&hv->host_res);
+    hv_work_init(hv);
     hv->loop = sim_loop_create(sim, &hv->self_vm, "hypervisor");
     if (!hv->loop || sim_register_layer(sim, &hv_layer_ops, hv) != 0) {
         free(hv);
         return -1;
     }
     sim_set_hv(sim, hv);
+    if (vmci_stack_attach(sim, hv) != 0)
+        return -1; /* the hypervisor is registered: world teardown frees it */
     return 0;
 }

@@ -1,0 +1,254 @@
+/*
+ * kapi.c - vmci_kapi.h: argument checks common to every context, then the guest driver or the
+ * host endpoint, by the kind of the context's VMCI kernel (vm->drv). The queue-pair data path
+ * (enqueue/dequeue/peek/space/ready) is here too: a scheduling point and a trace record each,
+ * then the ring arithmetic of qp_queue.c on the endpoint's view of the memory.
+ */
+#include <string.h>
+
+#include "kapi_internal.h"
+
+static struct guest_drv *kernel_of(vmcisim_vm *ctx)
+{
+    return ctx ? ctx->drv : NULL;
+}
+
+#define HOST(d) ((struct host_ep *)(d))
+#define IS_HOST(d) ((d)->kind == VMCI_KERNEL_HOST)
+
+/* ---- context ------------------------------------------------------------------------------ */
+
+uint32_t vmci_get_context_id(vmcisim_vm *ctx)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_INVALID_ID;
+    return IS_HOST(d) ? VMCI_HOST_CONTEXT_ID : guest_get_context_id(d);
+}
+
+uint32_t vmci_context_get_priv_flags(vmcisim_vm *ctx, uint32_t cid)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (d && IS_HOST(d))
+        return host_priv_flags(HOST(d), cid);
+    /* A guest has no host device: it knows no other context's flags (the reference answers
+     * "none" for every context there); the hypervisor counts as trusted. */
+    return cid == VMCI_HYPERVISOR_CONTEXT_ID ? VMCI_PRIVILEGE_FLAG_TRUSTED
+                                             : VMCI_NO_PRIVILEGE_FLAGS;
+}
+
+/* ---- datagrams ------------------------------------------------------------------------------ */
+
+int vmci_datagram_create_handle(vmcisim_vm *ctx, uint32_t resource_id, uint32_t flags,
+                                uint32_t priv_flags, vmci_datagram_recv_cb cb, void *client_data,
+                                vmci_handle *out)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    if (IS_HOST(d))
+        return host_dg_create(HOST(d), resource_id, flags, priv_flags, cb, client_data, out);
+    return guest_dg_create(d, resource_id, flags, priv_flags, cb, client_data, out);
+}
+
+int vmci_datagram_destroy_handle(vmcisim_vm *ctx, vmci_handle handle)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_dg_destroy(HOST(d), handle) : guest_dg_destroy(d, handle);
+}
+
+int vmci_datagram_send(vmcisim_vm *ctx, struct vmci_datagram *dg)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    if (!dg)
+        return VMCI_ERROR_INVALID_ARGS;
+    return IS_HOST(d) ? host_dg_send(HOST(d), dg) : guest_dg_send(d, dg);
+}
+
+/* ---- events ------------------------------------------------------------------------------- */
+
+int vmci_event_subscribe(vmcisim_vm *ctx, uint32_t event, vmci_event_cb cb, void *client_data,
+                         uint32_t *sub_id)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_event_subscribe(HOST(d), event, cb, client_data, sub_id)
+                      : guest_event_subscribe(d, event, cb, client_data, sub_id);
+}
+
+int vmci_event_unsubscribe(vmcisim_vm *ctx, uint32_t sub_id)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_event_unsubscribe(HOST(d), sub_id)
+                      : guest_event_unsubscribe(d, sub_id);
+}
+
+/* ---- doorbells ---------------------------------------------------------------------------- */
+
+int vmci_doorbell_create(vmcisim_vm *ctx, vmci_handle *handle, uint32_t flags,
+                         uint32_t priv_flags, vmci_callback notify_cb, void *client_data)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_db_create(HOST(d), handle, flags, priv_flags, notify_cb, client_data)
+                      : guest_db_create(d, handle, flags, priv_flags, notify_cb, client_data);
+}
+
+int vmci_doorbell_destroy(vmcisim_vm *ctx, vmci_handle handle)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_db_destroy(HOST(d), handle) : guest_db_destroy(d, handle);
+}
+
+int vmci_doorbell_notify(vmcisim_vm *ctx, vmci_handle dst, uint32_t priv_flags)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    return IS_HOST(d) ? host_db_notify(HOST(d), dst, priv_flags)
+                      : guest_db_notify(d, dst, priv_flags);
+}
+
+/* ---- queue pairs ------------------------------------------------------------------------- */
+
+int vmci_qpair_alloc(vmcisim_vm *ctx, struct vmci_qp **out, vmci_handle *handle,
+                     uint64_t produce_size, uint64_t consume_size, uint32_t peer, uint32_t flags,
+                     uint32_t priv_flags)
+{
+    struct guest_drv *d = kernel_of(ctx);
+    if (!d)
+        return VMCI_ERROR_DEVICE_NOT_FOUND;
+    if (!out || !handle)
+        return VMCI_ERROR_INVALID_ARGS;
+    *out = NULL;
+    /* §4.3 client-side limits: the two queues together within 128 MiB (and no overflow). */
+    if (produce_size + consume_size < produce_size ||
+        produce_size + consume_size > VMCI_MAX_GUEST_QP_MEMORY)
+        return VMCI_ERROR_NO_RESOURCES;
+    /* Unknown flags; NONBLOCK/PINNED are ESX-only (refused on Linux); each queue needs a
+     * ring of at least one byte in this simulator. */
+    if ((flags & ~VMCI_QP_ALL_FLAGS) || (flags & (VMCI_QPFLAG_NONBLOCK | VMCI_QPFLAG_PINNED)) ||
+        produce_size == 0 || consume_size == 0 || (priv_flags & ~VMCI_PRIVILEGE_ALL_FLAGS))
+        return VMCI_ERROR_INVALID_ARGS;
+    return IS_HOST(d) ? host_qp_alloc(HOST(d), out, handle, produce_size, consume_size, peer,
+                                      flags, priv_flags)
+                      : guest_qp_alloc(d, out, handle, produce_size, consume_size, peer, flags,
+                                       priv_flags);
+}
+
+int vmci_qpair_detach(struct vmci_qp **qpp)
+{
+    if (!qpp || !*qpp)
+        return VMCI_ERROR_INVALID_ARGS;
+    struct vmci_qp *qp = *qpp;
+    *qpp = NULL;
+    struct guest_drv *d = kernel_of(qp->ctx);
+    return qp->kind == VMCI_KERNEL_HOST ? host_qp_detach(HOST(d), qp) : guest_qp_detach(d, qp);
+}
+
+vmci_handle vmci_qpair_handle(const struct vmci_qp *qp)
+{
+    return qp ? qp->handle : VMCI_INVALID_HANDLE;
+}
+uint64_t vmci_qpair_produce_size(const struct vmci_qp *qp) { return qp ? qp->produce_size : 0; }
+uint64_t vmci_qpair_consume_size(const struct vmci_qp *qp) { return qp ? qp->consume_size : 0; }
+
+/* ---- the data path --------------------------------------------------------------------- */
+
+static int view_of(struct vmci_qp *qp, struct qp_view *v)
+{
+    if (qp->kind == VMCI_KERNEL_HOST)
+        return host_qp_view(HOST(kernel_of(qp->ctx)), qp, v);
+    return guest_qp_view(qp, v);
+}
+
+/* Enter the data path: a scheduling point first (nothing of ours is half-done across it). */
+static vmcisim *data_enter(struct vmci_qp *qp)
+{
+    vmcisim *sim = qp->ctx->sim;
+    sim_point(sim);
+    return sim;
+}
+
+enum space_kind { PRODUCE_FREE, PRODUCE_READY, CONSUME_FREE, CONSUME_READY };
+
+static int64_t space(struct vmci_qp *qp, enum space_kind k)
+{
+    static const char *const names[] = {"qp-produce-free", "qp-produce-ready", "qp-consume-free",
+                                        "qp-consume-ready"};
+    if (!qp)
+        return VMCI_ERROR_INVALID_ARGS;
+    vmcisim *sim = data_enter(qp);
+    struct qp_view v;
+    int64_t r;
+    if (view_of(qp, &v) != VMCI_SUCCESS)
+        r = 0; /* this endpoint cannot see the memory */
+    else if (k == PRODUCE_FREE)
+        r = qp_produce_free_space(&v);
+    else if (k == PRODUCE_READY)
+        r = qp_produce_buf_ready(&v);
+    else if (k == CONSUME_FREE)
+        r = qp_consume_free_space(&v);
+    else
+        r = qp_consume_buf_ready(&v);
+    sim_trace(sim, names[k], "handle=%u:%u result=%lld", qp->handle.context, qp->handle.resource,
+              (long long)r);
+    return r;
+}
+
+int64_t vmci_qpair_produce_free_space(struct vmci_qp *qp) { return space(qp, PRODUCE_FREE); }
+int64_t vmci_qpair_produce_buf_ready(struct vmci_qp *qp) { return space(qp, PRODUCE_READY); }
+int64_t vmci_qpair_consume_free_space(struct vmci_qp *qp) { return space(qp, CONSUME_FREE); }
+int64_t vmci_qpair_consume_buf_ready(struct vmci_qp *qp) { return space(qp, CONSUME_READY); }
+
+enum data_op { OP_ENQUEUE, OP_DEQUEUE, OP_PEEK };
+
+static int64_t data(struct vmci_qp *qp, enum data_op op, void *buf, size_t len, qp_copy_fn copy)
+{
+    static const char *const names[] = {"qp-enqueue", "qp-dequeue", "qp-peek"};
+    if (!qp || (!buf && len) || !copy)
+        return VMCI_ERROR_INVALID_ARGS;
+    vmcisim *sim = data_enter(qp);
+    struct qp_view v;
+    int64_t r = view_of(qp, &v);
+    if (r == VMCI_SUCCESS) {
+        if (op == OP_ENQUEUE)
+            r = qp_enqueue(&v, buf, len, copy);
+        else if (op == OP_DEQUEUE)
+            r = qp_dequeue(&v, buf, len, copy);
+        else
+            r = qp_peek(&v, buf, len, copy);
+    }
+    if (r >= 0)
+        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%lld", qp->handle.context,
+                  qp->handle.resource, len, (long long)r);
+    else
+        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%s", qp->handle.context,
+                  qp->handle.resource, len, vmci_strerror((int)r));
+    return r;
+}
+
+int64_t vmci_qpair_enqueue(struct vmci_qp *qp, const void *buf, size_t len, qp_copy_fn copy)
+{
+    return data(qp, OP_ENQUEUE, (void *)buf, len, copy);
+}
+
+int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
+{
+    return data(qp, OP_DEQUEUE, buf, len, copy);
+}
+
+int64_t vmci_qpair_peek(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
+{
+    return data(qp, OP_PEEK, buf, len, copy);
+}
