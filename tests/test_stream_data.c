@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /*
  * test_stream_data.c - the stream data path: a 1 MiB echo with random write sizes checked byte
  * for byte, flow control with a 64 KiB queue and a slow reader (§4.7: no lost wake-ups), in
@@ -36,14 +37,15 @@ static void echo_server(void *arg)
     ck_assert_int_eq(vmci_listen(l, 1), 0);
     su_set(&s->listening, 1);
     int fd = su_accept(l);
-    static __thread unsigned char buf[70000];
+    unsigned char *buf = malloc(70000);
     for (;;) {
-        ssize_t n = vmci_recv(fd, buf, sizeof buf, 0);
+        ssize_t n = vmci_recv(fd, buf, 70000, 0);
         ck_assert_int_ge(n, 0);
         if (n == 0)
             break;
         su_send_all(fd, buf, (size_t)n);
     }
+    free(buf);
     vmci_close(fd);
     vmci_close(l);
 }
@@ -171,13 +173,14 @@ static void fast_writer(void *arg)
     ck_assert_int_eq(vmci_setsockopt(fd, AF_VSOCK, SO_VMCI_BUFFER_SIZE, &q, sizeof q), 0);
     struct sockaddr_vm h = su_addr(s->target_cid, TEST_PORT);
     ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&h, sizeof h), 0);
-    static __thread unsigned char buf[FLOW_BYTES];
+    unsigned char *buf = malloc(FLOW_BYTES);
     for (size_t i = 0; i < FLOW_BYTES; i++)
         buf[i] = (unsigned char)(i * 131 + 7);
     s->checksum_out = fnv(0xcbf29ce484222325ull, buf, FLOW_BYTES);
     /* one blocking send of 1 MiB through a 64 KiB queue: it must block and be woken many
      * times by READ notifications, never lose one */
     ck_assert_int_eq(vmci_send(fd, buf, FLOW_BYTES, 0), FLOW_BYTES);
+    free(buf);
     su_wait(&s->done, 1);
     vmci_close(fd);
 }

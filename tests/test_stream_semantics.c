@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /*
  * test_stream_semantics.c - the stream rows of vmci-semantics.md §2 (one test per row or group
  * of rows, named after it), the handshake and teardown of §3, and bad input: each call's errno
@@ -123,7 +124,7 @@ static void bind_rows(void *arg)
     int s3 = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     ck_assert_int_eq(vmci_bind(s3, (struct sockaddr *)&c, sizeof c), 0);
     /* bad descriptors and pointers */
-    EXPECT_ERR(vmci_bind(1 << 26, (struct sockaddr *)&c, sizeof c), EBADF);
+    EXPECT_ERR(vmci_bind((1 << 26) + 999, (struct sockaddr *)&c, sizeof c), EBADF);
     int f4 = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     EXPECT_ERR(vmci_bind(f4, NULL, sizeof c), EFAULT);
     EXPECT_ERR(vmci_bind(f4, (struct sockaddr *)(uintptr_t)16, sizeof c), EFAULT);

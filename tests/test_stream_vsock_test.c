@@ -1,9 +1,11 @@
+#define _GNU_SOURCE
 /*
  * test_stream_vsock_test.c - Linux tools/testing/vsock/vsock_test.c cases that apply to VMCI
  * stream sockets (vsock-test-inventory.md §2 and §10), each named after its case and run in
  * deterministic mode over several seeds.
  */
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -213,7 +215,7 @@ END_TEST
 /* ---- 5 "SOCK_STREAM MSG_PEEK" ---------------------------------------------------------------- */
 
 struct peek {
-    int listening, ready;
+    int listening, ready, done;
     unsigned char data[64];
 };
 
@@ -236,6 +238,7 @@ static void peek_server(void *arg)
     ck_assert_int_eq(vmci_recv(fd, c, 64, 0), 64);
     ck_assert_int_eq(memcmp(b, c, 64), 0);
     ck_assert_int_eq(memcmp(c, s->data, 64), 0);
+    su_set(&s->done, 1);
     vmci_close(fd);
     vmci_close(l);
 }
@@ -247,6 +250,7 @@ static void peek_client(void *arg)
     int fd = su_connect(VMADDR_CID_HOST, TEST_PORT);
     su_wait(&s->ready, 1);
     su_send_all(fd, s->data, 64);
+    su_wait(&s->done, 1); /* a host end loses what it has not read when the guest closes */
     vmci_close(fd);
 }
 
@@ -515,7 +519,7 @@ END_TEST
 /* ---- 21 "SOCK_STREAM double bind connect" ------------------------------------------------------ */
 
 struct dbl {
-    int listening, closes;
+    int listening, closed;
 };
 
 static void dbl_server(void *arg)
@@ -528,6 +532,7 @@ static void dbl_server(void *arg)
         char c;
         ck_assert_int_eq(vmci_recv(fd, &c, 1, 0), 0); /* remote close */
         vmci_close(fd);
+        su_set(&s->closed, i + 1);
     }
     vmci_close(l);
 }
@@ -543,6 +548,9 @@ static void dbl_client(void *arg)
         struct sockaddr_vm a = su_addr(VMADDR_CID_HOST, TEST_PORT);
         ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&a, sizeof a), 0);
         ck_assert_int_eq(vmci_close(fd), 0);
+        /* the server's child keeps (cid, port) in its connected table until it is closed; a
+         * new REQUEST from the same address before that gets RST (§3.6) */
+        su_wait(&s->closed, i + 1);
     }
 }
 
@@ -598,7 +606,7 @@ static void credit_server(void *arg)
     ck_assert(!(p.revents & POLLERR));
     /* the blocked sender got room and completed: everything else arrives */
     su_recv_exact(fd, buf, CREDIT_BUF + 1 - 64 * 1024);
-    su_wait(&s->done, 1);
+    su_set(&s->done, 2);
     vmci_close(fd);
     vmci_close(l);
 }
@@ -619,6 +627,7 @@ static void credit_client(void *arg)
     memset(buf, 'c', sizeof buf);
     ck_assert_int_eq(vmci_send(fd, buf, sizeof buf, 0), (ssize_t)sizeof buf);
     su_set(&s->done, 1);
+    su_wait(&s->done, 2); /* until the host read it all: then it may go */
     vmci_close(fd);
 }
 

@@ -172,12 +172,12 @@ static int view_of(struct vmci_qp *qp, struct qp_view *v)
     return guest_qp_view(qp, v);
 }
 
-/* Enter the data path: a scheduling point first (nothing of ours is half-done across it). */
+/* Enter the data path. No scheduling point here: kapi calls also run inside event and datagram
+ * callbacks, which must be atomic. The callers (the socket layer) take a scheduling point before
+ * each ring operation, at a place where they re-check their state afterwards. */
 static vmcisim *data_enter(struct vmci_qp *qp)
 {
-    vmcisim *sim = qp->ctx->sim;
-    sim_point(sim);
-    return sim;
+    return qp->ctx->sim;
 }
 
 enum space_kind { PRODUCE_FREE, PRODUCE_READY, CONSUME_FREE, CONSUME_READY };

@@ -17,8 +17,9 @@
  *             or on the host's kernel worker if the handle has VMCI_FLAG_DG_DELAYED_CB;
  *             event callbacks run on the host's kernel worker.
  *    The datagram passed to a callback is valid only during the call.
- *  - Data-path calls (vmci_qpair_*queue, *_space, *_ready) are scheduling points in
- *    deterministic mode.
+ *  - No call here is a scheduling point (callbacks call them and must stay atomic). The
+ *    socket layer makes a scheduling point before each ring operation of a user call, where it
+ *    re-checks its state, so every ring operation is still a point in deterministic mode.
  */
 #ifndef VMCISIM_VMCI_KAPI_H
 #define VMCISIM_VMCI_KAPI_H

@@ -732,6 +732,11 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
         }
         if (ready || timeout_ms == 0 || (deadline != SIM_NO_DEADLINE && sim_now(c.sim) >= deadline))
             break;
+        for (nfds_t i = 0; i < nfds; i++) {
+            struct vsock *sk = fd_is_vsock_range(fds[i].fd) ? lookup(&c, fds[i].fd) : NULL;
+            if (sk)
+                vsock_op_poll_wait(sk, fds[i].events);
+        }
         /* real descriptors cannot wake us: look at them again every 10 ms of simulated time */
         uint64_t wake = deadline;
         if (any_real) {

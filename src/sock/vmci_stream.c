@@ -39,6 +39,8 @@ struct vst_sock {
     bool sent_request2;
     bool old_proto;             /* peer answered INVALID: we fell back to REQUEST */
     bool ignore_connecting_rst;
+    uint64_t peer_waiting_for;  /* the peer's reader wants this many bytes queued (WAITING_READ) */
+    bool sent_waiting_read;     /* we asked the peer for a WROTE at our target */
 };
 
 static struct vst_sock *T(struct vsock *sk) { return sk->trans; }
@@ -102,6 +104,10 @@ struct pkt_args {
     uint64_t u64;        /* size or mode */
     vmci_handle handle;  /* OFFER/ATTACH */
     uint16_t proto;
+    uint64_t wait_offset; /* WAITING_READ / WAITING_WRITE */
+};
+struct vst_packet_wait {
+    uint64_t offset;
 };
 
 static int send_pkt(struct vsock_ctx *ctx, uint32_t dst_cid, uint32_t dst_port, uint32_t src_port,
@@ -120,10 +126,14 @@ static int send_pkt(struct vsock_ctx *ctx, uint32_t dst_cid, uint32_t dst_port, 
     p.dst_port = dst_port;
     if (a) {
         p.proto = a->proto;
-        if (type == VST_PKT_OFFER || type == VST_PKT_ATTACH)
+        if (type == VST_PKT_OFFER || type == VST_PKT_ATTACH) {
             p.u.handle = a->handle;
-        else
+        } else if (type == VST_PKT_WAITING_READ || type == VST_PKT_WAITING_WRITE) {
+            p.u.wait.generation = 0;
+            p.u.wait.offset = a->wait_offset;
+        } else {
             p.u.size = a->u64;
+        }
     }
     int rc = vmci_datagram_send(ctx->vm, &p.dg);
     sim_trace(ctx->sw->sim, "pkt-send",
@@ -143,6 +153,12 @@ static int send_pkt(struct vsock_ctx *ctx, uint32_t dst_cid, uint32_t dst_port, 
 static int sk_send(struct vsock *sk, uint8_t type, const struct pkt_args *a)
 {
     return send_pkt(sk->ctx, sk->remote.svm_cid, sk->remote.svm_port, sk->local.svm_port, type, a);
+}
+
+static void send_pkt_wait(struct vsock *sk, const struct vst_packet_wait *w)
+{
+    struct pkt_args a = {.wait_offset = w->offset};
+    sk_send(sk, VST_PKT_WAITING_READ, &a);
 }
 
 /* Answer a packet with RST; RST itself is never answered (§3.3). */
@@ -496,6 +512,36 @@ static void process_pkt(void *arg)
     free(w);
 }
 
+/* ---- reader targets above one byte (§4.7) ------------------------------------------------------
+ * WROTE goes out when a queue turns non-empty. A reader that waits for more than what is queued
+ * (SO_RCVLOWAT in poll) would then never hear of the bytes that follow, so it tells the writer its
+ * target with WAITING_READ, as the PKT notify protocol does, and the writer answers with WROTE
+ * once that many bytes are queued. */
+static void waiting_read(struct vsock *sk, uint64_t target)
+{
+    struct vst_sock *t = T(sk);
+    t->peer_waiting_for = target;
+    if (t->qp && (uint64_t)vmci_qpair_produce_buf_ready(t->qp) >= target) {
+        t->peer_waiting_for = 0;
+        struct pkt_args a = {0};
+        sk_send(sk, VST_PKT_WROTE, &a);
+    }
+}
+
+static void st_poll_wait(struct vsock *sk, uint64_t target)
+{
+    struct vst_sock *t = T(sk);
+    if (sk->type != SOCK_STREAM || sk->state != VS_ESTABLISHED || !t->qp || target <= 1 ||
+        t->sent_waiting_read)
+        return;
+    int64_t ready = vmci_qpair_consume_buf_ready(t->qp);
+    if (ready <= 0 || (uint64_t)ready >= target)
+        return; /* empty: the next write sends WROTE anyway */
+    t->sent_waiting_read = true;
+    struct vst_packet_wait w = {.offset = target};
+    send_pkt_wait(sk, &w);
+}
+
 /* ---- the control-packet datagram handler (§3.2, §3.4 step 2) -------------------------------------- */
 
 static bool allow_peer(struct vsock *sk, uint32_t peer_cid)
@@ -551,6 +597,10 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
          pkt->type == VST_PKT_WAITING_READ || pkt->type == VST_PKT_WAITING_WRITE)) {
         /* queue-state notifications wake readers (WROTE) or writers (READ) at once */
         sk->local.svm_cid = dst.svm_cid;
+        if (pkt->type == VST_PKT_WAITING_READ)
+            waiting_read(sk, pkt->u.wait.offset);
+        if (pkt->type == VST_PKT_WROTE)
+            T(sk)->sent_waiting_read = false;
         vsock_wake(sk);
         return 0;
     }
@@ -604,8 +654,10 @@ int vmci_stream_ctx_init(struct vsock_ctx *ctx)
     if (!vc)
         return -1;
     vc->ctx = ctx;
+    /* Trusted, as Linux creates it: VMCI lets every control packet through and the transport
+     * decides per socket (allow_peer) whether a restricted peer may talk to it (§5.4). */
     int rc = vmci_datagram_create_handle(ctx->vm, VST_PACKET_RID, VMCI_FLAG_ANYCID_DG_HND,
-                                         VMCI_NO_PRIVILEGE_FLAGS, recv_stream_cb, vc, &vc->ctl);
+                                         VMCI_PRIVILEGE_FLAG_TRUSTED, recv_stream_cb, vc, &vc->ctl);
     if (rc < 0) {
         free(vc);
         return -1;
@@ -710,8 +762,11 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
         }
         free(copy);
     }
-    /* §4.7: WROTE when the queue went from empty to non-empty */
-    if (vmci_qpair_produce_buf_ready(t->qp) == n) {
+    /* §4.7: WROTE when the queue went from empty to non-empty, or reached what a waiting
+     * reader asked for */
+    int64_t ready = vmci_qpair_produce_buf_ready(t->qp);
+    if (ready == n || (t->peer_waiting_for && (uint64_t)ready >= t->peer_waiting_for)) {
+        t->peer_waiting_for = 0;
         struct pkt_args a = {0};
         sk_send(sk, VST_PKT_WROTE, &a);
     }
@@ -762,5 +817,6 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_dequeue = st_dequeue,
     .stream_rcvhiwat = st_rcvhiwat,
     .stream_is_active = st_is_active,
+    .stream_poll_wait = st_poll_wait,
     .get_local_cid = local_cid,
 };

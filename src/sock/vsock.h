@@ -66,7 +66,8 @@ struct vsock_transport {
     int64_t (*stream_dequeue)(struct vsock *sk, void *ubuf, size_t len, bool peek);
     uint64_t (*stream_rcvhiwat)(struct vsock *sk);    /* bytes the receive queue can hold */
     bool (*stream_is_active)(struct vsock *sk);
-    void (*stream_recv_blocked)(struct vsock *sk);    /* a reader is about to wait */
+    void (*stream_poll_wait)(struct vsock *sk, uint64_t target); /* a poller will wait for
+                                                                    target readable bytes */
     /* datagram */
     int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);
     int64_t (*dgram_enqueue)(struct vsock *sk, const struct sockaddr_vm *remote, const void *ubuf,
@@ -188,6 +189,8 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
                       struct sockaddr_vm *from, int *msg_flags);
 int vsock_op_shutdown(struct vsock *sk, int how);
 short vsock_op_poll(struct vsock *sk);
+/* The poller is about to wait on sk for `events`: let the transport arrange to be told. */
+void vsock_op_poll_wait(struct vsock *sk, short events);
 int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, socklen_t len);
 int vsock_op_getsockopt(struct vsock *sk, int level, int name, void *val, socklen_t *len);
 int64_t vsock_op_fionread(struct vsock *sk);
@@ -200,5 +203,6 @@ int vmci_stream_ctx_init(struct vsock_ctx *ctx);
 void vmci_stream_ctx_fini(struct vsock_ctx *ctx);
 /* lifecycle: drop every connection of the context (resume, vMotion, fault tolerance) */
 void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why);
+
 
 #endif

@@ -278,6 +278,8 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
     size_t total = 0;
     int64_t err = 0;
     while (total < len) {
+        /* every ring operation is a scheduling point; state is re-read after it */
+        sim_point(sk->sw->sim);
         int64_t space = sk->transport->stream_has_space(sk);
         if (space < 0) {
             err = space;
@@ -382,6 +384,9 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
     size_t copied = 0;
     int64_t err = 0;
     for (;;) {
+        sim_point(sk->sw->sim);
+        if (sk->state != VS_ESTABLISHED && !sk->done)
+            return copied > 0 ? (int64_t)copied : -ENOTCONN;
         int64_t ready = sk->transport->stream_has_data(sk);
         if (ready < 0) {
             err = ready;
@@ -411,8 +416,6 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
             err = -EAGAIN;
             break;
         }
-        if (sk->transport->stream_recv_blocked)
-            sk->transport->stream_recv_blocked(sk);
         sim_wait(&sk->wq, deadline, "recv");
     }
     if (copied > 0)
@@ -499,6 +502,13 @@ short vsock_op_poll(struct vsock *sk)
     if ((sk->state == VS_CLOSE || sk->state == VS_CLOSING) && !(sk->shutdown & VS_SEND_SHUTDOWN))
         m |= POLLOUT | POLLWRNORM;
     return m;
+}
+
+void vsock_op_poll_wait(struct vsock *sk, short events)
+{
+    if (sk->type == SOCK_STREAM && (events & (POLLIN | POLLRDNORM)) &&
+        sk->transport->stream_poll_wait)
+        sk->transport->stream_poll_wait(sk, (uint64_t)(sk->rcvlowat > 0 ? sk->rcvlowat : 1));
 }
 
 int64_t vsock_op_fionread(struct vsock *sk)
