@@ -377,9 +377,9 @@ START_TEST(life_power_off_removes_the_context)
     ck_assert_int_eq(vmci_qpair_consume_buf_ready(hq2), 0);
     settle(f.sim);
     ck_assert_int_eq(f.hs.n, 3);
-    ck_assert_str_eq(f.hs.what[0], "peer-detach:3");
+    ck_assert_str_eq(f.hs.what[0], "removed:3");
     ck_assert_str_eq(f.hs.what[1], "peer-detach:3");
-    ck_assert_str_eq(f.hs.what[2], "removed:3");
+    ck_assert_str_eq(f.hs.what[2], "peer-detach:3");
     ck_assert_int_eq(f.gs.n, 0);
     /* the powered-off VM's kernel API */
     ck_assert_uint_eq(vmci_get_context_id(f.g), VMCI_INVALID_ID);

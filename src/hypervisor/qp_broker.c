@@ -50,14 +50,12 @@ struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
     return NULL;
 }
 
-static void entry_forget_mem(struct hv *hv, struct hv_qp_entry *e)
+/* Forget the guest memory of e; `owner` is the context that backs it. */
+static void entry_forget_mem(struct hv_qp_entry *e, struct hv_context *owner)
 {
     if (e->mem_cid != VMCI_INVALID_ID) {
-        struct hv_context *owner = hv_ctx_by_cid(hv, e->mem_cid);
-        if (owner) {
-            assert(owner->qp_mem >= e->mem_bytes);
-            owner->qp_mem -= e->mem_bytes;
-        }
+        assert(owner && owner->cid == e->mem_cid && owner->qp_mem >= e->mem_bytes);
+        owner->qp_mem -= e->mem_bytes;
     }
     e->produce_q = e->consume_q = NULL;
     e->mem_cid = VMCI_INVALID_ID;
@@ -152,7 +150,7 @@ static int qp_create(struct hv *hv, struct hv_context *ctx, vmci_handle handle, 
             vmci_restab_remove_entry(&hv->host_res, r);
     }
     if (rc != VMCI_SUCCESS) {
-        entry_forget_mem(hv, e);
+        entry_forget_mem(e, ctx);
         free(e);
         return rc;
     }
@@ -208,7 +206,7 @@ static int qp_attach(struct hv *hv, struct hv_context *ctx, struct hv_qp_entry *
     int rc = hv_ctx_qp_add(ctx, e->handle);
     if (rc != VMCI_SUCCESS) {
         if (!host)
-            entry_forget_mem(hv, e);
+            entry_forget_mem(e, ctx);
         return rc;
     }
     set_state(hv, e, new_state, "attach");
@@ -293,7 +291,7 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     /* A guest that leaves takes its memory with it: a host still attached sees none. */
     bool had_mem = has_mem(e);
     if (!ctx->vm->is_host && e->mem_cid == ctx->cid)
-        entry_forget_mem(hv, e);
+        entry_forget_mem(e, ctx);
     hv_ctx_qp_remove(ctx, handle);
     if (e->ref_count == 0) {
         sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=GONE", ctx->cid,
