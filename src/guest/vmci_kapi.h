@@ -44,10 +44,7 @@ uint32_t vmci_context_get_priv_flags(vmcisim_vm *ctx, uint32_t cid);
 /* §5.4 deny_interaction: one side restricted and the other not trusted. */
 static inline bool vmci_deny_interaction(uint32_t part_one, uint32_t part_two)
 {
-    return ((part_one & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
-            !(part_two & VMCI_PRIVILEGE_FLAG_TRUSTED)) ||
-           ((part_two & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
-            !(part_one & VMCI_PRIVILEGE_FLAG_TRUSTED));
+    return vmci_priv_deny(part_one, part_two) != 0; /* the rule lives in vmci_defs.h */
 }
 
 /* ---- datagrams (§5) ------------------------------------------------------------------------- */
