@@ -94,7 +94,10 @@ __attribute__((unused)) static int log_cb(void *cd, struct vmci_datagram *dg)
     return 0;
 }
 
-__attribute__((unused)) static vmci_handle H(uint32_t c, uint32_t r) { return vmci_make_handle(c, r); }
+__attribute__((unused)) static vmci_handle H(uint32_t c, uint32_t r)
+{
+    return vmci_make_handle(c, r);
+}
 
 __attribute__((unused)) static int nop_cb(void *cd, struct vmci_datagram *dg)
 {
@@ -103,7 +106,8 @@ __attribute__((unused)) static int nop_cb(void *cd, struct vmci_datagram *dg)
     return 0;
 }
 
-__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src,
+                                                          size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = malloc(sizeof *dg + len + 1);
     dg->dst = dst;
@@ -114,7 +118,8 @@ __attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_
 }
 
 /* Send a datagram of len bytes; returns the result. */
-__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src,
+                                           size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = mkdg(dst, src, len, fill);
     int rc = vmci_datagram_send(from, dg);
@@ -264,7 +269,8 @@ START_TEST(faults_delay_within_range)
 {
     struct ff f;
     ff_init(&f, tu_world(5));
-    set_faults(f.sim, (struct vmcisim_faults){.dg_delay_min_ns = 1000000, .dg_delay_max_ns = 1000000});
+    set_faults(f.sim,
+               (struct vmcisim_faults){.dg_delay_min_ns = 1000000, .dg_delay_max_ns = 1000000});
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 1, 1), 25);
     settle_ns(f.sim, 999999);
     ck_assert_int_eq(f.gl.n, 0);

@@ -151,8 +151,7 @@ void hv_context_remove(struct hv *hv, vmcisim_vm *vm)
         return;
     assert(!vm->is_host);
     uint32_t cid = c->cid, priv = c->priv_flags;
-    sim_trace_vm(hv->sim, vm, "ctx-remove", "cid=%u qps=%zu doorbells=%zu", cid, c->nqps,
-                 c->ndbs);
+    sim_trace_vm(hv->sim, vm, "ctx-remove", "cid=%u qps=%zu doorbells=%zu", cid, c->nqps, c->ndbs);
     /* Out of the table first: nothing routes to it any more, and it is not told about its own
      * removal. */
     for (size_t i = 0; i < hv->nctxs; i++) {
