@@ -93,7 +93,10 @@ __attribute__((unused)) static int log_cb(void *cd, struct vmci_datagram *dg)
     return 0;
 }
 
-__attribute__((unused)) static vmci_handle H(uint32_t c, uint32_t r) { return vmci_make_handle(c, r); }
+__attribute__((unused)) static vmci_handle H(uint32_t c, uint32_t r)
+{
+    return vmci_make_handle(c, r);
+}
 
 __attribute__((unused)) static int nop_cb(void *cd, struct vmci_datagram *dg)
 {
@@ -102,7 +105,8 @@ __attribute__((unused)) static int nop_cb(void *cd, struct vmci_datagram *dg)
     return 0;
 }
 
-__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src,
+                                                          size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = malloc(sizeof *dg + len + 1);
     dg->dst = dst;
@@ -113,7 +117,8 @@ __attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_
 }
 
 /* Send a datagram of len bytes; returns the result. */
-__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src,
+                                           size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = mkdg(dst, src, len, fill);
     int rc = vmci_datagram_send(from, dg);

@@ -94,7 +94,8 @@ __attribute__((unused)) static int log_cb(void *cd, struct vmci_datagram *dg)
 
 static vmci_handle H(uint32_t c, uint32_t r) { return vmci_make_handle(c, r); }
 
-__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src,
+                                                          size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = malloc(sizeof *dg + len + 1);
     dg->dst = dst;
@@ -105,7 +106,8 @@ __attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_
 }
 
 /* Send a datagram of len bytes; returns the result. */
-__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src,
+                                           size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = mkdg(dst, src, len, fill);
     int rc = vmci_datagram_send(from, dg);
@@ -411,6 +413,23 @@ START_TEST(svc_resources_query_and_payload_checks)
 }
 END_TEST
 
+/* §1.7: every VMCI result code has its name (traces, messages). */
+START_TEST(strerror_names)
+{
+    ck_assert_str_eq(vmci_strerror(VMCI_SUCCESS), "VMCI_SUCCESS");
+    ck_assert_str_eq(vmci_strerror(VMCI_SUCCESS_QUEUEPAIR_ATTACH), "VMCI_SUCCESS_QUEUEPAIR_ATTACH");
+    ck_assert_str_eq(vmci_strerror(VMCI_SUCCESS_ENTRY_DEAD), "VMCI_SUCCESS_ENTRY_DEAD");
+    ck_assert_str_eq(vmci_strerror(VMCI_ERROR_INVALID_RESOURCE), "VMCI_ERROR_INVALID_RESOURCE");
+    ck_assert_str_eq(vmci_strerror(VMCI_ERROR_DST_UNREACHABLE), "VMCI_ERROR_DST_UNREACHABLE");
+    ck_assert_str_eq(vmci_strerror(VMCI_ERROR_NO_RESOURCES), "VMCI_ERROR_NO_RESOURCES");
+    ck_assert_str_eq(vmci_strerror(VMCI_ERROR_QUEUEPAIR_NOT_READY),
+                     "VMCI_ERROR_QUEUEPAIR_NOT_READY");
+    ck_assert_str_eq(vmci_strerror(VMCI_ERROR_WOULD_BLOCK), "VMCI_ERROR_WOULD_BLOCK");
+    ck_assert_str_eq(vmci_strerror(-42), "VMCI_ERROR_UNKNOWN");
+    ck_assert_str_eq(vmci_strerror(6), "VMCI_ERROR_UNKNOWN");
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hv_context");
@@ -427,6 +446,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ctx_cid_change_raises_ctx_id_update);
     tcase_add_test(tc, ctx_cid_change_errors);
     tcase_add_test(tc, svc_resources_query_and_payload_checks);
+    tcase_add_test(tc, strerror_names);
     suite_add_tcase(s, tc);
     return s;
 }

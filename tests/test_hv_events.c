@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "device/vmci_device.h"
+#include "guest/event_subs.h"
 #include "guest/vmci_kapi.h"
 #include "hypervisor/hv.h"
 #include "sim/sim.h"
@@ -101,7 +102,8 @@ __attribute__((unused)) static int nop_cb(void *cd, struct vmci_datagram *dg)
     return 0;
 }
 
-__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_handle src,
+                                                          size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = malloc(sizeof *dg + len + 1);
     dg->dst = dst;
@@ -112,7 +114,8 @@ __attribute__((unused)) static struct vmci_datagram *mkdg(vmci_handle dst, vmci_
 }
 
 /* Send a datagram of len bytes; returns the result. */
-__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src, size_t len, uint8_t fill)
+__attribute__((unused)) static int send_dg(vmcisim_vm *from, vmci_handle dst, vmci_handle src,
+                                           size_t len, uint8_t fill)
 {
     struct vmci_datagram *dg = mkdg(dst, src, len, fill);
     int rc = vmci_datagram_send(from, dg);
@@ -393,11 +396,39 @@ START_TEST(ev_malformed_event_dropped)
 }
 END_TEST
 
+/* §4.6: a new subscription ID is the counter's next value not in use; after 10 tries that all
+ * hit IDs in use the subscribe is NO_RESOURCES. (The counter only collides after wrapping:
+ * forced here on the subscriber list itself.) */
+START_TEST(ev_ten_tries_then_no_resources)
+{
+    struct event_subs s = {0};
+    struct evlog l = {0};
+    struct subarg a = {&l, 0, NULL, 0};
+    uint32_t id;
+    for (uint32_t i = 1; i <= 10; i++) {
+        ck_assert_int_eq(event_subs_add(&s, VMCI_EVENT_QP_RESUMED, ev_cb, &a, &id), 0);
+        ck_assert_uint_eq(id, i);
+    }
+    s.counter = 0; /* as if it had wrapped */
+    ck_assert_int_eq(event_subs_add(&s, VMCI_EVENT_QP_RESUMED, ev_cb, &a, &id),
+                     VMCI_ERROR_NO_RESOURCES);
+    ck_assert_uint_eq(s.counter, 10);
+    ck_assert_int_eq(event_subs_add(&s, VMCI_EVENT_QP_RESUMED, ev_cb, &a, &id), 0);
+    ck_assert_uint_eq(id, 11);
+    s.counter = 1;
+    ck_assert_int_eq(event_subs_remove(&s, 5), 0);
+    ck_assert_int_eq(event_subs_add(&s, VMCI_EVENT_QP_RESUMED, ev_cb, &a, &id), 0);
+    ck_assert_uint_eq(id, 5); /* the 4th try */
+    event_subs_free(&s);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hv_events");
     TCase *tc = tcase_create("events");
     tcase_add_test(tc, ev_subscription_ids_and_checks);
+    tcase_add_test(tc, ev_ten_tries_then_no_resources);
     tcase_add_test(tc, ev_every_subscriber_of_the_type_called);
     tcase_add_test(tc, ev_unsubscribe_during_dispatch);
     tcase_add_test(tc, ev_ctx_removed_to_host_not_to_vms);

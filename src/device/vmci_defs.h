@@ -142,8 +142,8 @@ const char *vmci_strerror(int code);
 #define VMCI_PRIVILEGE_FLAG_RESTRICTED 0x1u
 #define VMCI_PRIVILEGE_FLAG_TRUSTED 0x2u
 #define VMCI_PRIVILEGE_ALL_FLAGS (VMCI_PRIVILEGE_FLAG_RESTRICTED | VMCI_PRIVILEGE_FLAG_TRUSTED)
-/* §5.4 deny_interaction, for the hypervisor's side of the ABI (vmci_kapi.h has the same rule
- * for kernel clients as vmci_deny_interaction): one side restricted and the other not trusted. */
+/* §5.4 deny_interaction: one side restricted and the other not trusted. Shared by the
+ * hypervisor and vmci_kapi.h's vmci_deny_interaction. */
 static inline int vmci_priv_deny(uint32_t part_one, uint32_t part_two)
 {
     return ((part_one & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&

@@ -130,8 +130,8 @@ int vmci_device_hypercall(struct vmci_device *dev, struct vmci_datagram *dg)
         return VMCI_ERROR_INVALID_ARGS;
     if (dg->payload_size > VMCI_MAX_HYPERCALL_SIZE ||
         VMCI_DG_SIZE(dg) > VMCI_MAX_HYPERCALL_SIZE) {
-        sim_trace(dev->vm->sim, "hypercall", "dst=%u:%u size=%llu result=%s",
-                  dg->dst.context, dg->dst.resource, (unsigned long long)dg->payload_size,
+        sim_trace(dev->vm->sim, "hypercall", "dst=%u:%u size=%llu result=%s", dg->dst.context,
+                  dg->dst.resource, (unsigned long long)dg->payload_size,
                   vmci_strerror(VMCI_ERROR_PAYLOAD_TOO_LARGE));
         return VMCI_ERROR_PAYLOAD_TOO_LARGE;
     }

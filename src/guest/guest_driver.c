@@ -69,8 +69,8 @@ void guest_drv_start(struct guest_drv *d)
     d->host_caps = caps < 0 ? 0 : (uint32_t)caps;
     int cid = guest_hypercall(d, VMCI_GET_CONTEXT_ID, NULL, 0);
     d->cid = cid < 0 ? VMCI_INVALID_ID : (uint32_t)cid;
-    sim_trace_vm(d->sim, d->vm, "drv-start", "cid=%u caps=%#x dev_caps=%#x", d->cid,
-                 d->host_caps, vmci_device_caps(d->dev));
+    sim_trace_vm(d->sim, d->vm, "drv-start", "cid=%u caps=%#x dev_caps=%#x", d->cid, d->host_caps,
+                 vmci_device_caps(d->dev));
 }
 
 uint32_t guest_get_context_id(struct guest_drv *d) { return d->dead ? VMCI_INVALID_ID : d->cid; }
@@ -87,8 +87,7 @@ static void dispatch_event(struct guest_drv *d, const struct vmci_datagram *dg)
         return;
     }
     if (ed.event == VMCI_EVENT_CTX_ID_UPDATE && ed.u.ctx.context_id != d->cid) {
-        sim_trace_vm(d->sim, d->vm, "drv-cid-update", "old=%u new=%u", d->cid,
-                     ed.u.ctx.context_id);
+        sim_trace_vm(d->sim, d->vm, "drv-cid-update", "old=%u new=%u", d->cid, ed.u.ctx.context_id);
         d->cid = ed.u.ctx.context_id;
     }
     event_subs_dispatch(&d->subs, d->sim, d->vm, &ed);
@@ -215,9 +214,11 @@ int guest_dg_create(struct guest_drv *d, uint32_t rid, uint32_t flags, uint32_t 
         r->client_data = client_data;
         *out = r->handle;
     }
-    sim_trace_vm(d->sim, d->vm, "dg-handle-create", "ctx=%u handle=%u:%u flags=%u priv=%u "
-                 "result=%s", d->cid, r ? r->handle.context : h.context,
-                 r ? r->handle.resource : h.resource, flags, priv_flags, vmci_strerror(rc));
+    sim_trace_vm(d->sim, d->vm, "dg-handle-create",
+                 "ctx=%u handle=%u:%u flags=%u priv=%u "
+                 "result=%s",
+                 d->cid, r ? r->handle.context : h.context, r ? r->handle.resource : h.resource,
+                 flags, priv_flags, vmci_strerror(rc));
     return rc;
 }
 
@@ -263,10 +264,11 @@ int guest_dg_send(struct guest_drv *d, struct vmci_datagram *dg)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
     int rc = guest_route(d, dg);
     if (rc != VMCI_SUCCESS) {
-        sim_trace_vm(d->sim, d->vm, "dg-send", "from=guest src=%u:%u dst=%u:%u size=%llu "
-                     "result=%s stage=guest", dg->src.context, dg->src.resource,
-                     dg->dst.context, dg->dst.resource, (unsigned long long)VMCI_DG_SIZE(dg),
-                     vmci_strerror(rc));
+        sim_trace_vm(d->sim, d->vm, "dg-send",
+                     "from=guest src=%u:%u dst=%u:%u size=%llu "
+                     "result=%s stage=guest",
+                     dg->src.context, dg->src.resource, dg->dst.context, dg->dst.resource,
+                     (unsigned long long)VMCI_DG_SIZE(dg), vmci_strerror(rc));
         return rc;
     }
     return vmci_device_hypercall(d->dev, dg);
@@ -287,8 +289,7 @@ int guest_event_subscribe(struct guest_drv *d, uint32_t event, vmci_event_cb cb,
 int guest_event_unsubscribe(struct guest_drv *d, uint32_t sub_id)
 {
     int rc = d->dead ? VMCI_ERROR_DEVICE_NOT_FOUND : event_subs_remove(&d->subs, sub_id);
-    sim_trace_vm(d->sim, d->vm, "event-unsubscribe", "id=%u result=%s", sub_id,
-                 vmci_strerror(rc));
+    sim_trace_vm(d->sim, d->vm, "event-unsubscribe", "id=%u result=%s", sub_id, vmci_strerror(rc));
     return rc;
 }
 

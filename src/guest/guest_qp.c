@@ -229,9 +229,10 @@ int guest_qp_alloc(struct guest_drv *d, struct vmci_qp **out, vmci_handle *handl
     }
     if (rc >= VMCI_SUCCESS)
         *handle = (*out)->handle;
-    sim_trace_vm(d->sim, d->vm, "qp-alloc-guest", "ctx=%u handle=%u:%u peer=%u flags=%u "
-                 "produce=%llu consume=%llu local=%d result=%s", d->cid,
-                 rc >= 0 ? (*out)->handle.context : h.context,
+    sim_trace_vm(d->sim, d->vm, "qp-alloc-guest",
+                 "ctx=%u handle=%u:%u peer=%u flags=%u "
+                 "produce=%llu consume=%llu local=%d result=%s",
+                 d->cid, rc >= 0 ? (*out)->handle.context : h.context,
                  rc >= 0 ? (*out)->handle.resource : h.resource, peer, flags,
                  (unsigned long long)produce_size, (unsigned long long)consume_size,
                  (flags & VMCI_QPFLAG_LOCAL) ? 1 : 0, vmci_strerror(rc));

@@ -19,9 +19,11 @@ static void on_event(void *arg, const struct vmci_datagram *dg)
     struct host_ep *h = arg;
     struct vmci_event_data ed;
     if (event_parse(dg, &ed) != VMCI_SUCCESS) {
-        sim_trace_vm(h->base.sim, h->base.vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu "
-                     "reason=bad-event", dg->src.context, dg->src.resource, dg->dst.context,
-                     dg->dst.resource, (unsigned long long)VMCI_DG_SIZE(dg));
+        sim_trace_vm(h->base.sim, h->base.vm, "dg-drop",
+                     "src=%u:%u dst=%u:%u size=%llu "
+                     "reason=bad-event",
+                     dg->src.context, dg->src.resource, dg->dst.context, dg->dst.resource,
+                     (unsigned long long)VMCI_DG_SIZE(dg));
         return;
     }
     event_subs_dispatch(&h->subs, h->base.sim, h->base.vm, &ed);
@@ -51,7 +53,10 @@ void host_ep_free(struct host_ep *h)
     free(h);
 }
 
-uint32_t host_priv_flags(struct host_ep *h, uint32_t cid) { return hv_context_priv_flags(h->hv, cid); }
+uint32_t host_priv_flags(struct host_ep *h, uint32_t cid)
+{
+    return hv_context_priv_flags(h->hv, cid);
+}
 
 int host_dg_create(struct host_ep *h, uint32_t rid, uint32_t flags, uint32_t priv_flags,
                    vmci_datagram_recv_cb cb, void *client_data, vmci_handle *out)

@@ -16,6 +16,9 @@
  *      host:  datagram callbacks run at once in the sender's context (inside its send call),
  *             or on the host's kernel worker if the handle has VMCI_FLAG_DG_DELAYED_CB;
  *             event callbacks run on the host's kernel worker.
+ *             (Details of the implementation, §5.3: a datagram the host sends to itself also
+ *             runs on the host's kernel worker; one the fault/latency knobs held back runs on
+ *             the hypervisor's loop thread when released.)
  *    The datagram passed to a callback is valid only during the call.
  *  - No call here is a scheduling point (callbacks call them and must stay atomic). The
  *    socket layer makes a scheduling point before each ring operation of a user call, where it
@@ -39,16 +42,14 @@
 uint32_t vmci_get_context_id(vmcisim_vm *ctx);
 
 /* Privilege flags (VMCI_PRIVILEGE_FLAG_*) of context `cid` as `ctx` sees them (§5.4): the
- * hypervisor is trusted; an unknown context counts as restricted. */
+ * hypervisor is trusted; an unknown context counts as restricted. (A guest has no host device and
+ * knows no other context's flags: it answers 0 for every CID but 0, as Linux guests do.) */
 uint32_t vmci_context_get_priv_flags(vmcisim_vm *ctx, uint32_t cid);
 
 /* §5.4 deny_interaction: one side restricted and the other not trusted. */
 static inline bool vmci_deny_interaction(uint32_t part_one, uint32_t part_two)
 {
-    return ((part_one & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
-            !(part_two & VMCI_PRIVILEGE_FLAG_TRUSTED)) ||
-           ((part_two & VMCI_PRIVILEGE_FLAG_RESTRICTED) &&
-            !(part_one & VMCI_PRIVILEGE_FLAG_TRUSTED));
+    return vmci_priv_deny(part_one, part_two) != 0; /* the rule lives in vmci_defs.h */
 }
 
 /* ---- datagrams (§5) ------------------------------------------------------------------------- */

@@ -151,17 +151,9 @@ void hv_context_remove(struct hv *hv, vmcisim_vm *vm)
         return;
     assert(!vm->is_host);
     uint32_t cid = c->cid, priv = c->priv_flags;
-    sim_trace_vm(hv->sim, vm, "ctx-remove", "cid=%u qps=%zu doorbells=%zu", cid, c->nqps,
-                 c->ndbs);
-    /* Every queue pair of the context is detached as if the VM had done it (§6): peers get
-     * QP_PEER_DETACH. Oldest first. */
-    while (c->nqps > 0) {
-        vmci_handle h = c->qps[0];
-        if (hv_qp_detach(hv, c, h) < VMCI_SUCCESS)
-            hv_ctx_qp_remove(c, h);
-    }
-    c->ndbs = 0;
-    hv_held_drop_ctx(hv, c);
+    sim_trace_vm(hv->sim, vm, "ctx-remove", "cid=%u qps=%zu doorbells=%zu", cid, c->nqps, c->ndbs);
+    /* Out of the table first: nothing routes to it any more, and it is not told about its own
+     * removal. */
     for (size_t i = 0; i < hv->nctxs; i++) {
         if (hv->ctxs[i] == c) {
             memmove(&hv->ctxs[i], &hv->ctxs[i + 1], (hv->nctxs - i - 1) * sizeof *hv->ctxs);
@@ -170,9 +162,19 @@ void hv_context_remove(struct hv *hv, vmcisim_vm *vm)
         }
     }
     vm->hvctx = NULL;
-    ctx_free(c);
-    /* Then those allowed to see it learn it is gone. */
+    /* As the reference does: those allowed to see it learn it is gone (§6), then every queue
+     * pair of the context is detached as if the VM had done it, oldest first: peers get
+     * QP_PEER_DETACH. */
     hv_event_ctx_removed(hv, cid, priv);
+    while (c->nqps > 0) {
+        vmci_handle h = c->qps[0];
+        if (hv_qp_detach(hv, c, h) < VMCI_SUCCESS)
+            hv_ctx_qp_remove(c, h);
+    }
+    c->ndbs = 0;
+    hv_held_drop_ctx(hv, c);
+    assert(c->nqps == 0 && c->qp_mem == 0);
+    ctx_free(c);
 }
 
 int hv_context_change_cid(vmcisim_vm *vm, uint32_t new_cid)

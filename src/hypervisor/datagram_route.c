@@ -24,9 +24,10 @@
 
 static int trace_send(struct hv *hv, const char *from, const struct vmci_datagram *dg, int rc)
 {
-    sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-send", "from=%s src=%u:%u dst=%u:%u size=%llu result=%s", from,
-              HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg),
-              rc >= 0 ? "ok" : vmci_strerror(rc));
+    sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-send",
+                 "from=%s src=%u:%u dst=%u:%u size=%llu result=%s", from, HV_H(dg->src),
+                 HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg),
+                 rc >= 0 ? "ok" : vmci_strerror(rc));
     return rc;
 }
 
@@ -38,9 +39,10 @@ int hv_deliver_to_vm(struct hv *hv, struct hv_context *dst, const struct vmci_da
     int rc = dst->dev ? vmci_device_rx_push(dst->dev, dg, reserved)
                       : VMCI_ERROR_DEVICE_NOT_FOUND;
     if (rc == VMCI_SUCCESS)
-        sim_trace_vm(hv->sim, dst->vm, "dg-deliver", "src=%u:%u dst=%u:%u size=%llu to=device "
-                     "queued=%llu how=%s", HV_H(dg->src), HV_H(dg->dst),
-                     (unsigned long long)VMCI_DG_SIZE(dg),
+        sim_trace_vm(hv->sim, dst->vm, "dg-deliver",
+                     "src=%u:%u dst=%u:%u size=%llu to=device "
+                     "queued=%llu how=%s",
+                     HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg),
                      (unsigned long long)vmci_device_rx_bytes(dst->dev), how);
     else
         sim_trace_vm(hv->sim, dst->vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu reason=%s",
@@ -64,13 +66,15 @@ int hv_deliver_to_host(struct hv *hv, struct vmci_datagram *dg, bool in_sender_c
     if ((r->flags & VMCI_FLAG_DG_DELAYED_CB) || dg->src.context == VMCI_HOST_CONTEXT_ID) {
         int rc = hv_work_datagram(hv, r->handle, dg);
         if (rc < VMCI_SUCCESS)
-            sim_trace_vm(hv->sim, host, "dg-drop", "src=%u:%u dst=%u:%u size=%llu "
-                         "reason=deferred-queue-full", HV_H(dg->src), HV_H(dg->dst),
-                         (unsigned long long)VMCI_DG_SIZE(dg));
+            sim_trace_vm(hv->sim, host, "dg-drop",
+                         "src=%u:%u dst=%u:%u size=%llu "
+                         "reason=deferred-queue-full",
+                         HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg));
         else
-            sim_trace_vm(hv->sim, host, "dg-deliver", "src=%u:%u dst=%u:%u size=%llu "
-                         "to=host-deferred how=%s", HV_H(dg->src), HV_H(dg->dst),
-                         (unsigned long long)VMCI_DG_SIZE(dg), how);
+            sim_trace_vm(hv->sim, host, "dg-deliver",
+                         "src=%u:%u dst=%u:%u size=%llu "
+                         "to=host-deferred how=%s",
+                         HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg), how);
         return rc;
     }
     sim_trace_vm(hv->sim, host, "dg-deliver", "src=%u:%u dst=%u:%u size=%llu to=host-%s how=%s",
@@ -148,8 +152,10 @@ int hv_route_from_guest(struct hv *hv, struct hv_context *src, struct vmci_datag
 
 int hv_hypercall(struct hv *hv, vmcisim_vm *vm, struct vmci_datagram *dg)
 {
+    if (!dg)
+        return VMCI_ERROR_INVALID_ARGS;
     struct hv_context *c = hv_ctx_by_vm(hv, vm);
-    if (!c || !dg)
+    if (!c)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
     if (dg->dst.context == VMCI_HYPERVISOR_CONTEXT_ID)
         return hv_service(hv, c, dg);

@@ -44,8 +44,8 @@ int hv_db_link(struct hv *hv, struct hv_context *ctx, vmci_handle h, uint32_t id
         if (rc == VMCI_SUCCESS)
             ctx->dbs[ctx->ndbs++] = (struct hv_db_link){h, idx};
     }
-    sim_trace_vm(hv->sim, ctx->vm, "db-link", "ctx=%u handle=%u:%u idx=%u result=%s", ctx->cid, HV_H(h), idx,
-              vmci_strerror(rc));
+    sim_trace_vm(hv->sim, ctx->vm, "db-link", "ctx=%u handle=%u:%u idx=%u result=%s", ctx->cid,
+                 HV_H(h), idx, vmci_strerror(rc));
     return rc;
 }
 
@@ -60,7 +60,7 @@ int hv_db_unlink(struct hv *hv, struct hv_context *ctx, vmci_handle h)
         rc = VMCI_SUCCESS;
     }
     sim_trace_vm(hv->sim, ctx->vm, "db-unlink", "ctx=%u handle=%u:%u result=%s", ctx->cid, HV_H(h),
-              vmci_strerror(rc));
+                 vmci_strerror(rc));
     return rc;
 }
 
@@ -97,7 +97,7 @@ static int notify(struct hv *hv, uint32_t src_cid, vmci_handle dst, uint32_t src
 int hv_db_notify(struct hv *hv, uint32_t src_cid, vmci_handle dst, uint32_t src_priv_flags)
 {
     int rc = notify(hv, src_cid, dst, src_priv_flags);
-    sim_trace_vm(hv->sim, hv_trace_vm(hv, src_cid), "db-notify", "src=%u dst=%u:%u result=%s", src_cid, HV_H(dst),
-              vmci_strerror(rc));
+    sim_trace_vm(hv->sim, hv_trace_vm(hv, src_cid), "db-notify", "src=%u dst=%u:%u result=%s",
+                 src_cid, HV_H(dst), vmci_strerror(rc));
     return rc;
 }

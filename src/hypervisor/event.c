@@ -48,8 +48,8 @@ static int send_event(struct hv *hv, uint32_t to_cid, struct event_dg *e, size_t
                          : VMCI_ERROR_DST_UNREACHABLE;
     }
     if (to_vm)
-        sim_trace_vm(hv->sim, to_vm, "event", "type=%s to=%u%s result=%s",
-                     event_name(e->ev.event), to_cid, detail, vmci_strerror(rc));
+        sim_trace_vm(hv->sim, to_vm, "event", "type=%s to=%u%s result=%s", event_name(e->ev.event),
+                     to_cid, detail, vmci_strerror(rc));
     else
         sim_trace_vm(hv->sim, &hv->self_vm, "event", "type=%s to=%u%s result=%s",
                      event_name(e->ev.event), to_cid, detail, vmci_strerror(rc));

@@ -51,10 +51,12 @@ int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *f)
     } else {
         struct hv *hv = sim_hv(sim);
         hv->faults = *f;
-        sim_trace(sim, "faults", "delay=%llu..%llu drop=%g dup=%g reorder=%g qp_alloc_fail=%g "
-                  "latency=%llu", (unsigned long long)f->dg_delay_min_ns,
-                  (unsigned long long)f->dg_delay_max_ns, f->dg_drop, f->dg_duplicate,
-                  f->dg_reorder, f->qp_alloc_fail, (unsigned long long)f->hv_latency_ns);
+        sim_trace(sim, "faults",
+                  "delay=%llu..%llu drop=%g dup=%g reorder=%g qp_alloc_fail=%g "
+                  "latency=%llu",
+                  (unsigned long long)f->dg_delay_min_ns, (unsigned long long)f->dg_delay_max_ns,
+                  f->dg_drop, f->dg_duplicate, f->dg_reorder, f->qp_alloc_fail,
+                  (unsigned long long)f->hv_latency_ns);
     }
     sim_leave(sim);
     if (rc)
@@ -111,9 +113,10 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
 {
     uint64_t size = VMCI_DG_SIZE(dg);
     if (dst && vmci_device_rx_reserve(dst->dev, size, false) != VMCI_SUCCESS) {
-        sim_trace_vm(hv->sim, dst->vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu "
-                     "reason=queue-full why=%s", HV_H(dg->src), HV_H(dg->dst),
-                     (unsigned long long)size, why);
+        sim_trace_vm(hv->sim, dst->vm, "dg-drop",
+                     "src=%u:%u dst=%u:%u size=%llu "
+                     "reason=queue-full why=%s",
+                     HV_H(dg->src), HV_H(dg->dst), (unsigned long long)size, why);
         return NULL;
     }
     struct hv_held *h = malloc(offsetof(struct hv_held, dg) + (size_t)size);
@@ -139,10 +142,11 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
     hv->held_tail = h;
     uint64_t wait = reorder ? delay + HV_REORDER_HOLD_NS : delay;
     sim_timer_arm(hv->loop, &h->t, sim_deadline_after(hv->sim, wait));
-    sim_trace_vm(hv->sim, &hv->self_vm, "dg-hold", "id=%llu src=%u:%u dst=%u:%u size=%llu "
-                 "delay=%llu reorder=%d why=%s", (unsigned long long)h->id, HV_H(dg->src),
-                 HV_H(dg->dst), (unsigned long long)size, (unsigned long long)delay,
-                 reorder ? 1 : 0, why);
+    sim_trace_vm(hv->sim, &hv->self_vm, "dg-hold",
+                 "id=%llu src=%u:%u dst=%u:%u size=%llu "
+                 "delay=%llu reorder=%d why=%s",
+                 (unsigned long long)h->id, HV_H(dg->src), HV_H(dg->dst), (unsigned long long)size,
+                 (unsigned long long)delay, reorder ? 1 : 0, why);
     return h;
 }
 
@@ -176,8 +180,9 @@ bool hv_faults_take(struct hv *hv, struct hv_context *dst, struct vmci_datagram 
     uint64_t delay = 0;
     if (app) {
         if (f->dg_drop > 0 && sim_chance(hv->sim, f->dg_drop)) {
-            sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-drop", "src=%u:%u dst=%u:%u size=%llu reason=fault-drop",
-                      HV_H(dg->src), HV_H(dg->dst), (unsigned long long)size);
+            sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-drop",
+                         "src=%u:%u dst=%u:%u size=%llu reason=fault-drop", HV_H(dg->src),
+                         HV_H(dg->dst), (unsigned long long)size);
             *result = (int)size;
             return true;
         }
@@ -197,8 +202,9 @@ bool hv_faults_take(struct hv *hv, struct hv_context *dst, struct vmci_datagram 
         if (app)
             release_reordered(hv, dst, dg->dst.context, deadline);
         if (dup && hold(hv, dst, dg, 0, false, "fault-duplicate"))
-            sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-dup", "src=%u:%u dst=%u:%u size=%llu", HV_H(dg->src),
-                      HV_H(dg->dst), (unsigned long long)size);
+            sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-dup",
+                         "src=%u:%u dst=%u:%u size=%llu", HV_H(dg->src), HV_H(dg->dst),
+                         (unsigned long long)size);
         return false;
     }
     const char *why = reorder ? "fault-reorder" : delay ? "fault-delay" : "latency";
@@ -207,8 +213,9 @@ bool hv_faults_take(struct hv *hv, struct hv_context *dst, struct vmci_datagram 
     if (app && !reorder)
         release_reordered(hv, dst, dg->dst.context, deadline);
     if (dup && hold(hv, dst, dg, total, false, "fault-duplicate"))
-        sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-dup", "src=%u:%u dst=%u:%u size=%llu", HV_H(dg->src),
-                  HV_H(dg->dst), (unsigned long long)size);
+        sim_trace_vm(hv->sim, hv_trace_vm(hv, dg->src.context), "dg-dup",
+                     "src=%u:%u dst=%u:%u size=%llu", HV_H(dg->src), HV_H(dg->dst),
+                     (unsigned long long)size);
     return true;
 }
 
@@ -222,9 +229,10 @@ void hv_held_drop_ctx(struct hv *hv, struct hv_context *ctx)
             held_unlink(hv, h);
             if (ctx->dev)
                 vmci_device_rx_unreserve(ctx->dev, h->size);
-            sim_trace_vm(hv->sim, ctx->vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu "
-                         "reason=context-removed", HV_H(h->dg.src), HV_H(h->dg.dst),
-                         (unsigned long long)h->size);
+            sim_trace_vm(hv->sim, ctx->vm, "dg-drop",
+                         "src=%u:%u dst=%u:%u size=%llu "
+                         "reason=context-removed",
+                         HV_H(h->dg.src), HV_H(h->dg.dst), (unsigned long long)h->size);
             free(h);
         }
         h = next;

@@ -41,9 +41,9 @@ int hv_host_dg_create(struct hv *hv, uint32_t resource_id, uint32_t flags, uint3
         r->client_data = client_data;
         *out = r->handle;
     }
-    sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-handle-create", "ctx=2 handle=%u:%u flags=%u priv=%u result=%s",
-              r ? r->handle.context : h.context, r ? r->handle.resource : h.resource, flags,
-              priv_flags, vmci_strerror(rc));
+    sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-handle-create",
+                 "ctx=2 handle=%u:%u flags=%u priv=%u result=%s", r ? r->handle.context : h.context,
+                 r ? r->handle.resource : h.resource, flags, priv_flags, vmci_strerror(rc));
     return rc;
 }
 
@@ -56,8 +56,8 @@ int hv_host_dg_destroy(struct hv *hv, vmci_handle handle)
         vmci_restab_remove_entry(&hv->host_res, r);
         rc = VMCI_SUCCESS;
     }
-    sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-handle-destroy", "ctx=2 handle=%u:%u result=%s", HV_H(handle),
-              vmci_strerror(rc));
+    sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-handle-destroy", "ctx=2 handle=%u:%u result=%s",
+                 HV_H(handle), vmci_strerror(rc));
     return rc;
 }
 
@@ -114,8 +114,8 @@ int hv_host_db_create(struct hv *hv, vmci_handle *handle, uint32_t flags, uint32
         *handle = r->handle;
     }
     sim_trace_vm(hv->sim, sim_host(hv->sim), "db-create", "ctx=2 handle=%u:%u result=%s",
-              r ? r->handle.context : h.context, r ? r->handle.resource : h.resource,
-              vmci_strerror(rc));
+                 r ? r->handle.context : h.context, r ? r->handle.resource : h.resource,
+                 vmci_strerror(rc));
     return rc;
 }
 
@@ -128,8 +128,8 @@ int hv_host_db_destroy(struct hv *hv, vmci_handle handle)
         vmci_restab_remove_entry(&hv->host_res, r);
         rc = VMCI_SUCCESS;
     }
-    sim_trace_vm(hv->sim, sim_host(hv->sim), "db-destroy", "ctx=2 handle=%u:%u result=%s", HV_H(handle),
-              vmci_strerror(rc));
+    sim_trace_vm(hv->sim, sim_host(hv->sim), "db-destroy", "ctx=2 handle=%u:%u result=%s",
+                 HV_H(handle), vmci_strerror(rc));
     return rc;
 }
 

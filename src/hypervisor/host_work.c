@@ -95,14 +95,18 @@ static void work_fire(sim_timer *t)
             struct vmci_resource *r =
                 vmci_restab_lookup(&hv->host_res, w->handle, VMCI_RESOURCE_DATAGRAM);
             if (r) {
-                sim_trace_vm(hv->sim, host, "dg-callback", "src=%u:%u dst=%u:%u size=%llu "
-                             "deferred=1", HV_H(w->dg.src), HV_H(w->dg.dst),
+                sim_trace_vm(hv->sim, host, "dg-callback",
+                             "src=%u:%u dst=%u:%u size=%llu "
+                             "deferred=1",
+                             HV_H(w->dg.src), HV_H(w->dg.dst),
                              (unsigned long long)VMCI_DG_SIZE(&w->dg));
                 hv_dg_cb cb = (hv_dg_cb)r->cb;
                 cb(r->client_data, &w->dg);
             } else {
-                sim_trace_vm(hv->sim, host, "dg-drop", "src=%u:%u dst=%u:%u size=%llu "
-                             "reason=no-handle", HV_H(w->dg.src), HV_H(w->dg.dst),
+                sim_trace_vm(hv->sim, host, "dg-drop",
+                             "src=%u:%u dst=%u:%u size=%llu "
+                             "reason=no-handle",
+                             HV_H(w->dg.src), HV_H(w->dg.dst),
                              (unsigned long long)VMCI_DG_SIZE(&w->dg));
             }
             hv->work_datagrams--;
@@ -134,9 +138,11 @@ void hv_work_purge_handle(struct hv *hv, vmci_handle h, int kind)
             *pp = w->next;
             if (wk == HW_DATAGRAM) {
                 hv->work_datagrams--;
-                sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-drop", "src=%u:%u dst=%u:%u "
-                             "size=%llu reason=handle-destroyed", HV_H(w->dg.src),
-                             HV_H(w->dg.dst), (unsigned long long)VMCI_DG_SIZE(&w->dg));
+                sim_trace_vm(hv->sim, sim_host(hv->sim), "dg-drop",
+                             "src=%u:%u dst=%u:%u "
+                             "size=%llu reason=handle-destroyed",
+                             HV_H(w->dg.src), HV_H(w->dg.dst),
+                             (unsigned long long)VMCI_DG_SIZE(&w->dg));
             }
             free(w);
             continue;

@@ -50,14 +50,12 @@ struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
     return NULL;
 }
 
-static void entry_forget_mem(struct hv *hv, struct hv_qp_entry *e)
+/* Forget the guest memory of e; `owner` is the context that backs it. */
+static void entry_forget_mem(struct hv_qp_entry *e, struct hv_context *owner)
 {
     if (e->mem_cid != VMCI_INVALID_ID) {
-        struct hv_context *owner = hv_ctx_by_cid(hv, e->mem_cid);
-        if (owner) {
-            assert(owner->qp_mem >= e->mem_bytes);
-            owner->qp_mem -= e->mem_bytes;
-        }
+        assert(owner && owner->cid == e->mem_cid && owner->qp_mem >= e->mem_bytes);
+        owner->qp_mem -= e->mem_bytes;
     }
     e->produce_q = e->consume_q = NULL;
     e->mem_cid = VMCI_INVALID_ID;
@@ -152,7 +150,7 @@ static int qp_create(struct hv *hv, struct hv_context *ctx, vmci_handle handle, 
             vmci_restab_remove_entry(&hv->host_res, r);
     }
     if (rc != VMCI_SUCCESS) {
-        entry_forget_mem(hv, e);
+        entry_forget_mem(e, ctx);
         free(e);
         return rc;
     }
@@ -208,7 +206,7 @@ static int qp_attach(struct hv *hv, struct hv_context *ctx, struct hv_qp_entry *
     int rc = hv_ctx_qp_add(ctx, e->handle);
     if (rc != VMCI_SUCCESS) {
         if (!host)
-            entry_forget_mem(hv, e);
+            entry_forget_mem(e, ctx);
         return rc;
     }
     set_state(hv, e, new_state, "attach");
@@ -243,8 +241,8 @@ int hv_qp_alloc(struct hv *hv, struct hv_context *ctx, vmci_handle handle, uint3
             rc = VMCI_ERROR_UNAVAILABLE;
         } else if (hv->faults.qp_alloc_fail > 0 &&
                    sim_chance(hv->sim, hv->faults.qp_alloc_fail)) {
-            sim_trace_vm(hv->sim, ctx->vm, "fault", "kind=qp-alloc-fail ctx=%u handle=%u:%u", ctx->cid,
-                      HV_H(handle));
+            sim_trace_vm(hv->sim, ctx->vm, "fault", "kind=qp-alloc-fail ctx=%u handle=%u:%u",
+                         ctx->cid, HV_H(handle));
             rc = VMCI_ERROR_NO_MEM;
         } else if (e) {
             rc = qp_attach(hv, ctx, e, flags, priv_flags, produce_size, consume_size,
@@ -254,12 +252,14 @@ int hv_qp_alloc(struct hv *hv, struct hv_context *ctx, vmci_handle handle, uint3
                            consume_size, produce_q, consume_q, &e);
         }
     }
-    sim_trace_vm(hv->sim, ctx ? ctx->vm : &hv->self_vm, "qp-alloc", "ctx=%u op=%s handle=%u:%u peer=%u flags=%u priv=%u "
-              "produce=%llu consume=%llu result=%s state=%s", ctx ? ctx->cid : VMCI_INVALID_ID,
-              op, rc >= 0 && e ? e->handle.context : handle.context,
-              rc >= 0 && e ? e->handle.resource : handle.resource, peer, flags, priv_flags,
-              (unsigned long long)produce_size, (unsigned long long)consume_size,
-              vmci_strerror(rc), rc >= 0 && e ? state_name(e->state) : "-");
+    sim_trace_vm(hv->sim, ctx ? ctx->vm : &hv->self_vm, "qp-alloc",
+                 "ctx=%u op=%s handle=%u:%u peer=%u flags=%u priv=%u "
+                 "produce=%llu consume=%llu result=%s state=%s",
+                 ctx ? ctx->cid : VMCI_INVALID_ID, op,
+                 rc >= 0 && e ? e->handle.context : handle.context,
+                 rc >= 0 && e ? e->handle.resource : handle.resource, peer, flags, priv_flags,
+                 (unsigned long long)produce_size, (unsigned long long)consume_size,
+                 vmci_strerror(rc), rc >= 0 && e ? state_name(e->state) : "-");
     if (rc >= 0 && out)
         *out = e;
     return rc;
@@ -276,8 +276,9 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     else if (ctx->cid != e->create_id && ctx->cid != e->attach_id)
         rc = VMCI_ERROR_QUEUEPAIR_NOTATTACHED;
     if (rc != VMCI_SUCCESS) {
-        sim_trace_vm(hv->sim, ctx ? ctx->vm : &hv->self_vm, "qp-detach", "ctx=%u handle=%u:%u result=%s",
-                  ctx ? ctx->cid : VMCI_INVALID_ID, HV_H(handle), vmci_strerror(rc));
+        sim_trace_vm(hv->sim, ctx ? ctx->vm : &hv->self_vm, "qp-detach",
+                     "ctx=%u handle=%u:%u result=%s", ctx ? ctx->cid : VMCI_INVALID_ID,
+                     HV_H(handle), vmci_strerror(rc));
         return rc;
     }
     uint32_t peer_id;
@@ -293,11 +294,11 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     /* A guest that leaves takes its memory with it: a host still attached sees none. */
     bool had_mem = has_mem(e);
     if (!ctx->vm->is_host && e->mem_cid == ctx->cid)
-        entry_forget_mem(hv, e);
+        entry_forget_mem(e, ctx);
     hv_ctx_qp_remove(ctx, handle);
     if (e->ref_count == 0) {
-        sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=GONE", ctx->cid,
-                  HV_H(handle), vmci_strerror(VMCI_SUCCESS));
+        sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=GONE",
+                     ctx->cid, HV_H(handle), vmci_strerror(VMCI_SUCCESS));
         e->state = VMCIQPB_GONE;
         entry_free(hv, e);
         return VMCI_SUCCESS;
@@ -305,7 +306,7 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     set_state(hv, e, ctx->vm->is_host && had_mem ? VMCIQPB_SHUTDOWN_MEM
                                                  : VMCIQPB_SHUTDOWN_NO_MEM, "detach");
     sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=%s", ctx->cid,
-              HV_H(handle), vmci_strerror(VMCI_SUCCESS), state_name(e->state));
+                 HV_H(handle), vmci_strerror(VMCI_SUCCESS), state_name(e->state));
     hv_event_qp(hv, peer_id, VMCI_EVENT_QP_PEER_DETACH, handle, ctx->cid);
     return VMCI_SUCCESS;
 }

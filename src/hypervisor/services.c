@@ -113,8 +113,8 @@ int hv_service(struct hv *hv, struct hv_context *ctx, struct vmci_datagram *dg)
         rc = VMCI_ERROR_INVALID_RESOURCE;
         break;
     }
-    sim_trace_vm(hv->sim, ctx->vm, "hypercall", "ctx=%u svc=%s rid=%u size=%llu result=%d%s%s", ctx->cid,
-              svc_name(rid), rid, (unsigned long long)dg->payload_size, rc,
-              rc < 0 ? " error=" : "", rc < 0 ? vmci_strerror(rc) : "");
+    sim_trace_vm(hv->sim, ctx->vm, "hypercall", "ctx=%u svc=%s rid=%u size=%llu result=%d%s%s",
+                 ctx->cid, svc_name(rid), rid, (unsigned long long)dg->payload_size, rc,
+                 rc < 0 ? " error=" : "", rc < 0 ? vmci_strerror(rc) : "");
     return rc;
 }
