@@ -32,7 +32,7 @@ __attribute__((unused)) static vmcisim *world_traced(uint64_t seed, char path[64
     ck_assert_int_ge(fd, 0);
     close(fd);
     struct vmcisim_config cfg = {.seed = seed, .trace_path = path};
-    vmcisim *sim = vmcisim_create(&cfg);
+    vmcisim *sim = sim_create_without_sockets(&cfg); /* the stack alone */
     ck_assert_ptr_nonnull(sim);
     return sim;
 }
@@ -145,7 +145,7 @@ static void id_cb(uint32_t sub, const struct vmci_event_data *ed, void *data)
  * an explicit ID in use is ALREADY_EXISTS. */
 START_TEST(res_ids_sequential_from_1024_skipping_used)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim);
     vmci_handle a, b, c, d;
     ck_assert_int_eq(vmci_datagram_create_handle(host, 1025, 0, 0, nop_cb, NULL, &a), VMCI_SUCCESS);
@@ -176,7 +176,7 @@ END_TEST
 /* §2.2/§5.1: an ANY-cid handle conflicts with every handle of that resource ID, both ways. */
 START_TEST(res_anycid_conflicts_both_ways)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmci_handle a, b;
     ck_assert_int_eq(vmci_datagram_create_handle(g, 2000, 0, 0, nop_cb, NULL, &a), VMCI_SUCCESS);
@@ -203,7 +203,7 @@ END_TEST
  * or other guests took; queue pairs and doorbells draw from the same counter as datagrams. */
 START_TEST(res_each_kernel_has_its_own_counter)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *g2 = vmcisim_vm_create(sim, "g2", 4);
     vmci_handle a;
@@ -230,7 +230,7 @@ END_TEST
 /* §1.4: when no ID is free the create is NO_HANDLE; the counter wraps inside its range. */
 START_TEST(res_exhausted_ids_no_handle)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim);
     hv_host_set_rid_range(sim_hv(sim), 5000, 5002);
     vmci_handle h[3], x;
@@ -253,7 +253,7 @@ END_TEST
  * pointer and unknown privilege bits. */
 START_TEST(res_handle_argument_checks)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *ctxs[] = {vmcisim_host(sim), g};
     for (int i = 0; i < 2; i++) {
@@ -305,7 +305,7 @@ END_TEST
  * hypervisor is trusted and an unknown context restricted; a guest knows no one's flags. */
 START_TEST(ctx_privilege_flags)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim);
     vmcisim_vm *r = vmcisim_vm_create_ex(sim, "r", 3, VMCISIM_VM_RESTRICTED);
     vmcisim_vm *t = vmcisim_vm_create_ex(sim, "t", 4, VMCISIM_VM_TRUSTED);
@@ -332,7 +332,7 @@ END_TEST
 START_TEST(ctx_cid_change_raises_ctx_id_update)
 {
     for (uint64_t seed = 0; seed < (uint64_t)tu_seed_count(); seed++) {
-        vmcisim *sim = tu_world(seed);
+        vmcisim *sim = tu_world_stack(seed);
         vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
         vmcisim_vm *host = vmcisim_host(sim);
         struct idlog l = {.vm = g};
@@ -362,7 +362,7 @@ END_TEST
 
 START_TEST(ctx_cid_change_errors)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *g2 = vmcisim_vm_create(sim, "g2", 4);
     ck_assert_int_eq(hv_context_change_cid(g, 4), VMCI_ERROR_ALREADY_EXISTS);
@@ -383,7 +383,7 @@ END_TEST
  * handle of the guest (an anonymous one is NO_HANDLE). */
 START_TEST(svc_resources_query_and_payload_checks)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     struct {
         struct vmci_datagram hdr;

@@ -31,7 +31,7 @@ __attribute__((unused)) static vmcisim *world_traced(uint64_t seed, char path[64
     ck_assert_int_ge(fd, 0);
     close(fd);
     struct vmcisim_config cfg = {.seed = seed, .trace_path = path};
-    vmcisim *sim = vmcisim_create(&cfg);
+    vmcisim *sim = sim_create_without_sockets(&cfg); /* the stack alone */
     ck_assert_ptr_nonnull(sim);
     return sim;
 }
@@ -145,7 +145,7 @@ static void ring_cb(void *data)
  * worker; rings before it ran coalesce into one call. */
 START_TEST(db_host_doorbell_rung_by_guest)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim), *g = vmcisim_vm_create(sim, "g", 3);
     struct ring_log l = {0};
     vmci_handle h = VMCI_INVALID_HANDLE;
@@ -212,7 +212,7 @@ END_TEST
 /* §5.5: doorbells VM to VM are DST_UNREACHABLE; an unknown context or doorbell NOT_FOUND. */
 START_TEST(db_isolation_and_missing)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim), *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *g2 = vmcisim_vm_create(sim, "g2", 4);
     struct ring_log l = {0};
@@ -234,7 +234,7 @@ END_TEST
  * doorbell with its own (trusted) flags, or with the flags it names. */
 START_TEST(db_privileges)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim);
     vmcisim_vm *r = vmcisim_vm_create_ex(sim, "r", 3, VMCISIM_VM_RESTRICTED);
     struct ring_log l = {0};
@@ -259,7 +259,7 @@ END_TEST
  * flags are checked (INVALID_ARGS), an ID in use is ALREADY_EXISTS. */
 START_TEST(db_create_checks)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim), *g = vmcisim_vm_create(sim, "g", 3);
     struct ring_log l = {0};
     vmci_handle h = H(2, 5000);

@@ -33,7 +33,7 @@ __attribute__((unused)) static vmcisim *world_traced(uint64_t seed, char path[64
     ck_assert_int_ge(fd, 0);
     close(fd);
     struct vmcisim_config cfg = {.seed = seed, .trace_path = path};
-    vmcisim *sim = vmcisim_create(&cfg);
+    vmcisim *sim = sim_create_without_sockets(&cfg); /* the stack alone */
     ck_assert_ptr_nonnull(sim);
     return sim;
 }
@@ -165,7 +165,7 @@ static void ev_cb(uint32_t sub_id, const struct vmci_event_data *ed, void *data)
  * MEM_ACCESS_* (VMX only) are not subscribable; unsubscribing twice is NOT_FOUND. */
 START_TEST(ev_subscription_ids_and_checks)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *host = vmcisim_host(sim);
     struct evlog l = {0};
@@ -204,7 +204,7 @@ END_TEST
  * guest's kernel worker, host callbacks on the host's. */
 START_TEST(ev_every_subscriber_of_the_type_called)
 {
-    vmcisim *sim = tu_world(2);
+    vmcisim *sim = tu_world_stack(2);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     vmcisim_vm *host = vmcisim_host(sim);
     struct evlog l = {0};
@@ -253,7 +253,7 @@ END_TEST
  * the event being dispatched; one added meanwhile waits for the next event. */
 START_TEST(ev_unsubscribe_during_dispatch)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     struct evlog l = {0};
     struct subarg a1 = {&l, 1, g, 2}, a2 = {&l, 2, g, 0}, a3 = {&l, 3, g, 0};
@@ -334,7 +334,7 @@ END_TEST
  * device queue) before the driver takes it. */
 START_TEST(ev_datagram_format_on_the_wire)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *g = vmcisim_vm_create(sim, "g", 3);
     struct vmci_qp *gq, *hq;
     vmci_handle h = VMCI_INVALID_HANDLE;

@@ -34,7 +34,7 @@ __attribute__((unused)) static vmcisim *world_traced(uint64_t seed, char path[64
     ck_assert_int_ge(fd, 0);
     close(fd);
     struct vmcisim_config cfg = {.seed = seed, .trace_path = path};
-    vmcisim *sim = vmcisim_create(&cfg);
+    vmcisim *sim = sim_create_without_sockets(&cfg); /* the stack alone */
     ck_assert_ptr_nonnull(sim);
     return sim;
 }
@@ -181,7 +181,7 @@ static void set_faults(vmcisim *sim, struct vmcisim_faults fl)
 
 START_TEST(faults_set_get_and_validation)
 {
-    vmcisim *sim = tu_world(1);
+    vmcisim *sim = tu_world_stack(1);
     struct vmcisim_faults f, got;
     vmcisim_get_faults(sim, &got);
     ck_assert_uint_eq(got.dg_delay_max_ns, 0);
@@ -244,7 +244,7 @@ END_TEST
 START_TEST(faults_duplicate_delivers_twice)
 {
     struct ff f;
-    ff_init(&f, tu_world(1));
+    ff_init(&f, tu_world_stack(1));
     set_faults(f.sim, (struct vmcisim_faults){.dg_duplicate = 1.0});
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 4, 7), 28);
     ck_assert_uint_eq(vmci_device_rx_bytes(f.g->dev), 56); /* one queued, one room reserved */
@@ -268,7 +268,7 @@ END_TEST
 START_TEST(faults_delay_within_range)
 {
     struct ff f;
-    ff_init(&f, tu_world(5));
+    ff_init(&f, tu_world_stack(5));
     set_faults(f.sim,
                (struct vmcisim_faults){.dg_delay_min_ns = 1000000, .dg_delay_max_ns = 1000000});
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 1, 1), 25);
@@ -304,7 +304,7 @@ END_TEST
 START_TEST(faults_reorder_behind_the_next)
 {
     struct ff f;
-    ff_init(&f, tu_world(1));
+    ff_init(&f, tu_world_stack(1));
     set_faults(f.sim, (struct vmcisim_faults){.dg_reorder = 1.0});
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 1, 1), 25);
     set_faults(f.sim, (struct vmcisim_faults){0});
@@ -354,7 +354,7 @@ END_TEST
 START_TEST(faults_latency_delays_vm_traffic)
 {
     struct ff f;
-    ff_init(&f, tu_world(2));
+    ff_init(&f, tu_world_stack(2));
     set_faults(f.sim, (struct vmcisim_faults){.hv_latency_ns = 2000});
     uint64_t t0 = vmcisim_now(f.sim);
     ck_assert_int_eq(send_dg(f.g, f.hh, f.gh, 1, 1), 25);
@@ -408,7 +408,7 @@ END_TEST
 static uint64_t fault_run(uint64_t seed, struct tlog *out)
 {
     struct ff f;
-    ff_init(&f, tu_world(seed));
+    ff_init(&f, tu_world_stack(seed));
     set_faults(f.sim, (struct vmcisim_faults){.dg_delay_min_ns = 0, .dg_delay_max_ns = 3000,
                                               .dg_drop = 0.2, .dg_duplicate = 0.2,
                                               .dg_reorder = 0.2});

@@ -2,6 +2,8 @@
 
 #include <stdlib.h>
 
+#include "sim/sim.h"
+
 vmcisim *tu_world(uint64_t seed)
 {
     struct vmcisim_config cfg = {.seed = seed};
@@ -32,4 +34,12 @@ int tu_seed_count(void)
     const char *e = getenv("VMCISIM_TEST_SEEDS");
     int n = e ? atoi(e) : 0;
     return n > 0 ? n : 5;
+}
+
+vmcisim *tu_world_stack(uint64_t seed)
+{
+    struct vmcisim_config cfg = {.seed = seed};
+    vmcisim *sim = sim_create_without_sockets(&cfg);
+    ck_assert_ptr_nonnull(sim);
+    return sim;
 }

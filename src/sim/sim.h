@@ -135,6 +135,10 @@ struct sim_layer_ops {
 };
 int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self);
 
+/* A world whose contexts have the VMCI stack but no vsock module above it: for tests of the
+ * stack that claim vsock's resources (resource 1) or count event subscriptions from 1. */
+vmcisim *sim_create_without_sockets(const struct vmcisim_config *cfg);
+
 bool sim_is_realtime(const vmcisim *sim);
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid);
 vmcisim_vm *sim_host(vmcisim *sim);

@@ -121,7 +121,7 @@ static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned
     return vm;
 }
 
-vmcisim *vmcisim_create(const struct vmcisim_config *cfg)
+static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets)
 {
     vmcisim *sim = calloc(1, sizeof *sim);
     if (!sim)
@@ -154,12 +154,19 @@ vmcisim *vmcisim_create(const struct vmcisim_config *cfg)
 
     /* The hypervisor first (it owns CID 0), then the host context, then the sockets layer. */
     if (hv_attach(sim) != 0 || !vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED) ||
-        sock_attach(sim) != 0) {
+        (with_sockets && sock_attach(sim) != 0)) {
         vmcisim_destroy(sim);
         return NULL;
     }
     announce(sim, sim->vms[0], SIM_VM_CREATED);
     return sim;
+}
+
+vmcisim *vmcisim_create(const struct vmcisim_config *cfg) { return world_create(cfg, true); }
+
+vmcisim *sim_create_without_sockets(const struct vmcisim_config *cfg)
+{
+    return world_create(cfg, false);
 }
 
 void vmcisim_destroy(vmcisim *sim)
