@@ -241,8 +241,9 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     char prog[600], file[600];
     shell_quote(c->o.argv0, prog, sizeof prog);
     shell_quote(scen_path(c->scripts[j->file]), file, sizeof file);
-    snprintf(out, n, "%s run --seed %llu%s --expect-hash %016llx %s", prog,
+    snprintf(out, n, "%s run --seed %llu%s%s --expect-hash %016llx %s", prog,
              (unsigned long long)j->seed, c->o.realtime ? " --realtime" : "",
+             c->o.check_det ? " --check-determinism" : "",
              (unsigned long long)j->res.trace_hash, file);
 }
 

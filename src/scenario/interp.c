@@ -128,7 +128,7 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
             char exp[160], got[64];
             snprintf(exp, sizeof exp, "event '%s' within the limit of %.3fs",
                      run->sc->events[event], (double)run->sc->limit_ns / 1e9);
-            snprintf(got, sizeof got, "no mark by %.3fs", (double)scen_now(run) / 1e9);
+            snprintf(got, sizeof got, "no mark by %.9fs", (double)scen_now(run) / 1e9);
             return scen_fail(run, line, exp, got, in->name);
         }
         vmcisim_sleep(step);
@@ -488,6 +488,14 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     char note[128];
     snprintf(note, sizeof note, "scenario %s", sc->name);
     vmcisim_trace_note(run.sim, note);
+    /* Test hook: with VMCISIM_TEST_NONDETERMINISM set, each run in a process writes a different
+     * record here, so the tests can watch --check-determinism catch and locate a divergence. */
+    const char *inject = getenv("VMCISIM_TEST_NONDETERMINISM");
+    if (inject && *inject) {
+        static unsigned long runs;
+        snprintf(note, sizeof note, "injected nondeterminism %lu", ++runs);
+        vmcisim_trace_note(run.sim, note);
+    }
     if (setup_world(&run, o) == 0 && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
         if (!run.failed)

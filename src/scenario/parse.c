@@ -681,7 +681,8 @@ static int world_action(struct parser *p, struct scen_stmt *st)
     return 0;
 }
 
-static void block(struct parser *p, struct scen_stmt **body, size_t *n);
+static void block(struct parser *p, struct scen_stmt **body, size_t *n, const char *what,
+                  int opened);
 
 static void statement(struct parser *p, struct scen_stmt *st)
 {
@@ -833,7 +834,7 @@ static void statement(struct parser *p, struct scen_stmt *st)
         end_of_line(p);
         if (++p->depth > MAX_DEPTH)
             fail_at(p, t, "expected at most %d nested repeat blocks", MAX_DEPTH);
-        block(p, &st->body, &st->nbody);
+        block(p, &st->body, &st->nbody, "repeat", t->line);
         p->depth--;
         return;
     } else {
@@ -846,7 +847,8 @@ static void statement(struct parser *p, struct scen_stmt *st)
 }
 
 /* Statements up to a line holding only 'end'. */
-static void block(struct parser *p, struct scen_stmt **body, size_t *n)
+static void block(struct parser *p, struct scen_stmt **body, size_t *n, const char *what,
+                  int opened)
 {
     for (;;) {
         const struct scen_token *t = peek(p);
@@ -854,8 +856,11 @@ static void block(struct parser *p, struct scen_stmt **body, size_t *n)
             next(p);
             continue;
         }
-        if (t->kind == T_EOF)
-            expected(p, t, "'end' to close the block");
+        if (t->kind == T_EOF) {
+            char w[96];
+            snprintf(w, sizeof w, "'end' to close the %s block of line %d", what, opened);
+            expected(p, t, w);
+        }
         if (is_word(t, "end")) {
             next(p);
             end_of_line(p);
@@ -864,7 +869,8 @@ static void block(struct parser *p, struct scen_stmt **body, size_t *n)
         size_t i = *n;
         *body = grow(p, *body, n, sizeof **body);
         statement(p, &(*body)[i]);
-        end_of_line(p);
+        if ((*body)[i].op != OP_REPEAT) /* a repeat block consumed its own 'end' line */
+            end_of_line(p);
     }
 }
 
@@ -896,7 +902,11 @@ static void top_vm(struct parser *p)
         if (accept_word(p, "cid")) {
             if (!accept_word(p, "auto")) {
                 const struct scen_token *t = peek(p);
-                vm->cid = (uint32_t)count_value(p, "a CID (3 or more) or auto", 3, 0xFFFFFFFEll);
+                if (t->kind != T_NUM || t->has_frac || t->unit[0] || t->ival < 3 ||
+                    t->ival > 0xFFFFFFFEull)
+                    expected(p, t, "a VM CID from 3 to 4294967294 (0, 1 and 2 are the "
+                                   "hypervisor, local and the host), or auto");
+                vm->cid = (uint32_t)count_value(p, "a CID", 3, 0xFFFFFFFEll);
                 for (size_t k = 1; k < i; k++)
                     if (p->s->vms[k].cid == vm->cid)
                         expected(p, t, "a CID no other VM has");
@@ -965,7 +975,7 @@ static void top_process(struct parser *p)
     done_events(p, pr, 0);
     end_of_line(p);
     p->cur = &p->s->procs[idx];
-    block(p, &p->cur->body, &p->cur->nbody);
+    block(p, &p->cur->body, &p->cur->nbody, "process", p->cur->line);
     p->cur = NULL;
 }
 
