@@ -45,8 +45,9 @@ START_TEST(world_statements)
                                      "vm a cid 5 restricted\n"
                                      "vm b trusted\n"
                                      "vm c cid auto\n"
-                                     "faults dgram-delay 1ms..2ms dgram-drop 10% dgram-duplicate 0.5 "
-                                     "dgram-reorder 0.25 qp-alloc-fail 1 hv-latency 3us\n");
+                                     "faults dgram-delay 1ms..2ms dgram-drop 10% "
+                                     "dgram-duplicate 0.5 dgram-reorder 0.25 qp-alloc-fail 1 "
+                                     "hv-latency 3us\n");
     ck_assert_str_eq(s->name, "demo");
     ck_assert_uint_eq(s->seed_lo, 3);
     ck_assert_uint_eq(s->seed_hi, 7);
@@ -322,7 +323,8 @@ START_TEST(mutations_never_crash)
 {
     const char *base = "vm g cid 7\nprogram s sink on host port 5 conns 2\n"
                        "process p on g after s.ready\n  c = socket stream\n  connect c host:5 -> "
-                       "ok\n  send c x\"0102\" -> 2\n  repeat 2\n    recv c 1KiB -> eof\n  end\nend\n"
+                       "ok\n  send c x\"0102\" -> 2\n  repeat 2\n    recv c 1KiB -> eof\n"
+                       "  end\nend\n"
                        "at 1ms suspend g\ncheck s.streams_ok in 0..2\n";
     size_t len = strlen(base);
     char *buf = malloc(len + 1);

@@ -247,7 +247,7 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
              (unsigned long long)j->res.trace_hash, file);
 }
 
-/* ---- determinism check --------------------------------------------------------------------------- */
+/* ---- determinism check ----------------------------------------------------------------------- */
 
 static int temp_file(char *path, size_t n)
 {
@@ -321,7 +321,7 @@ static int copy_file(const char *from, const char *to)
     return rc;
 }
 
-/* ---- one job ----------------------------------------------------------------------------------- */
+/* ---- one job --------------------------------------------------------------------------------- */
 
 static void run_job(const struct cli_run *c, struct job *j)
 {
@@ -399,7 +399,7 @@ static void run_job(const struct cli_run *c, struct job *j)
     }
 }
 
-/* ---- output ------------------------------------------------------------------------------------- */
+/* ---- output ---------------------------------------------------------------------------------- */
 
 static double elapsed(const struct cli_run *c)
 {
@@ -462,7 +462,7 @@ static void print_ready(struct cli_run *c)
     show_progress(c);
 }
 
-/* ---- parallel runs -------------------------------------------------------------------------------- */
+/* ---- parallel runs --------------------------------------------------------------------------- */
 
 struct worker {
     pid_t pid;
@@ -579,7 +579,7 @@ static int run_parallel(struct cli_run *c)
     return 0;
 }
 
-/* ---- the command --------------------------------------------------------------------------------- */
+/* ---- the command ----------------------------------------------------------------------------- */
 
 static int build_jobs(struct cli_run *c)
 {
@@ -595,8 +595,9 @@ static int build_jobs(struct cli_run *c)
         if (c->o.shard_n) {
             /* contiguous slices: slice K of N is [lo + cnt*(K-1)/N, lo + cnt*K/N) */
             unsigned __int128 cnt = (unsigned __int128)(hi - lo) + 1;
-            uint64_t a = lo + (uint64_t)(cnt * (uint64_t)(c->o.shard_k - 1) / (uint64_t)c->o.shard_n);
-            uint64_t b = lo + (uint64_t)(cnt * (uint64_t)c->o.shard_k / (uint64_t)c->o.shard_n);
+            uint64_t k = (uint64_t)c->o.shard_k, n = (uint64_t)c->o.shard_n;
+            uint64_t a = lo + (uint64_t)(cnt * (k - 1) / n);
+            uint64_t b = lo + (uint64_t)(cnt * k / n);
             if (a == b)
                 continue;
             lo = a;

@@ -65,6 +65,7 @@ enum scen_expect_kind {
     EX_OK,        /* not -1 */
     EX_RANGE,     /* lo <= result <= hi (a single number: lo == hi) */
     EX_ERRNO,     /* -1 with that errno */
+    EX_ERROR,     /* -1 with any errno (where the errno is not pinned down) */
     EX_DATA,      /* the bytes read (recv, recvfrom), so also their count */
     EX_EOF,       /* 0 from a read */
     EX_POLL,      /* poll: exactly these revents (0: timed out) */

@@ -10,7 +10,10 @@
  * fails the run, at its `program` line.
  *
  * Wire formats (all little-endian):
- *   source -> sink:        u64 length N, N bytes of the fill pattern, u64 FNV-1a of those bytes
+ *   source -> sink:        u64 length N, N bytes of the fill pattern, u64 FNV-1a of those bytes;
+ *                          the sink answers one byte, 1 if the checksum matched, else 0. The
+ *                          source waits for it before closing: a host end loses what it has not
+ *                          read yet when a guest end closes (vmci-semantics.md §2.12).
  *   rr-client <-> server:  each way a u32 length L and L bytes
  *   dgram-ping <-> pong:   a datagram starting with the u64 sequence number (pong keeps it)
  */
@@ -106,7 +109,7 @@ static void set_buffer(struct scen_inst *in, int fd)
         scen_count(in, C_ERRORS, 1);
 }
 
-/* ---- clients ------------------------------------------------------------------------------------ */
+/* ---- clients --------------------------------------------------------------------------------- */
 
 static int client_connect(struct scen_inst *in)
 {
@@ -145,7 +148,7 @@ static void source_stream(struct scen_inst *in, int fd)
         return;
     uint64_t sum = FNV_OFFSET;
     for (int64_t off = 0; off < bp->bytes;) {
-        if (scen_past_limit(in->run))
+        if (scen_winding_down(in->run))
             return;
         size_t n = (size_t)(bp->bytes - off < bp->chunk ? bp->bytes - off : bp->chunk);
         for (size_t i = 0; i < n; i++) {
@@ -158,7 +161,10 @@ static void source_stream(struct scen_inst *in, int fd)
         off += (int64_t)n;
     }
     put_le(buf, sum, 8);
-    send_all(in, fd, buf, 8);
+    if (send_all(in, fd, buf, 8) < 0)
+        return;
+    if (recv_all(in, fd, buf, 1) == 1 && buf[0] == 1)
+        scen_count(in, C_RESPONSES, 1);
 }
 
 static void rr_exchange(struct scen_inst *in, int fd)
@@ -166,7 +172,7 @@ static void rr_exchange(struct scen_inst *in, int fd)
     const struct scen_bparams *bp = &in->proc->bp;
     size_t size = (size_t)bp->size;
     for (int64_t r = 0; r < bp->requests; r++) {
-        if (scen_past_limit(in->run))
+        if (scen_winding_down(in->run))
             return;
         unsigned char *buf = scen_buf(in, size + 4 > 8 ? size + 4 : 8);
         if (!buf)
@@ -193,7 +199,7 @@ static void stream_client(struct scen_inst *in)
 {
     const struct scen_bparams *bp = &in->proc->bp;
     for (int64_t c = 0; c < bp->connections; c++) {
-        if (scen_past_limit(in->run))
+        if (scen_winding_down(in->run))
             return;
         if (c && bp->interval_ns)
             vmcisim_sleep(bp->interval_ns);
@@ -208,7 +214,7 @@ static void stream_client(struct scen_inst *in)
     }
 }
 
-/* ---- dgram-ping ----------------------------------------------------------------------------------- */
+/* ---- dgram-ping ------------------------------------------------------------------------------ */
 
 static int poll_in(int fd, uint64_t ns)
 {
@@ -261,13 +267,13 @@ static void dgram_ping(struct scen_inst *in)
     in->bstate = seen;
     int fd = vmci_socket(VMCISock_GetAFValue(), SOCK_DGRAM, 0);
     if (fd < 0) {
-        sockfail(in, "a datagram socket", errno);
+        sockfail(in, "socket() to succeed for the ping", errno);
         return;
     }
     struct sockaddr_vm to;
     scen_resolve_addr(in->run, in, &bp->to, &to);
     uint64_t sent = 0;
-    for (uint64_t i = 0; i < count && !scen_past_limit(in->run); i++) {
+    for (uint64_t i = 0; i < count && !scen_winding_down(in->run); i++) {
         if (i && bp->interval_ns)
             vmcisim_sleep(bp->interval_ns);
         unsigned char *buf = scen_buf(in, DGRAM_MAX);
@@ -304,7 +310,7 @@ static void dgram_ping(struct scen_inst *in)
     vmci_close(fd);
 }
 
-/* ---- servers ------------------------------------------------------------------------------------- */
+/* ---- servers --------------------------------------------------------------------------------- */
 
 static struct bconn *conn_add(struct scen_inst *in, int fd)
 {
@@ -365,8 +371,11 @@ static int sink_bytes(struct scen_inst *in, struct bconn *c, const unsigned char
             c->sum = FNV_OFFSET;
             c->phase = c->need ? 1 : 2;
         } else {
-            scen_count(in, get_le(c->hdr, 8) == c->sum ? C_STREAMS_OK : C_CHECKSUM_BAD, 1);
+            unsigned char ok = get_le(c->hdr, 8) == c->sum;
+            scen_count(in, ok ? C_STREAMS_OK : C_CHECKSUM_BAD, 1);
             c->phase = 0;
+            if (send_all(in, c->fd, &ok, 1) < 0)
+                return -1;
         }
     }
     return 0;
@@ -440,7 +449,7 @@ static int listen_on(struct scen_inst *in, int type)
     const struct scen_bparams *bp = &in->proc->bp;
     int fd = vmci_socket(VMCISock_GetAFValue(), type, 0);
     if (fd < 0) {
-        sockfail(in, "the server's socket", errno);
+        sockfail(in, "socket() to succeed for the server", errno);
         return -1;
     }
     if (type == SOCK_STREAM)

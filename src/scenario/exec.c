@@ -124,7 +124,10 @@ static int exec_sock(struct scen_inst *in, const struct scen_stmt *st)
                                : vmci_connect(fd, (struct sockaddr *)&sa, sizeof sa);
         err = errno;
         if (st->op == OP_CONNECT)
-            scen_count(in, rc == 0 ? C_CONNECTED : err == ECONNRESET ? C_REFUSED : C_CONNECT_ERRORS, 1);
+            scen_count(in, rc == 0                ? C_CONNECTED
+                           : err == ECONNRESET ? C_REFUSED
+                                               : C_CONNECT_ERRORS,
+                       1);
         return scen_expect(in, st, rc, err, NULL, 0, NULL);
     case OP_LISTEN:
         rc = vmci_listen(fd, (int)st->num);
@@ -257,6 +260,8 @@ int scen_exec_block(struct scen_inst *in, const struct scen_stmt *body, size_t n
     for (size_t i = 0; i < n; i++) {
         const struct scen_stmt *st = &body[i];
         in->cur_line = st->line;
+        if (scen_failed(run))
+            return -1; /* another process failed: this one ends where it is */
         if (scen_past_limit(run)) {
             char exp[96], got[64];
             snprintf(exp, sizeof exp, "to reach this line within the limit of %.3fs",

@@ -123,6 +123,10 @@ int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int e
         ok = rc == -1 && err == ex->err;
         snprintf(exp, sizeof exp, "%s", scen_errno_name(ex->err) ? scen_errno_name(ex->err) : "?");
         break;
+    case EX_ERROR:
+        ok = rc == -1;
+        snprintf(exp, sizeof exp, "an error");
+        break;
     case EX_EOF:
         ok = rc == 0;
         snprintf(exp, sizeof exp, "eof");

@@ -20,7 +20,7 @@
 #define WAIT_STEP_MIN_NS 100000ull      /* `wait` polls every 0.1 ms at first ... */
 #define WAIT_STEP_MAX_NS 1000000ull     /* ... backing off to every 1 ms */
 
-/* ---- shared state ----------------------------------------------------------------------------- */
+/* ---- shared state ---------------------------------------------------------------------------- */
 
 int scen_fail(struct scen_run *run, int line, const char *expected, const char *got,
               const char *context)
@@ -54,6 +54,8 @@ uint64_t scen_now(struct scen_run *run) { return vmcisim_now(run->sim); }
 
 int scen_past_limit(struct scen_run *run) { return scen_now(run) > run->sc->limit_ns; }
 
+int scen_winding_down(struct scen_run *run) { return scen_failed(run) || scen_past_limit(run); }
+
 void scen_count(struct scen_inst *in, int counter, int64_t n) { in->counters[counter] += n; }
 
 unsigned char *scen_buf(struct scen_inst *in, size_t n)
@@ -78,12 +80,12 @@ static void fg_done(struct scen_run *run)
 
 int scen_should_stop(struct scen_inst *in)
 {
-    if (scen_past_limit(in->run))
+    if (scen_winding_down(in->run))
         return 1;
     return in->proc->daemon && __atomic_load_n(&in->run->stop, __ATOMIC_SEQ_CST);
 }
 
-/* ---- events ------------------------------------------------------------------------------------ */
+/* ---- events ---------------------------------------------------------------------------------- */
 
 static void on_main(void *arg)
 {
@@ -122,7 +124,7 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
     struct scen_run *run = in->run;
     uint64_t step = WAIT_STEP_MIN_NS;
     while (__atomic_load_n(&run->marks[event], __ATOMIC_SEQ_CST) == 0) {
-        if (in->proc->daemon && __atomic_load_n(&run->stop, __ATOMIC_SEQ_CST))
+        if (scen_failed(run) || (in->proc->daemon && __atomic_load_n(&run->stop, __ATOMIC_SEQ_CST)))
             return -1;
         if (scen_past_limit(run)) {
             char exp[160], got[64];
@@ -137,7 +139,7 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
     return 0;
 }
 
-/* ---- world actions ------------------------------------------------------------------------------ */
+/* ---- world actions --------------------------------------------------------------------------- */
 
 /* The accounting of a power off happens before the call: the caller may be in that VM and then
  * never returns from it. */
@@ -194,7 +196,7 @@ int scen_do_faults(struct scen_run *run, const struct scen_faults *f)
     return vmcisim_set_faults(run->sim, &cur);
 }
 
-/* ---- processes ---------------------------------------------------------------------------------- */
+/* ---- processes ------------------------------------------------------------------------------- */
 
 static void inst_end(struct scen_inst *in)
 {
@@ -253,7 +255,7 @@ static void timeline_main(void *arg)
     fg_done(tl->run);
 }
 
-/* ---- judging ---------------------------------------------------------------------------------------- */
+/* ---- judging --------------------------------------------------------------------------------- */
 
 static int64_t counter_total(struct scen_run *run, int proc, int counter)
 {
@@ -365,7 +367,7 @@ static void judge_stuck(struct scen_run *run, int rc)
     scen_fail(run, stuck ? stuck->cur_line : 1, exp, got, stuck ? stuck->name : "timeline");
 }
 
-/* ---- one run ------------------------------------------------------------------------------------- */
+/* ---- one run --------------------------------------------------------------------------------- */
 
 static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
 {

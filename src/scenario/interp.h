@@ -76,6 +76,9 @@ int scen_wait_event(struct scen_inst *in, int event, int line);
 /* 1 once this instance should stop: a daemon after the others are done, or the time limit. */
 int scen_should_stop(struct scen_inst *in);
 int scen_past_limit(struct scen_run *run);
+/* 1 once the run has failed or passed its limit: every process then ends at its next step, so
+ * a failed run ends soon instead of waiting out the limit. */
+int scen_winding_down(struct scen_run *run);
 int scen_do_action(struct scen_run *run, int action, int vm);   /* 0, or -1 with errno */
 int scen_do_faults(struct scen_run *run, const struct scen_faults *f); /* 0, or -1 with errno */
 uint64_t scen_now(struct scen_run *run);
@@ -83,7 +86,7 @@ void scen_count(struct scen_inst *in, int counter, int64_t n);
 /* scratch buffer of at least n bytes (NULL if out of memory) */
 unsigned char *scen_buf(struct scen_inst *in, size_t n);
 
-/* ---- exec.c ----------------------------------------------------------------------------------- */
+/* ---- exec.c ---------------------------------------------------------------------------------- */
 /* Runs statements; 0, or -1 once an expectation failed (the process then ends). */
 int scen_exec_block(struct scen_inst *in, const struct scen_stmt *body, size_t n);
 /* A world statement (action, faults, mark) run by the timeline or an `on` helper. */
@@ -94,7 +97,7 @@ unsigned char scen_fill_byte(uint64_t i);
 void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct scen_addr *a,
                        struct sockaddr_vm *out);
 
-/* ---- expect.c --------------------------------------------------------------------------------- */
+/* ---- expect.c -------------------------------------------------------------------------------- */
 /* Compares a call's outcome with st->ex; 0 if it holds, else records the failure and -1.
  * rc/err: the return value and errno; data/n: the bytes read (reads); from: the source
  * address (recvfrom) or the address read (getsockname/getpeername). */
@@ -103,7 +106,7 @@ int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int e
 void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap);
 void scen_describe_rc(long rc, int err, char *buf, size_t cap);
 
-/* ---- builtin.c -------------------------------------------------------------------------------- */
+/* ---- builtin.c ------------------------------------------------------------------------------- */
 void scen_builtin_run(struct scen_inst *in);
 
 #endif

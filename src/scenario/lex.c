@@ -167,7 +167,7 @@ static size_t lex_number(const char *text, size_t len, size_t i, struct scen_tok
     size_t s = i;
     uint64_t v = 0;
     int overflow = 0;
-    if (text[i] == '0' && i + 1 < len && (text[i + 1] == 'x' || text[i + 1] == 'X') && i + 2 < len &&
+    if (text[i] == '0' && i + 2 < len && (text[i + 1] == 'x' || text[i + 1] == 'X') &&
         hexval((unsigned char)text[i + 2]) >= 0) {
         i += 2;
         while (i < len && hexval((unsigned char)text[i]) >= 0) {
@@ -288,7 +288,8 @@ int scen_lex(const char *text, size_t len, struct scen_tokens *out)
         } else {
             char msg[96];
             if (c >= 0x20 && c < 0x7f)
-                snprintf(msg, sizeof msg, "expected a name, number, string or operator, got '%c'", c);
+                snprintf(msg, sizeof msg,
+                         "expected a name, number, string or operator, got '%c'", c);
             else
                 snprintf(msg, sizeof msg,
                          "expected a name, number, string or operator, got byte 0x%02x", c);

@@ -369,7 +369,7 @@ static int var_use(struct parser *p, int is_addr)
     expected(p, t, what);
 }
 
-/* ---- addresses -------------------------------------------------------------------------------- */
+/* ---- addresses ------------------------------------------------------------------------------- */
 
 /* ADDR := CID ':' PORT | VAR.  CID := NUM | host | hypervisor | local | any | self | VMNAME */
 static void address(struct parser *p, struct scen_addr *a, int allow_var)
@@ -416,7 +416,7 @@ static void address(struct parser *p, struct scen_addr *a, int allow_var)
         a->port = (uint32_t)count_value(p, "a port number (or any)", 0, 0xFFFFFFFFll);
 }
 
-/* ---- expectations ----------------------------------------------------------------------------- */
+/* ---- expectations ---------------------------------------------------------------------------- */
 
 static const struct {
     const char *name;
@@ -484,6 +484,10 @@ static void expectation(struct parser *p, struct scen_stmt *st)
         ex->kind = EX_OK;
         return;
     }
+    if (accept_word(p, "error")) {
+        ex->kind = EX_ERROR;
+        return;
+    }
     switch (st->op) {
     case OP_POLL:
         if (accept_word(p, "none")) {
@@ -533,8 +537,9 @@ static void expectation(struct parser *p, struct scen_stmt *st)
         return;
     }
     if (st->op == OP_RECV || st->op == OP_RECVFROM)
-        expected(p, t, "an expected result: ok, any, eof, a count, \"text\", x\"hex\" or an errno name");
-    expected(p, t, "an expected result: ok, any, a number, a range A..B or an errno name");
+        expected(p, t, "an expected result: ok, any, error, eof, a count, \"text\", x\"hex\" "
+                       "or an errno name");
+    expected(p, t, "an expected result: ok, any, error, a number, a range A..B or an errno name");
 }
 
 /* ---- statements inside processes ------------------------------------------------------------ */
@@ -874,7 +879,7 @@ static void block(struct parser *p, struct scen_stmt **body, size_t *n, const ch
     }
 }
 
-/* ---- top level ---------------------------------------------------------------------------------- */
+/* ---- top level ------------------------------------------------------------------------------- */
 
 static int new_top_name(struct parser *p, const struct scen_token *t, char *out, const char *what)
 {
@@ -882,7 +887,8 @@ static int new_top_name(struct parser *p, const struct scen_token *t, char *out,
     name_of(p, t, name, what);
     if (is_word(t, "host") || is_word(t, "any") || is_word(t, "self") || is_word(t, "local") ||
         is_word(t, "hypervisor") || is_word(t, "time"))
-        expected(p, t, "a name that is not a reserved word (host, any, self, local, hypervisor, time)");
+        expected(p, t, "a name that is not a reserved word (host, any, self, local, hypervisor, "
+                       "time)");
     if (find_vm(p->s, name) >= 0 || find_proc(p->s, name) >= 0)
         expected(p, t, "a name not used yet by a VM, process or program");
     memcpy(out, name, sizeof name);

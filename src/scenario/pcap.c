@@ -16,7 +16,11 @@ struct scen_pcap {
     unsigned char *buf;            /* one frame */
 };
 
-static void le16(unsigned char *p, uint32_t v) { p[0] = (unsigned char)v; p[1] = (unsigned char)(v >> 8); }
+static void le16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)v;
+    p[1] = (unsigned char)(v >> 8);
+}
 static void le32(unsigned char *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
