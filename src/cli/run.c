@@ -241,10 +241,13 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     char prog[600], file[600];
     shell_quote(c->o.argv0, prog, sizeof prog);
     shell_quote(scen_path(c->scripts[j->file]), file, sizeof file);
-    snprintf(out, n, "%s run --seed %llu%s%s --expect-hash %016llx %s", prog,
-             (unsigned long long)j->seed, c->o.realtime ? " --realtime" : "",
-             c->o.check_det ? " --check-determinism" : "",
-             (unsigned long long)j->res.trace_hash, file);
+    char hash[48] = "";
+    /* a run whose worker died has no trace hash to pin */
+    if (j->res.trace_records)
+        snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res.trace_hash);
+    snprintf(out, n, "%s run --seed %llu%s%s%s %s", prog, (unsigned long long)j->seed,
+             c->o.realtime ? " --realtime" : "", c->o.check_det ? " --check-determinism" : "",
+             hash, file);
 }
 
 /* ---- determinism check ----------------------------------------------------------------------- */
