@@ -27,3 +27,6 @@ echo "== ThreadSanitizer (realtime-mode tests)"
 build_and_test build-tsan -DCMAKE_BUILD_TYPE=Debug -DVMCISIM_SANITIZE=thread
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
   CK_RUN_CASE=realtime ctest --output-on-failure -j"$jobs" -L realtime)
+
+echo "== fuzz: the scenario parser for 30 s (libFuzzer; skipped without clang)"
+sh tests/fuzz/run_fuzz.sh 30

@@ -1,0 +1,534 @@
+/*
+ * interp.c - one run of a scenario: build the world it describes, spawn its processes, the
+ * fault timeline and event helpers, run the world, then judge it: the first failed
+ * expectation, a stuck process, or a failed final check makes the run FAIL.
+ *
+ * Determinism: everything here happens either on the main thread before and after
+ * vmcisim_run, or inside simulated threads in the order the world's seed chooses. Nothing reads
+ * the wall clock or depends on heap addresses; shared counters are atomics only because realtime
+ * mode runs processes in parallel.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "interp.h"
+#include "names.h"
+#include "pcap.h"
+
+#define WAIT_STEP_MIN_NS 100000ull      /* `wait` polls every 0.1 ms at first ... */
+#define WAIT_STEP_MAX_NS 1000000ull     /* ... backing off to every 1 ms */
+
+/* ---- shared state ---------------------------------------------------------------------------- */
+
+int scen_fail(struct scen_run *run, int line, const char *expected, const char *got,
+              const char *context)
+{
+    pthread_mutex_lock(&run->mu);
+    if (!run->failed) {
+        run->failed = 1;
+        struct scen_result *r = run->res;
+        r->status = SCEN_FAIL;
+        r->line = line;
+        snprintf(r->where, sizeof r->where, "%s:%d", run->sc->path, line);
+        snprintf(r->expected, sizeof r->expected, "%s", expected);
+        snprintf(r->got, sizeof r->got, "%s", got);
+        snprintf(r->message, sizeof r->message, "%s:%d: expected %s, got %s%s%s%s", run->sc->path,
+                 line, expected, got, context && *context ? " (" : "", context ? context : "",
+                 context && *context ? ")" : "");
+    }
+    pthread_mutex_unlock(&run->mu);
+    return -1;
+}
+
+int scen_failed(struct scen_run *run)
+{
+    pthread_mutex_lock(&run->mu);
+    int f = run->failed;
+    pthread_mutex_unlock(&run->mu);
+    return f;
+}
+
+uint64_t scen_now(struct scen_run *run) { return vmcisim_now(run->sim); }
+
+int scen_past_limit(struct scen_run *run) { return scen_now(run) > run->sc->limit_ns; }
+
+int scen_winding_down(struct scen_run *run) { return scen_failed(run) || scen_past_limit(run); }
+
+void scen_count(struct scen_inst *in, int counter, int64_t n) { in->counters[counter] += n; }
+
+unsigned char *scen_buf(struct scen_inst *in, size_t n)
+{
+    if (n == 0)
+        n = 1;
+    if (in->bufcap < n) {
+        unsigned char *b = realloc(in->buf, n);
+        if (!b)
+            return NULL;
+        in->buf = b;
+        in->bufcap = n;
+    }
+    return in->buf;
+}
+
+static void fg_done(struct scen_run *run)
+{
+    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0)
+        __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
+}
+
+int scen_should_stop(struct scen_inst *in)
+{
+    if (scen_winding_down(in->run))
+        return 1;
+    return in->proc->daemon && __atomic_load_n(&in->run->stop, __ATOMIC_SEQ_CST);
+}
+
+/* ---- events ---------------------------------------------------------------------------------- */
+
+static void on_main(void *arg)
+{
+    struct scen_on *on = arg;
+    if (on->tm->at_ns)
+        vmcisim_sleep(on->tm->at_ns);
+    char who[SCEN_NAME_MAX * 2 + 8];
+    snprintf(who, sizeof who, "on %s", on->run->sc->events[on->tm->on_event]);
+    scen_exec_world(on->run, &on->tm->stmt, who);
+    fg_done(on->run);
+}
+
+void scen_mark(struct scen_run *run, int event)
+{
+    __atomic_add_fetch(&run->marks[event], 1, __ATOMIC_SEQ_CST);
+    vmcisim_trace_note(run->sim, run->sc->events[event]);
+    /* Each `on` line fires once, the first time its event is marked, in a helper process of its
+     * own so that the marking process goes on (it may be in the VM the action suspends). */
+    for (size_t i = 0; i < run->sc->ntimed; i++) {
+        struct scen_on *on = &run->on[i];
+        if (on->tm->on_event != event || __atomic_exchange_n(&on->fired, 1, __ATOMIC_SEQ_CST))
+            continue;
+        __atomic_add_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST);
+        char name[SCEN_NAME_MAX * 2 + 8];
+        snprintf(name, sizeof name, "on:%s", run->sc->events[event]);
+        if (vmcisim_spawn_root(run->vms[SCEN_HOST_VM], name, on_main, on) != 0) {
+            scen_fail(run, on->tm->line, "the 'on' helper process to start",
+                      vmcisim_error(run->sim), NULL);
+            fg_done(run);
+        }
+    }
+}
+
+int scen_wait_event(struct scen_inst *in, int event, int line)
+{
+    struct scen_run *run = in->run;
+    uint64_t step = WAIT_STEP_MIN_NS;
+    while (__atomic_load_n(&run->marks[event], __ATOMIC_SEQ_CST) == 0) {
+        if (scen_failed(run) || (in->proc->daemon && __atomic_load_n(&run->stop, __ATOMIC_SEQ_CST)))
+            return -1;
+        if (scen_past_limit(run)) {
+            char exp[160], got[64];
+            snprintf(exp, sizeof exp, "event '%s' within the limit of %.3fs",
+                     run->sc->events[event], (double)run->sc->limit_ns / 1e9);
+            snprintf(got, sizeof got, "no mark by %.9fs", (double)scen_now(run) / 1e9);
+            return scen_fail(run, line, exp, got, in->name);
+        }
+        vmcisim_sleep(step);
+        step = step * 2 < WAIT_STEP_MAX_NS ? step * 2 : WAIT_STEP_MAX_NS;
+    }
+    return 0;
+}
+
+/* ---- world actions --------------------------------------------------------------------------- */
+
+/* The accounting of a power off happens before the call: the caller may be in that VM and then
+ * never returns from it. */
+static void power_off_accounting(struct scen_run *run, vmcisim_vm *vm)
+{
+    if (vm == run->vms[SCEN_HOST_VM] || vmcisim_vm_state(vm) == VMCISIM_VM_POWERED_OFF)
+        return;
+    for (size_t i = 0; i < run->ninst; i++) {
+        struct scen_inst *in = &run->inst[i];
+        if (in->vm != vm || __atomic_exchange_n(&in->ended, 1, __ATOMIC_SEQ_CST))
+            continue;
+        in->counters[C_KILLED]++;
+        if (!in->proc->daemon)
+            fg_done(run);
+    }
+}
+
+int scen_do_action(struct scen_run *run, int action, int vmi)
+{
+    vmcisim_vm *vm = run->vms[vmi];
+    switch (action) {
+    case ACT_SUSPEND: return vmcisim_vm_suspend(vm);
+    case ACT_RESUME: return vmcisim_vm_resume(vm);
+    case ACT_MIGRATE: return vmcisim_vm_migrate(vm);
+    case ACT_FT_ON: return vmcisim_vm_fault_tolerance(vm, 1);
+    case ACT_FT_OFF: return vmcisim_vm_fault_tolerance(vm, 0);
+    case ACT_POWER_OFF:
+        power_off_accounting(run, vm);
+        return vmcisim_vm_power_off(vm);
+    default:
+        errno = EINVAL;
+        return -1;
+    }
+}
+
+int scen_do_faults(struct scen_run *run, const struct scen_faults *f)
+{
+    struct vmcisim_faults cur;
+    vmcisim_get_faults(run->sim, &cur);
+    if (f->mask & FK_DELAY) {
+        cur.dg_delay_min_ns = f->v.dg_delay_min_ns;
+        cur.dg_delay_max_ns = f->v.dg_delay_max_ns;
+    }
+    if (f->mask & FK_DROP)
+        cur.dg_drop = f->v.dg_drop;
+    if (f->mask & FK_DUP)
+        cur.dg_duplicate = f->v.dg_duplicate;
+    if (f->mask & FK_REORDER)
+        cur.dg_reorder = f->v.dg_reorder;
+    if (f->mask & FK_QPFAIL)
+        cur.qp_alloc_fail = f->v.qp_alloc_fail;
+    if (f->mask & FK_LATENCY)
+        cur.hv_latency_ns = f->v.hv_latency_ns;
+    return vmcisim_set_faults(run->sim, &cur);
+}
+
+/* ---- processes ------------------------------------------------------------------------------- */
+
+static void inst_end(struct scen_inst *in)
+{
+    struct scen_run *run = in->run;
+    if (__atomic_exchange_n(&in->ended, 1, __ATOMIC_SEQ_CST))
+        return;
+    const struct scen_proc *p = in->proc;
+    size_t pi = (size_t)(p - run->sc->procs);
+    if (__atomic_add_fetch(&run->proc_done[pi], 1, __ATOMIC_SEQ_CST) == p->instances)
+        scen_mark(run, p->done_event);
+    if (!p->daemon)
+        fg_done(run);
+}
+
+static void inst_main(void *arg)
+{
+    struct scen_inst *in = arg;
+    const struct scen_proc *p = in->proc;
+    in->cur_line = p->line;
+    if (p->start_ns)
+        vmcisim_sleep(p->start_ns);
+    if (p->after_event < 0 || scen_wait_event(in, p->after_event, p->line) == 0) {
+        if (p->builtin != B_NONE)
+            scen_builtin_run(in);
+        else
+            scen_exec_block(in, p->body, p->nbody);
+    }
+    inst_end(in);
+}
+
+static int cmp_timed(const void *a, const void *b)
+{
+    const struct scen_timed *x = *(const struct scen_timed *const *)a;
+    const struct scen_timed *y = *(const struct scen_timed *const *)b;
+    if (x->at_ns != y->at_ns)
+        return x->at_ns < y->at_ns ? -1 : 1;
+    return x->line < y->line ? -1 : x->line > y->line; /* file order at equal times */
+}
+
+struct timeline {
+    struct scen_run *run;
+    const struct scen_timed **v;
+    size_t n;
+};
+
+static void timeline_main(void *arg)
+{
+    struct timeline *tl = arg;
+    for (size_t i = 0; i < tl->n; i++) {
+        uint64_t now = scen_now(tl->run);
+        if (tl->v[i]->at_ns > now)
+            vmcisim_sleep(tl->v[i]->at_ns - now);
+        if (scen_exec_world(tl->run, &tl->v[i]->stmt, "at") != 0)
+            break;
+    }
+    fg_done(tl->run);
+}
+
+/* ---- judging --------------------------------------------------------------------------------- */
+
+static int64_t counter_total(struct scen_run *run, int proc, int counter)
+{
+    int64_t sum = 0;
+    for (size_t i = 0; i < run->ninst; i++)
+        if (proc < 0 || run->inst[i].proc == &run->sc->procs[proc])
+            sum += run->inst[i].counters[counter];
+    return sum;
+}
+
+static int cmp_holds(int cmp, int64_t a, int64_t b, int64_t hi)
+{
+    switch (cmp) {
+    case CMP_EQ: return a == b;
+    case CMP_NE: return a != b;
+    case CMP_LT: return a < b;
+    case CMP_LE: return a <= b;
+    case CMP_GT: return a > b;
+    case CMP_GE: return a >= b;
+    default: return a >= b && a <= hi; /* in lo..hi */
+    }
+}
+
+static const char *cmp_text(int cmp)
+{
+    static const char *const t[] = {"==", "!=", "<", "<=", ">", ">="};
+    return cmp >= 0 && cmp <= CMP_GE ? t[cmp] : "in";
+}
+
+static void check_value_text(const struct scen_check *c, int64_t v, char *buf, size_t n)
+{
+    if (c->lhs == LHS_TIME)
+        snprintf(buf, n, "%.9fs", (double)v / 1e9);
+    else if (c->lhs == LHS_VM_STATE)
+        snprintf(buf, n, "%s", scen_vm_state_name((int)v));
+    else if (c->lhs == LHS_VM_FT)
+        snprintf(buf, n, "%s", v ? "on" : "off");
+    else
+        snprintf(buf, n, "%lld", (long long)v);
+}
+
+static void run_checks(struct scen_run *run)
+{
+    const struct scen_script *sc = run->sc;
+    for (size_t i = 0; i < sc->nchecks && !run->failed; i++) {
+        const struct scen_check *c = &sc->checks[i];
+        int64_t v = 0;
+        char lhs[SCEN_NAME_MAX * 2 + 16];
+        switch (c->lhs) {
+        case LHS_TIME:
+            v = (int64_t)scen_now(run);
+            snprintf(lhs, sizeof lhs, "time");
+            break;
+        case LHS_VM_STATE:
+            v = vmcisim_vm_state(run->vms[c->vm]);
+            snprintf(lhs, sizeof lhs, "%s.state", sc->vms[c->vm].name);
+            break;
+        case LHS_VM_FT:
+            v = vmcisim_vm_in_fault_tolerance(run->vms[c->vm]) != 0;
+            snprintf(lhs, sizeof lhs, "%s.ft", sc->vms[c->vm].name);
+            break;
+        default:
+            v = counter_total(run, c->proc, c->counter);
+            snprintf(lhs, sizeof lhs, "%s.%s", c->proc < 0 ? "*" : sc->procs[c->proc].name,
+                     scen_counter_name(c->counter));
+            break;
+        }
+        if (cmp_holds(c->cmp, v, c->value, c->hi))
+            continue;
+        char a[64], b[64], exp[320], got[96];
+        check_value_text(c, c->value, a, sizeof a);
+        if (c->cmp < 0) {
+            check_value_text(c, c->hi, b, sizeof b);
+            snprintf(exp, sizeof exp, "%s in %s..%s", lhs, a, b);
+        } else {
+            snprintf(exp, sizeof exp, "%s %s %s", lhs, cmp_text(c->cmp), a);
+        }
+        check_value_text(c, v, got, sizeof got);
+        scen_fail(run, c->line, exp, got, "check");
+    }
+}
+
+/* A run that could not finish: the first foreground instance still going is to blame. */
+static void judge_stuck(struct scen_run *run, int rc)
+{
+    struct scen_inst *stuck = NULL;
+    int only_daemons = 1;
+    for (size_t i = 0; i < run->ninst; i++) {
+        struct scen_inst *in = &run->inst[i];
+        if (__atomic_load_n(&in->ended, __ATOMIC_SEQ_CST))
+            continue;
+        if (!in->proc->daemon) {
+            only_daemons = 0;
+            if (!stuck)
+                stuck = in;
+        }
+    }
+    if (__atomic_load_n(&run->fg_left, __ATOMIC_SEQ_CST) > 0)
+        only_daemons = 0;
+    /* Daemons blocked for good once the rest is done is the normal end of a scenario. */
+    if (rc == 0 || only_daemons)
+        return;
+    char exp[160], got[1200];
+    snprintf(exp, sizeof exp, "every process to finish (limit %.3fs)",
+             (double)run->sc->limit_ns / 1e9);
+    snprintf(got, sizeof got, "%s at %.9fs: %s",
+             scen_past_limit(run) ? "the time limit" : "a deadlock", (double)scen_now(run) / 1e9,
+             vmcisim_error(run->sim));
+    scen_fail(run, stuck ? stuck->cur_line : 1, exp, got, stuck ? stuck->name : "timeline");
+}
+
+/* ---- one run --------------------------------------------------------------------------------- */
+
+static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
+{
+    const struct scen_script *sc = run->sc;
+    run->vms[SCEN_HOST_VM] = vmcisim_host(run->sim);
+    for (size_t i = 1; i < sc->nvms; i++) {
+        run->vms[i] = vmcisim_vm_create_ex(run->sim, sc->vms[i].name, sc->vms[i].cid,
+                                           sc->vms[i].flags);
+        if (!run->vms[i])
+            return scen_fail(run, sc->vms[i].line, "the VM to be created",
+                             vmcisim_error(run->sim), NULL);
+    }
+    if (sc->faults.mask && scen_do_faults(run, &sc->faults) != 0) {
+        char got[96];
+        scen_describe_rc(-1, errno, got, sizeof got);
+        return scen_fail(run, sc->faults_line, "the fault knobs to be accepted", got, NULL);
+    }
+    (void)o;
+    return 0;
+}
+
+static int spawn_all(struct scen_run *run, struct timeline *tl)
+{
+    const struct scen_script *sc = run->sc;
+    size_t k = 0;
+    for (size_t pi = 0; pi < sc->nprocs; pi++) {
+        const struct scen_proc *p = &sc->procs[pi];
+        for (int64_t j = 1; j <= p->instances; j++, k++) {
+            struct scen_inst *in = &run->inst[k];
+            in->run = run;
+            in->proc = p;
+            in->instance = (int)j;
+            in->vm = run->vms[p->vm];
+            if (p->instances > 1)
+                snprintf(in->name, sizeof in->name, "%s#%lld", p->name, (long long)j);
+            else
+                snprintf(in->name, sizeof in->name, "%s", p->name);
+            in->fds = calloc((size_t)p->nvars + 1, sizeof *in->fds);
+            in->addrs = calloc((size_t)p->nvars + 1, sizeof *in->addrs);
+            if (!in->fds || !in->addrs)
+                return scen_fail(run, p->line, "memory for the process", "none", in->name);
+            for (int v = 0; v < p->nvars; v++)
+                in->fds[v] = -1;
+            if (!p->daemon)
+                run->fg_left++;
+            int rc = p->root ? vmcisim_spawn_root(in->vm, in->name, inst_main, in)
+                             : vmcisim_spawn(in->vm, in->name, inst_main, in);
+            if (rc != 0)
+                return scen_fail(run, p->line, "the process to start", vmcisim_error(run->sim),
+                                 in->name);
+        }
+    }
+    tl->run = run;
+    tl->n = 0;
+    for (size_t i = 0; i < sc->ntimed; i++)
+        if (sc->timed[i].on_event < 0)
+            tl->v[tl->n++] = &sc->timed[i];
+    if (tl->n) {
+        qsort(tl->v, tl->n, sizeof tl->v[0], cmp_timed);
+        run->fg_left++;
+        if (vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "timeline", timeline_main, tl) != 0)
+            return scen_fail(run, tl->v[0]->line, "the timeline process to start",
+                             vmcisim_error(run->sim), NULL);
+    }
+    if (run->fg_left == 0)
+        run->stop = 1;
+    return 0;
+}
+
+int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct scen_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->seed = o->seed;
+    res->status = SCEN_PASS;
+    snprintf(res->where, sizeof res->where, "%s", sc->path);
+
+    struct scen_run run;
+    memset(&run, 0, sizeof run);
+    run.sc = sc;
+    run.res = res;
+    pthread_mutex_init(&run.mu, NULL);
+    size_t ninst = 0;
+    for (size_t i = 0; i < sc->nprocs; i++)
+        ninst += (size_t)sc->procs[i].instances;
+    run.ninst = ninst;
+    run.inst = calloc(ninst + 1, sizeof *run.inst);
+    run.vms = calloc(sc->nvms + 1, sizeof *run.vms);
+    run.proc_done = calloc(sc->nprocs + 1, sizeof *run.proc_done);
+    run.marks = calloc(sc->nevents + 1, sizeof *run.marks);
+    run.on = calloc(sc->ntimed + 1, sizeof *run.on);
+    struct timeline tl = {0};
+    tl.v = calloc(sc->ntimed + 1, sizeof *tl.v);
+    struct scen_pcap *pc = NULL;
+
+    struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
+                                 .trace_path = o->trace_path};
+    if (!run.inst || !run.vms || !run.proc_done || !run.marks || !run.on || !tl.v) {
+        scen_fail(&run, 1, "memory for the run", "none", NULL);
+        goto out;
+    }
+    for (size_t i = 0; i < sc->ntimed; i++) {
+        run.on[i].run = &run;
+        run.on[i].tm = &sc->timed[i];
+    }
+    run.sim = vmcisim_create(&cfg);
+    if (!run.sim) {
+        scen_fail(&run, 1, "a world to be created", "vmcisim_create failed", NULL);
+        goto out;
+    }
+    if (o->pcap_path) {
+        pc = scen_pcap_open(o->pcap_path);
+        if (!pc) {
+            char got[300];
+            snprintf(got, sizeof got, "%s: %s", o->pcap_path, strerror(errno));
+            scen_fail(&run, 1, "a writable capture file", got, NULL);
+            goto out;
+        }
+        vmcisim_set_packet_observer(run.sim, scen_pcap_observer, pc);
+    }
+    char note[128];
+    snprintf(note, sizeof note, "scenario %s", sc->name);
+    vmcisim_trace_note(run.sim, note);
+    /* Test hook: with VMCISIM_TEST_NONDETERMINISM set, each run in a process writes a different
+     * record here, so the tests can watch --check-determinism catch and locate a divergence. */
+    const char *inject = getenv("VMCISIM_TEST_NONDETERMINISM");
+    if (inject && *inject) {
+        static unsigned long runs;
+        snprintf(note, sizeof note, "injected nondeterminism %lu", ++runs);
+        vmcisim_trace_note(run.sim, note);
+    }
+    if (setup_world(&run, o) == 0 && spawn_all(&run, &tl) == 0) {
+        int rc = vmcisim_run(run.sim);
+        if (!run.failed)
+            judge_stuck(&run, rc);
+        run_checks(&run);
+    }
+    res->trace_hash = vmcisim_trace_hash(run.sim);
+    res->trace_records = vmcisim_trace_count(run.sim);
+    res->sim_ns = vmcisim_now(run.sim);
+
+out:
+    if (run.sim)
+        vmcisim_destroy(run.sim);
+    if (pc && scen_pcap_close(pc) != 0 && !run.failed)
+        scen_fail(&run, 1, "the capture file to be written", strerror(errno), NULL);
+    if (run.sim == NULL && !run.failed)
+        scen_fail(&run, 1, "a world", "none", NULL);
+    for (size_t i = 0; run.inst && i < run.ninst; i++) {
+        free(run.inst[i].fds);
+        free(run.inst[i].addrs);
+        free(run.inst[i].buf);
+        free(run.inst[i].bstate);
+        free(run.inst[i].pfds);
+        free(run.inst[i].obuf);
+    }
+    free(run.inst);
+    free(run.vms);
+    free(run.proc_done);
+    free(run.marks);
+    free(run.on);
+    free(tl.v);
+    pthread_mutex_destroy(&run.mu);
+    return res->status;
+}

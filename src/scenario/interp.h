@@ -1,0 +1,112 @@
+/*
+ * interp.h - what the parts of the interpreter share: one run of a script in one world
+ * (interp.c), the statements of scripted processes (exec.c), expectations (expect.c) and the
+ * built-in programs (builtin.c).
+ *
+ * Everything a simulated process uses lives in its struct scen_inst, owned by the run and freed
+ * only after the world is destroyed: a process ended by a power off never returns from the
+ * simulator call it is in, so nothing may live on its stack that must be freed.
+ */
+#ifndef VMCISIM_SCEN_INTERP_H
+#define VMCISIM_SCEN_INTERP_H
+
+#include <poll.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ast.h"
+#include "scenario.h"
+#include "vmci_sockets.h"
+#include "vmcisim.h"
+
+struct scen_run;
+
+/* One running instance of a process or program. */
+struct scen_inst {
+    struct scen_run *run;
+    const struct scen_proc *proc;
+    int instance;                /* 1-based */
+    char name[SCEN_NAME_MAX + 24];
+    vmcisim_vm *vm;
+    int ended;                   /* atomic: returned, failed or killed */
+    int cur_line;                /* the statement being run, for stuck-process reports */
+    int *fds;                    /* per variable */
+    struct sockaddr_vm *addrs;   /* per variable */
+    unsigned char *buf;          /* scratch for reads and fills */
+    size_t bufcap;
+    int64_t counters[SCEN_NCOUNTERS];
+    void *bstate;                /* a built-in's state (freed with the instance) */
+    struct pollfd *pfds;         /* a server's poll array */
+    unsigned char *obuf;         /* a server's replies */
+    size_t obufcap;
+};
+
+/* An `on EVENT` line, once it has fired. */
+struct scen_on {
+    struct scen_run *run;
+    const struct scen_timed *tm;
+    int fired;                   /* atomic */
+};
+
+struct scen_run {
+    const struct scen_script *sc;
+    vmcisim *sim;
+    vmcisim_vm **vms;            /* per scen_script.vms */
+    struct scen_inst *inst;
+    size_t ninst;
+    int *proc_done;              /* per process: instances that returned (atomic) */
+    int *marks;                  /* per event: times marked (atomic) */
+    struct scen_on *on;          /* per timed entry */
+    int fg_left;                 /* atomic: foreground activities not yet ended */
+    int stop;                    /* atomic: set once fg_left reaches 0; daemons then end */
+    pthread_mutex_t mu;          /* the first failure */
+    int failed;
+    struct scen_result *res;
+};
+
+/* ---- interp.c -------------------------------------------------------------------------------- */
+/* Record a failure at line (the first one wins); returns -1. */
+int scen_fail(struct scen_run *run, int line, const char *expected, const char *got,
+              const char *context);
+int scen_failed(struct scen_run *run);
+void scen_mark(struct scen_run *run, int event);
+/* Wait (polling simulated time) until event was marked; -1 if the run must end instead. */
+int scen_wait_event(struct scen_inst *in, int event, int line);
+/* 1 once this instance should stop: a daemon after the others are done, or the time limit. */
+int scen_should_stop(struct scen_inst *in);
+int scen_past_limit(struct scen_run *run);
+/* 1 once the run has failed or passed its limit: every process then ends at its next step, so
+ * a failed run ends soon instead of waiting out the limit. */
+int scen_winding_down(struct scen_run *run);
+int scen_do_action(struct scen_run *run, int action, int vm);   /* 0, or -1 with errno */
+int scen_do_faults(struct scen_run *run, const struct scen_faults *f); /* 0, or -1 with errno */
+uint64_t scen_now(struct scen_run *run);
+void scen_count(struct scen_inst *in, int counter, int64_t n);
+/* scratch buffer of at least n bytes (NULL if out of memory) */
+unsigned char *scen_buf(struct scen_inst *in, size_t n);
+
+/* ---- exec.c ---------------------------------------------------------------------------------- */
+/* Runs statements; 0, or -1 once an expectation failed (the process then ends). */
+int scen_exec_block(struct scen_inst *in, const struct scen_stmt *body, size_t n);
+/* A world statement (action, faults, mark) run by the timeline or an `on` helper. */
+int scen_exec_world(struct scen_run *run, const struct scen_stmt *st, const char *who);
+/* The deterministic byte pattern `send s N bytes` sends: byte i of any stream. */
+unsigned char scen_fill_byte(uint64_t i);
+/* Resolves an address of the script for a process (in may be NULL for literals only). */
+void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct scen_addr *a,
+                       struct sockaddr_vm *out);
+
+/* ---- expect.c -------------------------------------------------------------------------------- */
+/* Compares a call's outcome with st->ex; 0 if it holds, else records the failure and -1.
+ * rc/err: the return value and errno; data/n: the bytes read (reads); from: the source
+ * address (recvfrom) or the address read (getsockname/getpeername). */
+int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int err,
+                const void *data, size_t n, const struct sockaddr_vm *from);
+void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap);
+void scen_describe_rc(long rc, int err, char *buf, size_t cap);
+
+/* ---- builtin.c ------------------------------------------------------------------------------- */
+void scen_builtin_run(struct scen_inst *in);
+
+#endif

@@ -1,0 +1,124 @@
+#!/bin/sh
+# scenario_cli.sh VMCISIM SRCDIR - `vmcisim run` as a user drives it (issue 6), on scenarios
+# that need no sockets: seeds on every line, exit codes 0/1/2, -j and --shard giving the same
+# lines as a plain run, JSON Lines, the replay command of a failure reproducing the failure and
+# its trace hash, --check-determinism (and its report of a divergence), --trace, --pcap and the
+# progress line on a terminal.
+set -u
+bin=$1
+src=$2
+cd "$src"
+world=scenarios/world_lifecycle.vmcis
+broken=tests/scenario_broken.vmcis
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+
+# --- passing sweeps: one line per seed, each with its seed and hash; exit 0
+"$bin" run $world >"$tmp/all.txt"; rc=$?
+check "world scenario passes over its 20 seeds (exit 0)" '[ $rc -eq 0 ]'
+check "20 lines, all PASS" '[ "$(grep -c "^PASS $world seed=[0-9]* hash=[0-9a-f]\{16\} " "$tmp/all.txt")" -eq 20 ]'
+check "seeds 1..20 in order" '[ "$(sed "s/.* seed=\([0-9]*\) .*/\1/" "$tmp/all.txt" | tr "\n" " ")" = "$(seq 1 20 | tr "\n" " ")" ]'
+"$bin" run --seed 5 $world >"$tmp/s5a.txt"
+"$bin" run --seed 5 $world >"$tmp/s5b.txt"
+check "--seed 5 runs only seed 5" '[ "$(wc -l <"$tmp/s5a.txt")" -eq 1 ] && grep -q " seed=5 " "$tmp/s5a.txt"'
+check "same seed, same hash across processes" 'cmp -s "$tmp/s5a.txt" "$tmp/s5b.txt"'
+check "seed 5 of the sweep is the same line" 'grep -qxF "$(cat "$tmp/s5a.txt")" "$tmp/all.txt"'
+
+# --- -j and --shard change nothing in the lines
+"$bin" run --seeds 1..12 $world $broken >"$tmp/j1.txt"
+"$bin" run --seeds 1..12 -j 4 $world $broken >"$tmp/j4.txt"
+check "-j 4 prints the same lines in the same order as -j 1" 'cmp -s "$tmp/j1.txt" "$tmp/j4.txt"'
+: >"$tmp/shards.txt"
+for k in 1 2 3; do "$bin" run --seeds 1..12 --shard $k/3 -j 2 $world $broken >>"$tmp/shards.txt"; done
+check "shards 1/3, 2/3, 3/3 together are the whole sweep" \
+  '[ "$(sort "$tmp/j1.txt")" = "$(sort "$tmp/shards.txt")" ]'
+: >"$tmp/shard1.txt"
+for k in 1 2 3 4 5; do "$bin" run --shard $k/5 $world >>"$tmp/shard1.txt"; done
+check "shards of one file, in order, are the sweep line for line" 'cmp -s "$tmp/all.txt" "$tmp/shard1.txt"'
+check "shard 2/5 of seeds 1..20 is seeds 5..8" \
+  '[ "$("$bin" run --shard 2/5 $world | sed "s/.* seed=\([0-9]*\) .*/\1/" | tr "\n" " ")" = "5 6 7 8 " ]'
+"$bin" run --seed 1 --shard 1/2 $world >"$tmp/empty.txt" 2>"$tmp/empty.err"; rc=$?
+check "a shard with no seeds runs nothing and exits 0" '[ $rc -eq 0 ] && [ ! -s "$tmp/empty.txt" ]'
+
+# --- JSON Lines
+"$bin" run --json --seeds 3..4 $world $broken >"$tmp/json.txt"; rc=$?
+check "--json: exit 1 with a failing file" '[ $rc -eq 1 ]'
+check "--json: one object per line with result, seed and hash" \
+  '[ "$(grep -c "^{\"result\":\"\(pass\|fail\)\",\"file\":\"[^\"]*\",\"seed\":[0-9]*,\"hash\":\"[0-9a-f]\{16\}\"" "$tmp/json.txt")" -eq 4 ]'
+check "--json: a failure has its line, expected, got and replay" \
+  'grep -q "\"result\":\"fail\".*\"line\":12,.*\"expected\":\"success\",\"got\":\"EINVAL\".*\"replay\":\".* run --seed 3 --expect-hash [0-9a-f]* tests/scenario_broken.vmcis\"" "$tmp/json.txt"'
+if command -v python3 >/dev/null 2>&1; then
+  check "--json: every line is valid JSON" 'python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/json.txt"'
+fi
+
+# --- a failure: file:line, expected, got, seed, hash, and a replay that reproduces it
+"$bin" run --seed 8 $broken >"$tmp/fail.txt"; rc=$?
+check "broken scenario: exit 1" '[ $rc -eq 1 ]'
+check "FAIL line names file:line, expected, got and the seed" \
+  'grep -q "^FAIL $broken seed=8 hash=[0-9a-f]\{16\} $broken:12: expected success, got EINVAL (suspend in operator) | replay: " "$tmp/fail.txt"'
+replay=$(sed -n "s/.* | replay: //p" "$tmp/fail.txt")
+hash=$(sed -n "s/.* hash=\([0-9a-f]*\) .*/\1/p" "$tmp/fail.txt")
+check "the replay command carries the seed and the trace hash" \
+  'echo "$replay" | grep -q -- "run --seed 8 --expect-hash $hash tests/scenario_broken.vmcis$"'
+sh -c "$replay" >"$tmp/replay.txt"; rc=$?
+check "the replay fails the same way with the same trace hash" '[ $rc -eq 1 ] && cmp -s "$tmp/fail.txt" "$tmp/replay.txt"'
+"$bin" run --seed 8 --expect-hash 0123456789abcdef $broken >"$tmp/wrong.txt"
+check "a replay whose trace hash differs says so" \
+  'grep -q "expected trace hash 0123456789abcdef, got $hash" "$tmp/wrong.txt"'
+"$bin" run --seed 5 --expect-hash 0123456789abcdef $world >"$tmp/wrong2.txt"; rc=$?
+check "a passing run with another hash fails (exit 1)" \
+  '[ $rc -eq 1 ] && grep -q "^FAIL .*expected trace hash 0123456789abcdef" "$tmp/wrong2.txt"'
+"$bin" run --seeds 7..9 $world $broken >"$tmp/mixed.txt"; rc=$?
+check "PASS and FAIL lines together: exit 1, seed on every line" \
+  '[ $rc -eq 1 ] && [ "$(grep -c " seed=[789] " "$tmp/mixed.txt")" -eq 6 ]'
+
+# --- bad input: exit 2 and a message, nothing run
+printf 'vm g\nprocess p on g\n  sleep 5\nend\n' >"$tmp/parse.vmcis"
+"$bin" run $world "$tmp/parse.vmcis" >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?
+check "parse error: exit 2, file:line:col: expected ..., nothing run" \
+  '[ $rc -eq 2 ] && grep -q "^$tmp/parse.vmcis:3:9: expected a time to sleep with a unit (ns, us, ms or s), got .5.$" "$tmp/e.txt" && [ ! -s "$tmp/o.txt" ]'
+"$bin" run /nonexistent.vmcis >/dev/null 2>"$tmp/e.txt"; rc=$?
+check "unreadable file: exit 2" '[ $rc -eq 2 ] && grep -q "^/nonexistent.vmcis: cannot read: " "$tmp/e.txt"'
+for flags in "--bogus" "--seed x" "--seeds 5..2" "--shard 0/2" "--shard 3/2" "-j 0" "--trace" ""; do
+  "$bin" run $flags $( [ -n "$flags" ] && echo $world ) >/dev/null 2>&1; rc=$?
+  check "bad flags '$flags': exit 2" '[ $rc -eq 2 ]'
+done
+"$bin" run --check-determinism --realtime $world >/dev/null 2>&1; rc=$?
+check "--check-determinism with --realtime: exit 2" '[ $rc -eq 2 ]'
+
+# --- determinism check
+"$bin" run --check-determinism --seeds 1..5 -j 2 $world >"$tmp/det.txt"; rc=$?
+check "--check-determinism passes on a deterministic scenario" '[ $rc -eq 0 ] && [ "$(grep -c ^PASS "$tmp/det.txt")" -eq 5 ]'
+VMCISIM_TEST_NONDETERMINISM=1 "$bin" run --check-determinism --seed 2 $world >"$tmp/div.txt"; rc=$?
+check "an injected divergence fails with both hashes" \
+  '[ $rc -eq 1 ] && grep -q "^FAIL $world seed=2 .*expected the same run twice with seed 2, got trace hashes [0-9a-f]\{16\} and [0-9a-f]\{16\}" "$tmp/div.txt"'
+check "... and shows the first diverging record of each run" \
+  'grep -q "^  first divergence at trace record 3:$" "$tmp/div.txt" && grep -q "^  run 1: 0.000000000 -/- main note injected nondeterminism 1$" "$tmp/div.txt" && grep -q "^  run 2: 0.000000000 -/- main note injected nondeterminism 2$" "$tmp/div.txt"'
+
+# --- trace and capture files
+"$bin" run --seed 4 --trace "$tmp/t.txt" --pcap "$tmp/c.pcap" $world >"$tmp/o.txt"
+records=$(sed -n "s/.* records=\([0-9]*\) .*/\1/p" "$tmp/o.txt")
+check "--trace writes the readable trace (as many records as reported)" \
+  '[ "$(wc -l <"$tmp/t.txt")" -eq "$records" ] && head -1 "$tmp/t.txt" | grep -q "world seed=4 mode=deterministic"'
+check "--pcap writes a LINKTYPE_VSOCK capture (header only: no sockets here)" \
+  '[ "$(wc -c <"$tmp/c.pcap")" -eq 24 ] && [ "$(od -An -tx1 -j20 -N4 "$tmp/c.pcap" | tr -d " ")" = "0f010000" ]'
+"$bin" run --seeds 1..2 --trace "$tmp/many.txt" $world >/dev/null
+check "several runs: one trace per run, named after scenario and seed" \
+  '[ -s "$tmp/many.world_lifecycle.1.txt" ] && [ -s "$tmp/many.world_lifecycle.2.txt" ]'
+"$bin" run --check-determinism --seed 6 --trace "$tmp/d.txt" $world >/dev/null
+check "--check-determinism keeps the first run's trace for --trace" 'head -1 "$tmp/d.txt" | grep -q "world seed=6"'
+
+# --- progress line only on a terminal, and only for sweeps longer than a second
+check "no progress line when stdout is not a terminal" '! grep -q "$(printf "\r")" "$tmp/all.txt"'
+if command -v script >/dev/null 2>&1; then
+  script -qec "$bin run --seeds 1..1500 -j 2 $world" /dev/null >"$tmp/tty.txt" 2>&1
+  check "a long sweep on a terminal shows [done/total] progress" 'grep -q "\[[0-9]*/1500\] 0 failed, " "$tmp/tty.txt"'
+  check "... and still prints every result line" '[ "$(grep -c "PASS $world" "$tmp/tty.txt")" -eq 1500 ]'
+fi
+
+echo "$fails failed"
+[ $fails -eq 0 ]
