@@ -5,5 +5,6 @@
 #define VMCISIM_VERSION_STRING "0.1.0"
 
 int cli_demo(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 
 #endif

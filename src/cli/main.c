@@ -11,6 +11,8 @@ static void usage(FILE *f)
     fprintf(f, "usage: vmcisim <command> [options]\n"
                "commands:\n"
                "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
+               "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
+               "                                            measure the transports and the scheduler\n"
                "  version                                   print the version\n");
 }
 
@@ -22,6 +24,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "demo") == 0)
         return cli_demo(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0)
+        return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
         printf("vmcisim %s\n", VMCISIM_VERSION_STRING);
         return 0;
