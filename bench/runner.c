@@ -4,9 +4,10 @@
  * Transports differ by three orders of magnitude (64-byte pipe writes against 1 MiB memcpy),
  * so a fixed byte count would make some runs take microseconds and others minutes. Instead a
  * first, unreported run with a small amount of work warms the path up (threads, caches, the
- * kernel's buffers, TCP's window) and times it; every measured run then does the same fixed
- * amount of work, scaled so that a run takes about run_seconds, within hard bounds so that
- * every loop stays bounded whatever the calibration saw.
+ * kernel's buffers, TCP's window) and times it, growing until a run is long enough to trust;
+ * every measured run then does the same fixed amount of work, scaled so that a run takes about
+ * run_seconds, within hard bounds so that every loop stays bounded whatever the calibration
+ * saw.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "stats.h"
 
 #define MAX_RUNS 1000
+#define CALIBRATION_STEPS 4
 
 /* Work of the calibration run, and the bounds of a measured run's work, per kind. */
 static uint64_t first_work(const struct bench_case *bc)
@@ -65,13 +67,21 @@ int bench_run_case(const struct bench_case *bc, const struct bench_opts *o,
     struct bench_sample s;
     double v[MAX_RUNS], p99[MAX_RUNS];
 
+    /* Calibrate: grow the work until one run lasts at least a quarter of the target, so the
+     * estimate comes from the steady state and not from a start that was faster (buffers
+     * still empty) or slower (caches cold) than the rest. At most CALIBRATION_STEPS runs. */
     if (o->progress)
         o->progress(o->ctx, bc, 0, runs);
-    uint64_t w0 = first_work(bc);
-    memset(&s, 0, sizeof s);
-    if (bc->run(bc, w0, &s, err, errlen) != 0)
-        return -1;
-    uint64_t work = scaled_work(bc, w0, s.seconds, o->run_seconds);
+    uint64_t w = first_work(bc);
+    for (int step = 0;; step++) {
+        memset(&s, 0, sizeof s);
+        if (bc->run(bc, w, &s, err, errlen) != 0)
+            return -1;
+        if (s.seconds >= o->run_seconds / 4 || w >= max_work(bc) || step + 1 == CALIBRATION_STEPS)
+            break;
+        w = scaled_work(bc, w, s.seconds, o->run_seconds / 2);
+    }
+    uint64_t work = scaled_work(bc, w, s.seconds, o->run_seconds);
 
     for (int i = 0; i < runs; i++) {
         if (o->progress)
