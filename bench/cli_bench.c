@@ -69,28 +69,35 @@ int cli_bench(int argc, char **argv)
     const char *filter = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        const char *why = NULL;
         if (strcmp(a, "--quick") == 0) {
             quick = 1;
-        } else if (strcmp(a, "--json") == 0 && fmt != BENCH_FMT_CSV) {
-            fmt = BENCH_FMT_JSON;
-        } else if (strcmp(a, "--csv") == 0 && fmt != BENCH_FMT_JSON) {
-            fmt = BENCH_FMT_CSV;
-        } else if (strcmp(a, "--filter") == 0 && i + 1 < argc) {
-            filter = argv[++i];
-        } else if (strcmp(a, "--runs") == 0 && i + 1 < argc) {
-            if (parse_runs(argv[++i], &runs) != 0) {
-                fprintf(stderr, "vmcisim bench: --runs expects a number from 1 to 1000, got '%s'\n",
-                        argv[i]);
-                usage(stderr);
-                return 2;
-            }
+        } else if (strcmp(a, "--json") == 0 || strcmp(a, "--csv") == 0) {
+            enum bench_format f = a[2] == 'j' ? BENCH_FMT_JSON : BENCH_FMT_CSV;
+            if (fmt != BENCH_FMT_TABLE && fmt != f)
+                why = "--json and --csv exclude each other";
+            fmt = f;
+        } else if (strcmp(a, "--filter") == 0) {
+            if (i + 1 < argc)
+                filter = argv[++i];
+            else
+                why = "--filter needs a WORD";
+        } else if (strcmp(a, "--runs") == 0) {
+            if (i + 1 >= argc || parse_runs(argv[++i], &runs) != 0)
+                why = "--runs needs a number from 1 to 1000";
         } else if (strcmp(a, "--list") == 0) {
             list = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             usage(stdout);
             return 0;
         } else {
-            fprintf(stderr, "vmcisim bench: bad option '%s'\n", a);
+            why = "unknown option";
+        }
+        if (why) {
+            if (strcmp(why, "unknown option") == 0)
+                fprintf(stderr, "vmcisim bench: unknown option '%s'\n", a);
+            else
+                fprintf(stderr, "vmcisim bench: %s\n", why);
             usage(stderr);
             return 2;
         }
