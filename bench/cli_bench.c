@@ -91,13 +91,12 @@ int cli_bench(int argc, char **argv)
             usage(stdout);
             return 0;
         } else {
-            why = "unknown option";
+            fprintf(stderr, "vmcisim bench: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
         }
         if (why) {
-            if (strcmp(why, "unknown option") == 0)
-                fprintf(stderr, "vmcisim bench: unknown option '%s'\n", a);
-            else
-                fprintf(stderr, "vmcisim bench: %s\n", why);
+            fprintf(stderr, "vmcisim bench: %s\n", why);
             usage(stderr);
             return 2;
         }
