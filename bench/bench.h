@@ -9,7 +9,7 @@
  *
  * Adding a transport is one line per case in registry.c; a byte-stream transport that
  * implements struct bench_chan_ops (chan.h) gets its throughput and latency rows from the shared
- * harness (BENCH_TPUT_ROWS / BENCH_RTT_ROW), anything else brings its own run function.
+ * harness (BENCH_CHAN_TPUT_ROWS / BENCH_RTT_ROW), anything else brings its own run function.
  */
 #ifndef VMCISIM_BENCH_H
 #define VMCISIM_BENCH_H
@@ -70,7 +70,8 @@ struct bench_result {
     double median, min, max;  /* throughput: GB/s; latency: p50 ns; rate: per second */
     double p99_median;        /* latency only */
     double spread;            /* relative IQR of the main metric: (Q3 - Q1) / median */
-    double ratio;             /* throughput / unix-socketpair's at the same msg_size; <0: none */
+    double ratio;             /* throughput / the 2-CPU unix-socketpair's at the same msg_size;
+                                 < 0: none */
 };
 
 #endif

@@ -117,7 +117,7 @@ void bench_fill_ratios(struct bench_result *res, size_t n)
             continue;
         for (size_t j = 0; j < n; j++) {
             const struct bench_result *b = &res[j];
-            if (b->ok && b->bc->kind == BENCH_THROUGHPUT &&
+            if (b->ok && b->bc->kind == BENCH_THROUGHPUT && b->bc->cpus == 2 &&
                 strcmp(b->bc->transport, "unix-socketpair") == 0 &&
                 b->bc->msg_size == res[i].bc->msg_size && b->median > 0) {
                 res[i].ratio = res[i].median / b->median;
