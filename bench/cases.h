@@ -22,4 +22,18 @@ extern const struct bench_sched_spec bench_sched_switch_4;
 int bench_sched_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
                     char *err, size_t errlen);
 
+/* vmci_bench.c: the simulator's transports in a realtime world (see there). */
+struct bench_vmci_spec {
+    int guest_writes;     /* 1: guest -> host; 0: host -> guest */
+    int conns;            /* parallel connections, 1..8 */
+};
+extern const struct bench_vmci_spec bench_vmci_g2h, bench_vmci_h2g, bench_vmci_g2h_x2,
+    bench_vmci_g2h_x4, bench_vmci_g2h_x8;
+int bench_vmci_stream_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                          char *err, size_t errlen);
+int bench_vmci_rtt_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                       char *err, size_t errlen);
+int bench_vmci_dgram_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                         char *err, size_t errlen);
+
 #endif

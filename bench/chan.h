@@ -45,6 +45,7 @@ extern const struct bench_chan_ops bench_chan_pipe;
 extern const struct bench_chan_ops bench_chan_socketpair;
 extern const struct bench_chan_ops bench_chan_tcp;
 extern const struct bench_chan_ops bench_chan_spsc;
+extern const struct bench_chan_ops bench_chan_vmci_ring; /* vmci_bench.c */
 
 /* The harness (harness.c). bc->impl is the channel's ops. */
 int bench_chan_throughput(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
