@@ -575,6 +575,69 @@ START_TEST(dgram_flood_losses_accounted_exactly)
 }
 END_TEST
 
+/* §2.9/§5.4: a restricted peer and an untrusted socket: the sender gets EPERM; a root
+ * (trusted) socket may talk to it. */
+static void restricted_host(void *arg)
+{
+    int *bound = arg;
+    su_wait(bound, 1);
+    int fd = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);
+    int r = (int)dg_sendto(fd, GUEST_CID, TEST_PORT, "x", 1);
+    if (vmcisim_self_is_root()) {
+        ck_assert_int_eq(r, 1);
+    } else {
+        ck_assert_int_eq(r, -1);
+        ck_assert_int_eq(errno, EPERM);
+    }
+    vmci_close(fd);
+    su_set(bound, 2 + vmcisim_self_is_root());
+}
+
+static void restricted_guest(void *arg)
+{
+    int *bound = arg;
+    int fd = dg_bound(VMADDR_CID_ANY, TEST_PORT);
+    su_set(bound, 1);
+    su_wait(bound, 3);
+    char c;
+    ck_assert_int_eq(vmci_recv(fd, &c, 1, MSG_DONTWAIT), 1); /* the trusted one arrived */
+    vmci_close(fd);
+}
+
+static void restricted_host_both(void *arg)
+{
+    int *bound = arg;
+    restricted_host(arg);
+    ck_assert_int_eq(vmcisim_spawn_root(vmcisim_self_vm(), "root-sender", restricted_host,
+                                        bound), 0);
+}
+
+START_TEST(dgram_restricted_peer_and_untrusted_socket_is_eperm)
+{
+    FOR_SEEDS(seed)
+    {
+        vmcisim *sim = tu_world(seed);
+        vmcisim_vm *g = vmcisim_vm_create_ex(sim, "restricted", GUEST_CID, VMCISIM_VM_RESTRICTED);
+        int bound = 0;
+        ck_assert_int_eq(vmcisim_spawn(g, "guest", restricted_guest, &bound), 0);
+        ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "host", restricted_host_both, &bound), 0);
+        ck_assert_msg(vmcisim_run(sim) == 0, "%s", vmcisim_error(sim));
+        vmcisim_destroy(sim);
+    }
+}
+END_TEST
+
+/* The same sendto/recvfrom in realtime mode (threads in parallel; TSan in CI). */
+START_TEST(realtime_dgram_client_sendto_and_bounds)
+{
+    struct d1 s = {0};
+    su_run2(1, 1, 1, d1_server, d1_client, &s);
+    ck_assert_uint_eq(s.from.svm_cid, GUEST_CID);
+    struct d5 b = {0};
+    su_run2(2, 1, 1, d5_server, d5_client, &b);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("datagram sockets");
@@ -591,7 +654,12 @@ static Suite *suite(void)
     tcase_add_test(tc, dgram_for_nonexistent_guest_port_is_dropped);
     tcase_add_test(tc, dgram_vm_pending_queue_limit_gives_enobufs);
     tcase_add_test(tc, dgram_flood_losses_accounted_exactly);
+    tcase_add_test(tc, dgram_restricted_peer_and_untrusted_socket_is_eperm);
     suite_add_tcase(s, tc);
+    TCase *rt = tcase_create("realtime");
+    tcase_set_timeout(rt, 300);
+    tcase_add_test(rt, realtime_dgram_client_sendto_and_bounds);
+    suite_add_tcase(s, rt);
     return s;
 }
 

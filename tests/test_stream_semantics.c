@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/time.h>
@@ -905,6 +906,114 @@ START_TEST(non_vmci_descriptors_pass_through_to_libc)
 }
 END_TEST
 
+/* §2.7: where Linux would raise SIGPIPE the call returns EPIPE and the trace records the signal
+ * the process would have had, unless MSG_NOSIGNAL; no real signal is raised. */
+static void sigpipe_client(void *arg)
+{
+    struct data *s = arg;
+    su_wait(&s->listening, 1);
+    int fd = su_connect(VMADDR_CID_HOST, TEST_PORT);
+    ck_assert_int_eq(vmci_shutdown(fd, SHUT_WR), 0);
+    EXPECT_ERR(vmci_send(fd, "a", 1, 0), EPIPE);          /* one sigpipe record */
+    EXPECT_ERR(vmci_send(fd, "a", 1, MSG_NOSIGNAL), EPIPE); /* none */
+    su_set(&s->phase, 3);
+    vmci_close(fd);
+}
+
+static void sigpipe_server(void *arg)
+{
+    struct data *s = arg;
+    int l = su_listen(TEST_PORT, 1);
+    su_set(&s->listening, 1);
+    int fd = su_accept(l);
+    su_wait(&s->phase, 3);
+    vmci_close(fd);
+    vmci_close(l);
+}
+
+static int trace_count_of(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    fclose(f);
+    return n;
+}
+
+START_TEST(epipe_records_the_sigpipe_in_the_trace_unless_msg_nosignal)
+{
+    char path[] = "/tmp/vmcisim-sigpipe-XXXXXX";
+    int tfd = mkstemp(path);
+    ck_assert_int_ge(tfd, 0);
+    close(tfd);
+    struct vmcisim_config cfg = {.seed = 3, .trace_path = path};
+    vmcisim *sim = vmcisim_create(&cfg);
+    vmcisim_vm *g = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    struct data s = {0};
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "server", sigpipe_server, &s), 0);
+    ck_assert_int_eq(vmcisim_spawn(g, "client", sigpipe_client, &s), 0);
+    ck_assert_int_eq(vmcisim_run(sim), 0);
+    vmcisim_destroy(sim);
+    ck_assert_int_eq(trace_count_of(path, "sigpipe sock="), 1);
+    unlink(path);
+}
+END_TEST
+
+/* §3.5: a child that got REQUEST but never OFFER is dropped after 1 s. With 10 ms of hypervisor
+ * latency the guest is suspended while NEGOTIATE is on its way: it waits in the guest's device,
+ * the host's child stays pending and is dropped; the OFFER sent after the resume meets no child
+ * and is answered with RST. */
+struct pend {
+    vmcisim_vm *guest;
+    int listening;
+    int backlog_before, accepted_after;
+};
+
+static void pend_server(void *arg)
+{
+    struct pend *s = arg;
+    int l = su_listen(TEST_PORT, 1);
+    su_set(&s->listening, 1);
+    vmcisim_sleep(15000000); /* REQUEST arrived at 10 ms, NEGOTIATE lands at 20 ms */
+    ck_assert_int_eq(vmcisim_vm_suspend(s->guest), 0);
+    vmcisim_sleep(1500000000ull); /* past the 1 s pending timeout */
+    ck_assert_int_eq(vmcisim_vm_resume(s->guest), 0);
+    /* the guest's OFFER finds no pending child: RST, and its connect fails */
+    vmcisim_sleep(100000000ull);
+    vmci_close(l);
+}
+
+static void pend_client(void *arg)
+{
+    struct pend *s = arg;
+    su_wait(&s->listening, 1);
+    ck_assert_int_eq(su_connect(VMADDR_CID_HOST, TEST_PORT), -ECONNRESET);
+}
+
+START_TEST(pending_child_dropped_after_one_second)
+{
+    char path[] = "/tmp/vmcisim-pending-XXXXXX";
+    int tfd = mkstemp(path);
+    ck_assert_int_ge(tfd, 0);
+    close(tfd);
+    struct vmcisim_config cfg = {.seed = 1, .trace_path = path};
+    vmcisim *sim = vmcisim_create(&cfg);
+    struct pend s = {0};
+    s.guest = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    struct vmcisim_faults f = {.hv_latency_ns = 10000000};
+    ck_assert_int_eq(vmcisim_set_faults(sim, &f), 0);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "server", pend_server, &s), 0);
+    ck_assert_int_eq(vmcisim_spawn(s.guest, "client", pend_client, &s), 0);
+    ck_assert_msg(vmcisim_run(sim) == 0, "%s", vmcisim_error(sim));
+    vmcisim_destroy(sim);
+    ck_assert_int_eq(trace_count_of(path, "pending-timeout sock="), 1);
+    unlink(path);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stream semantics");
@@ -931,6 +1040,8 @@ static Suite *suite(void)
     tcase_add_test(tc, host_endpoint_loses_unread_data_when_vm_side_closes);
     tcase_add_test(tc, calls_from_a_foreign_thread_are_eperm);
     tcase_add_test(tc, non_vmci_descriptors_pass_through_to_libc);
+    tcase_add_test(tc, epipe_records_the_sigpipe_in_the_trace_unless_msg_nosignal);
+    tcase_add_test(tc, pending_child_dropped_after_one_second);
     suite_add_tcase(s, tc);
     return s;
 }
