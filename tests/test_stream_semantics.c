@@ -1014,6 +1014,45 @@ START_TEST(pending_child_dropped_after_one_second)
 }
 END_TEST
 
+/* §4.3: the broker refuses LOCAL pairs from a Linux host, so a host-to-host stream fails with
+ * EINVAL; §2.1: VMCI has no SOCK_SEQPACKET (the socket exists, connect and listen refuse). */
+static void host_loop_server(void *arg)
+{
+    int *st = arg;
+    int l = su_listen(TEST_PORT, 1);
+    su_set(st, 1);
+    su_wait(st, 2);
+    vmci_close(l);
+}
+
+static void host_loop_client(void *arg)
+{
+    int *st = arg;
+    su_wait(st, 1);
+    ck_assert_int_eq(su_connect(VMADDR_CID_HOST, TEST_PORT), -EINVAL);
+    int sp = vmci_socket(AF_VSOCK, SOCK_SEQPACKET, 0);
+    ck_assert_int_ge(sp, 0);
+    struct sockaddr_vm h = su_addr(VMADDR_CID_HOST, TEST_PORT);
+    EXPECT_ERR(vmci_connect(sp, (struct sockaddr *)&h, sizeof h), ESOCKTNOSUPPORT);
+    EXPECT_ERR(vmci_listen(sp, 1), ESOCKTNOSUPPORT);
+    vmci_close(sp);
+    su_set(st, 2);
+}
+
+START_TEST(host_to_host_stream_is_einval_and_seqpacket_is_unsupported)
+{
+    FOR_SEEDS(seed)
+    {
+        vmcisim *sim = tu_world(seed);
+        int st = 0;
+        ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "server", host_loop_server, &st), 0);
+        ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "client", host_loop_client, &st), 0);
+        ck_assert_msg(vmcisim_run(sim) == 0, "%s", vmcisim_error(sim));
+        vmcisim_destroy(sim);
+    }
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stream semantics");
@@ -1042,6 +1081,7 @@ static Suite *suite(void)
     tcase_add_test(tc, non_vmci_descriptors_pass_through_to_libc);
     tcase_add_test(tc, epipe_records_the_sigpipe_in_the_trace_unless_msg_nosignal);
     tcase_add_test(tc, pending_child_dropped_after_one_second);
+    tcase_add_test(tc, host_to_host_stream_is_einval_and_seqpacket_is_unsupported);
     suite_add_tcase(s, tc);
     return s;
 }
