@@ -3,6 +3,7 @@
 #define VMCISIM_SOCKUTIL_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -103,6 +104,29 @@ static inline void su_run2(uint64_t seed, int realtime, int server_on_host, void
     ck_assert_msg(rc == 0, "run failed (seed %llu): %s", (unsigned long long)seed,
                   vmcisim_error(sim));
     vmcisim_destroy(sim);
+}
+
+/* call fails with -1 and errno err */
+#define EXPECT_ERR(call, err)                                                                    \
+    do {                                                                                         \
+        errno = 0;                                                                               \
+        ck_assert_int_eq((call), -1);                                                            \
+        ck_assert_msg(errno == (err), "%s: errno %d (%s), expected %d (%s)", #call, errno,       \
+                      strerror(errno), (err), strerror(err));                                    \
+    } while (0)
+
+/* How many lines of a trace file contain needle. */
+static inline int su_trace_count(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    char line[2048];
+    int n = 0;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, needle))
+            n++;
+    fclose(f);
+    return n;
 }
 
 #define FOR_SEEDS(seed) for (uint64_t seed = 1; seed <= (uint64_t)tu_seed_count(); seed++)

@@ -13,14 +13,6 @@
 
 #include "sockutil.h"
 
-#define EXPECT_ERR(call, err)                                                                    \
-    do {                                                                                         \
-        errno = 0;                                                                               \
-        ck_assert_int_eq((call), -1);                                                            \
-        ck_assert_msg(errno == (err), "%s: errno %d (%s), expected %d (%s)", #call, errno,       \
-                      strerror(errno), (err), strerror(err));                                    \
-    } while (0)
-
 static int dg_bound(unsigned cid, unsigned port)
 {
     int fd = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);
@@ -536,19 +528,6 @@ static void flood_client(void *arg)
     vmci_close(fd);
 }
 
-static int count_lines(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        if (strstr(line, needle))
-            n++;
-    fclose(f);
-    return n;
-}
-
 START_TEST(dgram_flood_losses_accounted_exactly)
 {
     FOR_SEEDS(seed)
@@ -565,7 +544,7 @@ START_TEST(dgram_flood_losses_accounted_exactly)
         ck_assert_int_eq(vmcisim_spawn(g, "client", flood_client, &s), 0);
         ck_assert_int_eq(vmcisim_run(sim), 0);
         vmcisim_destroy(sim);
-        int dropped = count_lines(path, "why=rcvbuf-full");
+        int dropped = su_trace_count(path, "why=rcvbuf-full");
         unlink(path);
         ck_assert_int_eq(s.sent, FLOOD);
         ck_assert_int_gt(dropped, 0);           /* the slow reader did lose some */

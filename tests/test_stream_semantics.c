@@ -29,14 +29,6 @@ static void run1(uint64_t seed, int in_host, int root, void (*fn)(void *), void 
     vmcisim_destroy(sim);
 }
 
-#define EXPECT_ERR(call, err)                                                                    \
-    do {                                                                                         \
-        errno = 0;                                                                               \
-        ck_assert_int_eq((call), -1);                                                            \
-        ck_assert_msg(errno == (err), "%s: errno %d (%s), expected %d (%s)", #call, errno,       \
-                      strerror(errno), (err), strerror(err));                                    \
-    } while (0)
-
 /* ---- §2.1 socket() ---------------------------------------------------------------------------- */
 
 static void socket_rows(void *arg)
@@ -931,18 +923,6 @@ static void sigpipe_server(void *arg)
     vmci_close(l);
 }
 
-static int trace_count_of(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    char line[2048];
-    int n = 0;
-    while (fgets(line, sizeof line, f))
-        n += strstr(line, needle) != NULL;
-    fclose(f);
-    return n;
-}
-
 START_TEST(epipe_records_the_sigpipe_in_the_trace_unless_msg_nosignal)
 {
     char path[] = "/tmp/vmcisim-sigpipe-XXXXXX";
@@ -957,7 +937,7 @@ START_TEST(epipe_records_the_sigpipe_in_the_trace_unless_msg_nosignal)
     ck_assert_int_eq(vmcisim_spawn(g, "client", sigpipe_client, &s), 0);
     ck_assert_int_eq(vmcisim_run(sim), 0);
     vmcisim_destroy(sim);
-    ck_assert_int_eq(trace_count_of(path, "sigpipe sock="), 1);
+    ck_assert_int_eq(su_trace_count(path, "sigpipe sock="), 1);
     unlink(path);
 }
 END_TEST
@@ -1009,7 +989,7 @@ START_TEST(pending_child_dropped_after_one_second)
     ck_assert_int_eq(vmcisim_spawn(s.guest, "client", pend_client, &s), 0);
     ck_assert_msg(vmcisim_run(sim) == 0, "%s", vmcisim_error(sim));
     vmcisim_destroy(sim);
-    ck_assert_int_eq(trace_count_of(path, "pending-timeout sock="), 1);
+    ck_assert_int_eq(su_trace_count(path, "pending-timeout sock="), 1);
     unlink(path);
 }
 END_TEST
