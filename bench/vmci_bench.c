@@ -22,7 +22,7 @@
 #include "bench.h"
 #include "cases.h"
 #include "chan.h"
-#include "device/qp_queue.h"
+#include "vmci/qp_queue.h"
 #include "vmci_sockets.h"
 #include "vmcisim.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "device/qp_queue.h"
+#include "vmci/qp_queue.h"
 #include "sim/sim.h"
 #include "testutil.h"
 

@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "../sim/sim.h"
-#include "vmci_defs.h"
+#include "../vmci/vmci_defs.h"
 #include "vmci_hypercall.h"
 
 struct hv;

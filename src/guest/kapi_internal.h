@@ -13,7 +13,7 @@
 #ifndef VMCISIM_KAPI_INTERNAL_H
 #define VMCISIM_KAPI_INTERNAL_H
 
-#include "../device/resource_table.h"
+#include "../vmci/resource_table.h"
 #include "../device/vmci_device.h"
 #include "event_subs.h"
 #include "vmci_kapi.h"

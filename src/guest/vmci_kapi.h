@@ -31,8 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../device/qp_queue.h"
-#include "../device/vmci_defs.h"
+#include "../vmci/qp_queue.h"
+#include "../vmci/vmci_defs.h"
 #include "../sim/sim.h"
 
 /* ---- context -------------------------------------------------------------------------------- */

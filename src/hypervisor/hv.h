@@ -19,8 +19,8 @@
 
 #include <stdbool.h>
 
-#include "../device/qp_queue.h"
-#include "../device/vmci_defs.h"
+#include "../vmci/qp_queue.h"
+#include "../vmci/vmci_defs.h"
 #include "../sim/sim.h"
 
 struct hv;

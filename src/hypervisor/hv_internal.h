@@ -6,7 +6,7 @@
 #ifndef VMCISIM_HV_INTERNAL_H
 #define VMCISIM_HV_INTERNAL_H
 
-#include "../device/resource_table.h"
+#include "../vmci/resource_table.h"
 #include "../device/vmci_hypercall.h"
 #include "hv.h"
 

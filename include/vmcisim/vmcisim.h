@@ -1,0 +1,137 @@
+/*
+ * vmcisim.h - the simulated world: hypervisor, VMCI devices, the host and guest VMs.
+ *
+ * One `vmcisim` is one world. Nothing is shared between two worlds; every handle is opaque and
+ * has an explicit create/destroy. Errors are returned as values (NULL or -1) and the reason is
+ * kept as text for vmcisim_error().
+ *
+ * The names, types and meanings of the first part of this header are fixed by the public API
+ * contract; the "extensions" part below it adds what users of a simulator need beyond it.
+ */
+#ifndef VMCISIM_H
+#define VMCISIM_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct vmcisim    vmcisim;      /* one world: hypervisor, VMCI devices, host, guests */
+typedef struct vmcisim_vm vmcisim_vm;   /* one VM, or the host */
+
+struct vmcisim_config {
+    uint64_t seed;      /* every random choice of a run derives from it */
+    int      realtime;  /* 0: deterministic; 1: free-running threads on the wall clock */
+    /* --- extensions (a zeroed value keeps the default) --- */
+    const char *trace_path; /* readable trace written here ("-": stderr). NULL: the environment
+                               variable VMCISIM_TRACE names the file, if set; else no text. */
+};                      /* a zeroed struct is valid; more fields may be added after these */
+
+vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */
+void        vmcisim_destroy(vmcisim *sim);
+const char *vmcisim_error(const vmcisim *sim);                 /* why the last call failed */
+
+vmcisim_vm *vmcisim_host(vmcisim *sim);                        /* the host, CID 2 */
+vmcisim_vm *vmcisim_vm_create(vmcisim *sim, const char *name, uint32_t cid);
+uint32_t    vmcisim_vm_cid(const vmcisim_vm *vm);
+
+int vmcisim_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *arg), void *arg);
+int vmcisim_spawn_root(vmcisim_vm *vm, const char *name, void (*fn)(void *arg), void *arg);
+int vmcisim_run(vmcisim *sim);
+
+void     vmcisim_sleep(uint64_t ns);           /* called from a spawned thread */
+uint64_t vmcisim_now(const vmcisim *sim);      /* nanoseconds of simulated time */
+uint64_t vmcisim_trace_hash(const vmcisim *sim);
+
+int vmcisim_vm_suspend(vmcisim_vm *vm);
+int vmcisim_vm_resume(vmcisim_vm *vm);
+int vmcisim_vm_migrate(vmcisim_vm *vm);
+int vmcisim_vm_power_off(vmcisim_vm *vm);
+int vmcisim_vm_fault_tolerance(vmcisim_vm *vm, int on);
+
+/* ------------------------------------------------------------------------------------------
+ * Extensions
+ * ---------------------------------------------------------------------------------------- */
+
+/* VM privilege flags (vmci-semantics.md §5.4): a restricted VM may talk only to the hypervisor
+ * and to trusted endpoints. */
+#define VMCISIM_VM_RESTRICTED 0x1u
+#define VMCISIM_VM_TRUSTED    0x2u
+vmcisim_vm *vmcisim_vm_create_ex(vmcisim *sim, const char *name, uint32_t cid, unsigned flags);
+
+enum vmcisim_vm_state {
+    VMCISIM_VM_RUNNING = 0,
+    VMCISIM_VM_SUSPENDED = 1,
+    VMCISIM_VM_POWERED_OFF = 2,
+};
+int         vmcisim_vm_state(const vmcisim_vm *vm);         /* enum vmcisim_vm_state */
+int         vmcisim_vm_in_fault_tolerance(const vmcisim_vm *vm);
+const char *vmcisim_vm_name(const vmcisim_vm *vm);
+vmcisim_vm *vmcisim_vm_find(vmcisim *sim, const char *name); /* NULL if no such VM */
+vmcisim    *vmcisim_vm_world(const vmcisim_vm *vm);
+
+/* The calling simulated process: its VM (NULL outside a spawned thread), its world, whether it
+ * was spawned as root. */
+vmcisim_vm *vmcisim_self_vm(void);
+vmcisim    *vmcisim_self_world(void);
+int         vmcisim_self_is_root(void);
+
+/* Trace: number of records so far, and a user annotation recorded as one record ("note"). */
+uint64_t vmcisim_trace_count(const vmcisim *sim);
+void     vmcisim_trace_note(vmcisim *sim, const char *text);
+
+/* Deterministic-mode statistics (0 in realtime mode). */
+struct vmcisim_stats {
+    uint64_t sched_points;   /* scheduling points taken */
+    uint64_t switches;       /* thread switches among them */
+    uint64_t timer_jumps;    /* times the clock jumped to the next timer */
+};
+void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out);
+
+/* Packet observer: called inside the world for every vsock packet as a capture would see it
+ * (stream control packets, stream data moved through a queue pair, datagrams). Used by
+ * `vmcisim run --pcap`. One observer per world; NULL removes it. */
+enum vmcisim_packet_op {           /* as the vsockmon header's op (formats.md §1.1) */
+    VMCISIM_PKT_UNKNOWN = 0,
+    VMCISIM_PKT_CONNECT = 1,
+    VMCISIM_PKT_DISCONNECT = 2,
+    VMCISIM_PKT_CONTROL = 3,
+    VMCISIM_PKT_PAYLOAD = 4,
+};
+struct vmcisim_packet {
+    uint64_t time_ns;              /* simulated time */
+    uint32_t src_cid, src_port, dst_cid, dst_port;
+    int op;                        /* enum vmcisim_packet_op */
+    int sock_type;                 /* 1 SOCK_STREAM, 2 SOCK_DGRAM */
+    const void *hdr;               /* transport header (the 56-byte control packet) or NULL */
+    uint32_t hdr_len;
+    const void *payload;
+    uint32_t payload_len;
+};
+typedef void (*vmcisim_packet_fn)(void *ctx, const struct vmcisim_packet *pkt);
+void vmcisim_set_packet_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx);
+
+/* Fault knobs of the hypervisor (all zero: none). Every draw comes from the world's seed.
+ * The datagram knobs apply to application datagrams (datagram sockets and other VMCI datagram
+ * handles); stream control packets (resources 1 and 15), hypervisor services and event
+ * datagrams are never touched, as on a real host, where only queues that are full lose them. */
+struct vmcisim_faults {
+    uint64_t dg_delay_min_ns;      /* each datagram is delivered after a delay drawn uniformly */
+    uint64_t dg_delay_max_ns;      /*   from [min, max] (0, 0: at once) */
+    double   dg_drop;              /* probability a datagram is lost (the sender sees success) */
+    double   dg_duplicate;         /* probability a datagram is delivered twice */
+    double   dg_reorder;           /* probability a datagram is held back behind the next ones */
+    double   qp_alloc_fail;        /* probability a queue-pair create/attach fails (NO_MEM) */
+    uint64_t hv_latency_ns;        /* simulated time added to every hypercall */
+};
+int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *faults); /* 0, or -1 EINVAL */
+void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
+
+/* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
+void vmcisim_yield(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* VMCISIM_H */
