@@ -5,11 +5,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/setup.sh
-cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-release -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
 out=$(mktemp -d)
 echo "== vmcisim run --seeds 1..5 --check-determinism scenarios/amqp_broker.vmcis"
-./build-release/vmcisim run --seeds 1..5 --check-determinism \
+./build/vmcisim run --seeds 1..5 --check-determinism \
   --trace "$out/broker.txt" --pcap "$out/broker.pcap" scenarios/amqp_broker.vmcis
 echo
 echo "== the handshake of the first connection, from the trace of seed 1 ($out/broker.amqp_broker.1.txt)"

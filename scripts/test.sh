@@ -14,8 +14,8 @@ build_and_test() {
 }
 
 echo "== release build"
-build_and_test build-release -DCMAKE_BUILD_TYPE=Release
-(cd build-release && ctest --output-on-failure -j"$jobs")
+build_and_test build -DCMAKE_BUILD_TYPE=Release
+(cd build && ctest --output-on-failure -j"$jobs")
 [ "${VMCISIM_QUICK:-0}" = 1 ] && exit 0
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
