@@ -204,6 +204,27 @@ static int write_synthetic(const char *path)
     p.hdr = cp;
     p.hdr_len = 56;
     scen_pcap_write(pc, &p);
+    /* A datagram with its VMCI datagram header (guest 4 port 1100 to host port 2049), then a
+     * WAITING_READ notice: what tools/wireshark/vmci.lua decodes. */
+    unsigned char dg[24 + 4];
+    uint32_t handles[] = {2, 2049, 4, 1100};
+    uint64_t psize = 4;
+    memcpy(dg, handles, sizeof handles);
+    memcpy(dg + 16, &psize, 8);
+    memcpy(dg + 24, "pong", 4);
+    p = pkt(t += 1000, 4, 1100, 2, 2049, VMCISIM_PKT_PAYLOAD, 2);
+    p.hdr = dg;
+    p.hdr_len = 24;
+    p.payload = dg + 24;
+    p.payload_len = 4;
+    scen_pcap_write(pc, &p);
+    control_packet(cp, 2, 1025, 1234, 10 /* WAITING_READ */, 7);
+    uint64_t offset = 4096;
+    memcpy(cp + 48, &offset, 8);
+    p = pkt(t += 1000, 3, 1025, 2, 1234, VMCISIM_PKT_CONTROL, 1);
+    p.hdr = cp;
+    p.hdr_len = 56;
+    scen_pcap_write(pc, &p);
     return scen_pcap_close(pc) == 0 ? 0 : 1;
 }
 

@@ -104,7 +104,8 @@ struct vmcisim_packet {
     uint32_t src_cid, src_port, dst_cid, dst_port;
     int op;                        /* enum vmcisim_packet_op */
     int sock_type;                 /* 1 SOCK_STREAM, 2 SOCK_DGRAM */
-    const void *hdr;               /* transport header (the 56-byte control packet) or NULL */
+    const void *hdr;               /* transport header (the 56-byte control packet, or a
+                                      datagram's 24-byte VMCI datagram header) or NULL */
     uint32_t hdr_len;
     const void *payload;
     uint32_t payload_len;

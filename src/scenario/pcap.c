@@ -55,6 +55,11 @@ size_t scen_pcap_frame(const struct vmcisim_packet *pkt, const void *payload, ui
      * records carry no transport header (tcpdump ignores the length field: formats.md §1.6). */
     int is_payload = pkt->op == VMCISIM_PKT_PAYLOAD;
     uint32_t hlen = !is_payload && pkt->hdr && pkt->hdr_len <= 0xFFFFu ? pkt->hdr_len : 0;
+    /* A datagram socket's record carries its 24-byte VMCI datagram header when the transport
+     * reports one: Wireshark (and tools/wireshark/vmci.lua) read it; tcpdump shows it as
+     * payload bytes (formats.md §1.7 weighs the two). */
+    if (is_payload && pkt->sock_type == 2 && pkt->hdr && pkt->hdr_len == SCEN_VMCI_DG_HDR)
+        hlen = SCEN_VMCI_DG_HDR;
     if (!is_payload)
         plen = 0;
     size_t total = SCEN_VSOCKMON_HDR + hlen + plen;

@@ -2,8 +2,9 @@
  * pcap.h - a LINKTYPE_VSOCK (271) capture writer fed by the world's packet observer
  * (formats.md §1.7): classic pcap with nanosecond timestamps taken from simulated time, the
  * 32-byte vsockmon header with transport NO_INFO (1), the 56-byte control packet as the
- * transport header of control records, and stream data / datagrams as PAYLOAD records whose
- * transport header is empty.
+ * transport header of control records, stream data as PAYLOAD records whose transport header
+ * is empty, and datagrams as PAYLOAD records whose transport header is the 24-byte VMCI
+ * datagram header.
  */
 #ifndef VMCISIM_SCEN_PCAP_H
 #define VMCISIM_SCEN_PCAP_H
@@ -19,6 +20,7 @@
 #define SCEN_PCAP_MAX_PAYLOAD 65536u   /* longer stream payloads are cut into several records */
 #define SCEN_VSOCKMON_HDR 32u
 #define SCEN_VSOCKMON_NO_INFO 1u
+#define SCEN_VMCI_DG_HDR 24u      /* struct vmci_datagram: dst, src handles and payload size */
 
 struct scen_pcap;
 

@@ -109,7 +109,8 @@ static int64_t dg_enqueue(struct vsock *sk, const struct sockaddr_vm *remote, co
         struct vmcisim_packet obs = {
             .src_cid = dg_local_cid(sk->ctx), .src_port = sk->local.svm_port,
             .dst_cid = remote->svm_cid, .dst_port = remote->svm_port, .op = VMCISIM_PKT_PAYLOAD,
-            .sock_type = SOCK_DGRAM, .payload = VMCI_DG_PAYLOAD(dg), .payload_len = (uint32_t)len};
+            .sock_type = SOCK_DGRAM, .hdr = dg, .hdr_len = (uint32_t)sizeof *dg,
+            .payload = VMCI_DG_PAYLOAD(dg), .payload_len = (uint32_t)len};
         sim_observe_packet(sk->sw->sim, &obs);
     }
     free(dg);
