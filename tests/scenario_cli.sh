@@ -81,6 +81,23 @@ printf 'vm g\nprocess p on g\n  sleep 5\nend\n' >"$tmp/parse.vmcis"
 "$bin" run $world "$tmp/parse.vmcis" >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?
 check "parse error: exit 2, file:line:col: expected ..., nothing run" \
   '[ $rc -eq 2 ] && grep -q "^$tmp/parse.vmcis:3:9: expected a time to sleep with a unit (ns, us, ms or s), got .5.$" "$tmp/e.txt" && [ ! -s "$tmp/o.txt" ]'
+check "... then the source line with a caret under the column" \
+  '[ "$(sed -n 2p "$tmp/e.txt")" = "      sleep 5" ] && [ "$(sed -n 3p "$tmp/e.txt")" = "            ^" ]'
+printf 'vm g\nprocess p on g\n  s = socket stream\n  lisen s 5\nend\n' >"$tmp/typo.vmcis"
+"$bin" run "$tmp/typo.vmcis" >/dev/null 2>"$tmp/e.txt"; rc=$?
+check "a near-miss keyword: exit 2 and did you mean 'listen'" \
+  '[ $rc -eq 2 ] && head -1 "$tmp/e.txt" | grep -q "^$tmp/typo.vmcis:4:3: expected a statement (socket, .*, ft-off), got .lisen.; did you mean .listen.?$"'
+"$bin" run --json "$tmp/typo.vmcis" >"$tmp/o.txt" 2>/dev/null; rc=$?
+check "--json reports a parse error as a JSON line" \
+  '[ $rc -eq 2 ] && grep -q "^{\"status\":\"ERROR\",\"error\":\"parse\",\"file\":\"$tmp/typo.vmcis\",\"line\":4,\"col\":3,\"message\":\".*did you mean .listen.?\"}$" "$tmp/o.txt"'
+"$bin" run --seedz 3 $world >/dev/null 2>"$tmp/e.txt"; rc=$?
+check "a near-miss flag: exit 2, did you mean, and the valid flags" \
+  '[ $rc -eq 2 ] && grep -q "^vmcisim run: unknown option .--seedz.; did you mean .--seed.?$" "$tmp/e.txt" && grep -q "^valid options: --seed --seeds " "$tmp/e.txt"'
+"$bin" run --pcap "$tmp/no/such/dir/c.pcap" $world >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?
+check "an unwritable --pcap path is bad input: exit 2, nothing run" \
+  '[ $rc -eq 2 ] && [ ! -s "$tmp/o.txt" ] && grep -q "^vmcisim run: --pcap .*cannot be written: " "$tmp/e.txt"'
+"$bin" run --trace "$tmp" $world >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?
+check "a folder as --trace is bad input: exit 2" '[ $rc -eq 2 ] && [ ! -s "$tmp/o.txt" ]'
 "$bin" run /nonexistent.vmcis >/dev/null 2>"$tmp/e.txt"; rc=$?
 check "unreadable file: exit 2" '[ $rc -eq 2 ] && grep -q "^/nonexistent.vmcis: cannot read: " "$tmp/e.txt"'
 for flags in "--bogus" "--seed x" "--seeds 5..2" "--shard 0/2" "--shard 3/2" "-j 0" "--trace" ""; do

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "scenario/ast.h"
+#include "scenario/diag.h"
 #include "scenario/scenario.h"
 #include "testutil.h"
 #include "vmci_sockets.h"
@@ -226,6 +228,86 @@ START_TEST(programs_timeline_checks)
 }
 END_TEST
 
+/* A near-miss keyword or name gets "did you mean", and a long message is never cut. */
+START_TEST(errors_suggest_near_misses_and_are_whole)
+{
+    parse_err("vm g1\nprocess p on g1\n  s = socket stream\n  lisen s 5\nend\n",
+              "t.vmcis:4:3: expected a statement (socket, bind, listen, accept, connect, send, "
+              "recv, sendto, recvfrom, shutdown, close, poll, setsockopt, getsockopt, "
+              "getsockname, getpeername, sleep, mark, wait, repeat, note, faults, suspend, "
+              "resume, migrate, power-off, ft-on, ft-off), got 'lisen'; did you mean 'listen'?");
+    parse_err("vm guest1\nprocess p on gust1\nend\n",
+              "t.vmcis:2:14: expected a VM declared with 'vm' on an earlier line, or host, got "
+              "'gust1'; did you mean 'guest1'?");
+    parse_err("at 5ms suspnd host\n", "t.vmcis:1:8: expected an action (suspend, resume, "
+                                       "migrate, power-off, ft-on, ft-off, faults or mark), got "
+                                       "'suspnd'; did you mean 'suspend'?");
+    /* far from every word: no suggestion */
+    parse_err("at 5ms explode host\n", "t.vmcis:1:8: expected an action (suspend, resume, "
+                                        "migrate, power-off, ft-on, ft-off, faults or mark), got "
+                                        "'explode'");
+}
+END_TEST
+
+START_TEST(edit_distance_counts_swaps_as_one)
+{
+    ck_assert_uint_eq(scen_edit_distance("listen", 6, "lisetn", 6, 3), 1);
+    ck_assert_uint_eq(scen_edit_distance("lisen", 5, "listen", 6, 3), 1);
+    ck_assert_uint_eq(scen_edit_distance("abc", 3, "xyz", 3, 3), 3);
+    ck_assert_uint_eq(scen_edit_distance("abc", 3, "xyz", 3, 2), 3);     /* limit + 1 */
+    ck_assert_uint_eq(scen_edit_distance("a", 1, "abcdef", 6, 2), 3);
+}
+END_TEST
+
+/* The excerpt under an error: the line, then a caret under the column; tabs count as one
+ * column; a long line is shown as a window around the column. */
+START_TEST(source_excerpt_has_a_caret_under_the_column)
+{
+    const char *text = "vm g\n\tsleep 5\nlast";
+    char *e = scen_source_excerpt(text, strlen(text), 2, 8);
+    ck_assert_str_eq(e, "     sleep 5\n           ^");
+    free(e);
+    e = scen_source_excerpt(text, strlen(text), 3, 1);
+    ck_assert_str_eq(e, "    last\n    ^");
+    free(e);
+    char longline[400];
+    memset(longline, 'x', sizeof longline - 1);
+    longline[sizeof longline - 1] = 0;
+    longline[300] = 'Y';
+    e = scen_source_excerpt(longline, strlen(longline), 1, 301);
+    ck_assert_ptr_nonnull(strstr(e, "    ...xxx"));
+    char *caret_line = strchr(e, '\n') + 1;
+    char *y = strchr(e, 'Y');
+    ck_assert_int_eq((int)(strchr(caret_line, '^') - caret_line), (int)(y - e));
+    ck_assert_ptr_nonnull(strstr(e, "x...\n"));
+    free(e);
+}
+END_TEST
+
+/* scen_load_diag keeps the position and the excerpt for the command line to print. */
+START_TEST(load_diag_gives_position_and_excerpt)
+{
+    char path[] = "/tmp/vmcisim_diag_XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    const char *text = "vm g\nprocess p on g\n  sleep 5\nend\n";
+    ck_assert_int_eq(write(fd, text, strlen(text)), (int)strlen(text));
+    close(fd);
+    struct scen_diag d;
+    ck_assert_ptr_null(scen_load_diag(path, &d));
+    ck_assert_int_eq(d.line, 3);
+    ck_assert_int_eq(d.col, 9);
+    ck_assert_ptr_nonnull(strstr(d.message, ":3:9: expected a time to sleep with a unit"));
+    ck_assert_str_eq(d.excerpt, "      sleep 5\n            ^");
+    scen_diag_free(&d);
+    unlink(path);
+    ck_assert_ptr_null(scen_load_diag("/nonexistent/x.vmcis", &d));
+    ck_assert_str_eq(d.message, "/nonexistent/x.vmcis: cannot read: No such file or directory");
+    ck_assert_ptr_null(d.excerpt);
+    scen_diag_free(&d);
+}
+END_TEST
+
 START_TEST(errors_are_file_line_col_expected)
 {
     parse_err("vm g1 cid 2\n", "t.vmcis:1:11: expected a VM CID from 3 to 4294967294 (0, 1 and 2 "
@@ -362,6 +444,10 @@ int main(void)
     tcase_add_test(tc, errors_are_file_line_col_expected);
     tcase_add_test(tc, shipped_scenarios_parse);
     tcase_add_test(tc, unreadable_file);
+    tcase_add_test(tc, errors_suggest_near_misses_and_are_whole);
+    tcase_add_test(tc, edit_distance_counts_swaps_as_one);
+    tcase_add_test(tc, source_excerpt_has_a_caret_under_the_column);
+    tcase_add_test(tc, load_diag_gives_position_and_excerpt);
     tcase_add_test(tc, mutations_never_crash);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);

@@ -19,11 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "scenario/diag.h"
 #include "scenario/scenario.h"
 
 #define MAX_JOBS_PARALLEL 256
@@ -93,6 +95,56 @@ static int bad_flag(const char *fmt, const char *arg)
     fprintf(stderr, "\n");
     run_usage(stderr);
     return 2;
+}
+
+/* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
+static const char *const run_flags[] = {
+    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--json", "--realtime",
+    "--jobs", "--shard", "--expect-hash", "--help",
+};
+
+static int unknown_flag(const char *a)
+{
+    struct scen_suggest sg;
+    scen_suggest_init(&sg, a, strlen(a));
+    for (size_t i = 0; i < sizeof run_flags / sizeof run_flags[0]; i++)
+        scen_suggest_offer(&sg, run_flags[i], strlen(run_flags[i]));
+    fprintf(stderr, "vmcisim run: unknown option '%s'", a);
+    if (sg.best)
+        fprintf(stderr, "; did you mean '%.*s'?", (int)sg.best_len, sg.best);
+    fprintf(stderr, "\nvalid options:");
+    for (size_t i = 0; i < sizeof run_flags / sizeof run_flags[0]; i++)
+        fprintf(stderr, " %s", run_flags[i]);
+    fprintf(stderr, " -j\n");
+    run_usage(stderr);
+    return 2;
+}
+
+/* An output file that cannot be written is bad input, found before any run: its folder must
+ * exist and be writable, and the name must not be a folder. */
+static int check_output_path(const char *flag, const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return 0;
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "vmcisim run: %s '%s' is a folder, expected a file name\n", flag, path);
+        return 2;
+    }
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    if (access(dir, W_OK) != 0) {
+        fprintf(stderr, "vmcisim run: %s '%s' cannot be written: %s: %s\n", flag, path, dir,
+                strerror(errno));
+        return 2;
+    }
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, int *nfiles)
@@ -174,14 +226,40 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             run_usage(stdout);
             return -1;
         } else {
-            return bad_flag("unknown option '%s'", a);
+            return unknown_flag(a);
         }
     }
     if (*nfiles == 0)
         return bad_flag("%s", "no scenario file given");
     if (o->check_det && o->realtime)
         return bad_flag("%s", "--check-determinism needs deterministic mode (not --realtime)");
+    if (check_output_path("--pcap", o->pcap) != 0 || check_output_path("--trace", o->trace) != 0)
+        return 2;
     return 0;
+}
+
+/* A parse error whole on stderr: the message, then the source line with a caret under the
+ * column. With --json it is also a JSON line on stdout, so that a sweep's consumer sees it. */
+static void report_parse_error(const struct run_opts *o, const char *file,
+                               const struct scen_diag *d)
+{
+    const char *msg = d->message ? d->message : "out of memory";
+    fprintf(stderr, "%s\n", msg);
+    if (d->excerpt)
+        fprintf(stderr, "%s\n", d->excerpt);
+    if (!o->json)
+        return;
+    size_t n = 6 * (strlen(msg) + strlen(file)) + 16;   /* \u00XX at worst */
+    char *jm = malloc(n), *jf = malloc(n);
+    if (jm && jf) {
+        scen_json_string(msg, jm, n);
+        scen_json_string(file, jf, n);
+        printf("{\"status\":\"ERROR\",\"error\":\"parse\",\"file\":%s,\"line\":%d,"
+               "\"col\":%d,\"message\":%s}\n", jf, d->line, d->col, jm);
+        fflush(stdout);
+    }
+    free(jm);
+    free(jf);
 }
 
 /* ---- naming per-run output files ------------------------------------------------------------- */
@@ -644,12 +722,13 @@ int cli_run(int argc, char **argv, const char *prog)
     rc = c.scripts ? 0 : 2;
     /* Every file is read and parsed before anything runs: bad input costs no run time. */
     for (int i = 0; i < nfiles && c.scripts; i++) {
-        char err[1024];
-        c.scripts[i] = scen_load(files[i], err, sizeof err);
+        struct scen_diag d;
+        c.scripts[i] = scen_load_diag(files[i], &d);
         if (!c.scripts[i]) {
-            fprintf(stderr, "%s\n", err);
+            report_parse_error(&c.o, files[i], &d);
             rc = 2;
         }
+        scen_diag_free(&d);
         c.nscripts++;
     }
     if (rc == 0 && build_jobs(&c) != 0) {

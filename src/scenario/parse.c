@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "ast.h"
+#include "diag.h"
 #include "lex.h"
 #include "names.h"
 #include "scenario.h"
@@ -35,6 +36,9 @@ struct evinfo {
 
 struct parser {
     const char *path;
+    const char *text;           /* the source, for the excerpt under an error */
+    size_t len;
+    struct scen_diag *diag;     /* the whole error, never cut */
     struct scen_tokens toks;
     size_t pos;
     struct scen_script *s;
@@ -65,16 +69,45 @@ static const struct scen_token *next(struct parser *p)
 static void __attribute__((noreturn, format(printf, 3, 4)))
 fail_at(struct parser *p, const struct scen_token *t, const char *fmt, ...)
 {
-    char what[256];
+    char *what = NULL;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(what, sizeof what, fmt, ap);
+    if (vasprintf(&what, fmt, ap) < 0)
+        what = NULL;
     va_end(ap);
-    snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, what);
+    const char *w = what ? what : "expected less text (out of memory)";
+    snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, w);
+    if (p->diag) {
+        p->diag->line = t->line;
+        p->diag->col = t->col;
+        if (asprintf(&p->diag->message, "%s:%d:%d: %s", p->path, t->line, t->col, w) < 0)
+            p->diag->message = NULL;
+        p->diag->excerpt = scen_source_excerpt(p->text, p->len, t->line, t->col);
+    }
+    free(what);
     longjmp(p->fail, 1);
 }
 
-/* "expected WHAT, got TOKEN"; a lexer error token reports its own message instead. */
+/* The declared name or listed word closest to an unknown word, or NULL. */
+static const char *near_miss(struct parser *p, const struct scen_token *t, const char *what,
+                             size_t *n)
+{
+    struct scen_suggest sg;
+    scen_suggest_init(&sg, t->start, t->len);
+    scen_suggest_offer_words(&sg, what);
+    const struct scen_script *s = p->s;
+    for (size_t i = 0; s && i < s->nvms; i++)
+        scen_suggest_offer(&sg, s->vms[i].name, strlen(s->vms[i].name));
+    for (size_t i = 0; s && i < s->nprocs; i++)
+        scen_suggest_offer(&sg, s->procs[i].name, strlen(s->procs[i].name));
+    for (int i = 0; p->cur && i < p->cur->nvars; i++)
+        scen_suggest_offer(&sg, p->cur->varnames[i], strlen(p->cur->varnames[i]));
+    *n = sg.best_len;
+    return sg.best;
+}
+
+/* "expected WHAT, got TOKEN"; a lexer error token reports its own message instead. A word
+ * one or two edits away from a listed word or a declared name adds "did you mean". */
 static void __attribute__((noreturn)) expected(struct parser *p, const struct scen_token *t,
                                                const char *what)
 {
@@ -82,6 +115,10 @@ static void __attribute__((noreturn)) expected(struct parser *p, const struct sc
         fail_at(p, t, "%s", t->bytes ? (const char *)t->bytes : "expected valid text");
     char got[64];
     scen_token_describe(t, got, sizeof got);
+    size_t n = 0;
+    const char *near = t->kind == T_IDENT ? near_miss(p, t, what, &n) : NULL;
+    if (near)
+        fail_at(p, t, "expected %s, got %s; did you mean '%.*s'?", what, got, (int)n, near);
     fail_at(p, t, "expected %s, got %s", what, got);
 }
 
@@ -1243,12 +1280,15 @@ static void top_level(struct parser *p)
     }
 }
 
-struct scen_script *scen_parse(const char *path, const char *text, size_t len, char *err,
-                               size_t errn)
+static struct scen_script *parse_text(const char *path, const char *text, size_t len,
+                                      char *err, size_t errn, struct scen_diag *d)
 {
     struct parser p;
     memset(&p, 0, sizeof p);
     p.path = path ? path : "<text>";
+    p.text = text;
+    p.len = len;
+    p.diag = d;
     p.err = err;
     p.errn = errn;
     if (errn)
@@ -1293,7 +1333,14 @@ struct scen_script *scen_parse(const char *path, const char *text, size_t len, c
     return s;
 }
 
-struct scen_script *scen_load(const char *path, char *err, size_t errn)
+struct scen_script *scen_parse(const char *path, const char *text, size_t len, char *err,
+                               size_t errn)
+{
+    return parse_text(path, text, len, err, errn, NULL);
+}
+
+static struct scen_script *load_file(const char *path, char *err, size_t errn,
+                                     struct scen_diag *d)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -1330,9 +1377,31 @@ struct scen_script *scen_load(const char *path, char *err, size_t errn)
         snprintf(err, errn, "%s: cannot read: I/O error", path);
         return NULL;
     }
-    struct scen_script *s = scen_parse(path, buf, n, err, errn);
+    struct scen_script *s = parse_text(path, buf, n, err, errn, d);
     free(buf);
     return s;
+}
+
+struct scen_script *scen_load(const char *path, char *err, size_t errn)
+{
+    return load_file(path, err, errn, NULL);
+}
+
+struct scen_script *scen_load_diag(const char *path, struct scen_diag *d)
+{
+    char err[512];
+    memset(d, 0, sizeof *d);
+    struct scen_script *s = load_file(path, err, sizeof err, d);
+    if (!s && !d->message)   /* unreadable file or out of memory: no position */
+        d->message = strdup(err);
+    return s;
+}
+
+void scen_diag_free(struct scen_diag *d)
+{
+    free(d->message);
+    free(d->excerpt);
+    memset(d, 0, sizeof *d);
 }
 
 static void free_body(struct scen_stmt *b, size_t n)

@@ -19,6 +19,18 @@ struct scen_script *scen_parse(const char *path, const char *text, size_t len, c
 struct scen_script *scen_load(const char *path, char *err, size_t errn);
 void scen_script_free(struct scen_script *s);
 
+/* A parse error whole: the message ("path:line:col: expected ..., got ...", with "did you
+ * mean" for a near miss; never cut), and the source line with a caret under the column
+ * (NULL when the error has no position, e.g. an unreadable file). */
+struct scen_diag {
+    char *message;
+    char *excerpt;
+    int line, col;
+};
+/* scen_load that reports into d (free it with scen_diag_free, also after success). */
+struct scen_script *scen_load_diag(const char *path, struct scen_diag *d);
+void scen_diag_free(struct scen_diag *d);
+
 /* The `seeds A..B` line of a script (1..1 if it has none). */
 void scen_default_seeds(const struct scen_script *s, uint64_t *lo, uint64_t *hi);
 const char *scen_path(const struct scen_script *s);
