@@ -76,6 +76,53 @@ check "a passing run with another hash fails (exit 1)" \
 check "PASS and FAIL lines together: exit 1, seed on every line" \
   '[ $rc -eq 1 ] && [ "$(grep -c " seed=[789] " "$tmp/mixed.txt")" -eq 6 ]'
 
+# --- the end of a sweep: a summary on stderr, failures listed with their replay lines
+"$bin" run --seeds 1..4 $world $broken >"$tmp/o.txt" 2>"$tmp/sum.txt"; rc=$?
+check "a sweep ends with its counts and rate on stderr" \
+  '[ $rc -eq 1 ] && grep -q "^== 8 runs: 4 passed, 4 failed in [0-9.]* s ([0-9.]* runs/s)$" "$tmp/sum.txt"'
+check "... per file" \
+  'grep -q "^   $world: 4 runs, 0 failed$" "$tmp/sum.txt" && grep -q "^   $broken: 4 runs, 4 failed$" "$tmp/sum.txt"'
+check "... and each failing seed with the command that replays it" \
+  '[ "$(grep -c "^   $broken seed=[1-4]: " "$tmp/sum.txt")" -eq 4 ] && [ "$(grep -c "^     replay: .* run --seed [1-4] --expect-hash [0-9a-f]\{16\} $broken$" "$tmp/sum.txt")" -eq 4 ]'
+check "stdout keeps one result per line" '[ "$(wc -l <"$tmp/o.txt")" -eq 8 ]'
+"$bin" run --failures-only --seeds 1..4 -j 2 $world $broken >"$tmp/o.txt" 2>/dev/null; rc=$?
+check "--failures-only prints FAIL lines only" \
+  '[ $rc -eq 1 ] && [ "$(grep -c "^FAIL $broken seed=" "$tmp/o.txt")" -eq 4 ] && ! grep -q "^PASS" "$tmp/o.txt"'
+# (the interrupt is sent once results flow, i.e. once the handler is in place: a background
+# job of a script starts with SIGINT ignored until then)
+interrupt_when_running() {
+  for _ in $(seq 1 300); do [ -s "$tmp/int.txt" ] && break; sleep 0.1; done
+  kill -INT $1; wait $1
+}
+"$bin" run --seeds 1..200000 $world >"$tmp/int.txt" 2>"$tmp/int.err" & pid=$!
+interrupt_when_running $pid; rc=$?
+check "Ctrl-C ends a sweep with exit 130 and the summary so far" \
+  '[ $rc -eq 130 ] && grep -q "^== [0-9]* runs: [0-9]* passed, 0 failed in .*; interrupted, [0-9]* of 200000 not run$" "$tmp/int.err" && [ "$(wc -l <"$tmp/int.txt")" -ge 1 ]'
+: >"$tmp/int.txt"
+"$bin" run --seeds 1..200000 -j 2 $world >"$tmp/int.txt" 2>"$tmp/int.err" & pid=$!
+interrupt_when_running $pid; rc=$?
+check "... also with -j 2" '[ $rc -eq 130 ] && grep -q "interrupted, [0-9]* of 200000 not run$" "$tmp/int.err"'
+
+# --- vmcisim report: shards' JSON Lines merged into one summary
+for k in 1 2 3; do "$bin" run --json --seeds 1..6 --shard $k/3 $world $broken >"$tmp/shard$k.jsonl" 2>/dev/null; done
+"$bin" report "$tmp/shard1.jsonl" "$tmp/shard2.jsonl" "$tmp/shard3.jsonl" >"$tmp/rep.txt"; rc=$?
+check "report merges three shards: exit 1, the counts of the whole sweep" \
+  '[ $rc -eq 1 ] && grep -q "^== 12 runs: 6 passed, 6 failed$" "$tmp/rep.txt" && [ "$(grep -c "^     replay: " "$tmp/rep.txt")" -eq 6 ]'
+cat "$tmp/shard1.jsonl" "$tmp/shard2.jsonl" "$tmp/shard3.jsonl" | "$bin" report >"$tmp/rep2.txt"; rc=$?
+check "... the same from stdin" '[ $rc -eq 1 ] && cmp -s "$tmp/rep.txt" "$tmp/rep2.txt"'
+"$bin" run --json --seeds 1..3 $world >"$tmp/pass.jsonl" 2>/dev/null
+"$bin" report "$tmp/pass.jsonl" "$tmp/pass.jsonl" >"$tmp/rep.txt"; rc=$?
+check "a shard read twice is counted once: exit 0" \
+  '[ $rc -eq 0 ] && grep -q "^== 3 runs: 3 passed, 0 failed$" "$tmp/rep.txt" && grep -q "^== 3 duplicate results merged (0 disagreeing)$" "$tmp/rep.txt"'
+sed "s/\"hash\":\"[0-9a-f]*\"/\"hash\":\"00000000000000ff\"/" "$tmp/pass.jsonl" >"$tmp/other.jsonl"
+"$bin" report "$tmp/pass.jsonl" "$tmp/other.jsonl" >"$tmp/rep.txt" 2>"$tmp/rep.err"; rc=$?
+check "the same seed with two hashes is a failure" \
+  '[ $rc -eq 1 ] && grep -q "^== 3 runs: 0 passed, 3 failed$" "$tmp/rep.txt" && grep -q "seed=1 ran twice with trace hashes [0-9a-f]* and 00000000000000ff" "$tmp/rep.err"'
+printf "not json\n" >"$tmp/junk.jsonl"
+"$bin" report "$tmp/junk.jsonl" >/dev/null 2>"$tmp/rep.err"; rc=$?
+check "report: a line that is not a result is bad input (exit 2, file:line:col)" \
+  '[ $rc -eq 2 ] && grep -q "^$tmp/junk.jsonl:1:1: expected a result line of .vmcisim run --json.$" "$tmp/rep.err"'
+
 # --- bad input: exit 2 and a message, nothing run
 printf 'vm g\nprocess p on g\n  sleep 5\nend\n' >"$tmp/parse.vmcis"
 "$bin" run $world "$tmp/parse.vmcis" >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?
@@ -134,6 +181,7 @@ check "no progress line when stdout is not a terminal" '! grep -q "$(printf "\r"
 if command -v script >/dev/null 2>&1; then
   script -qec "$bin run --seeds 1..1500 -j 2 $world" /dev/null >"$tmp/tty.txt" 2>&1
   check "a long sweep on a terminal shows [done/total] progress" 'grep -q "\[[0-9]*/1500\] 0 failed, " "$tmp/tty.txt"'
+  check "... with an ETA" 'grep -q "\[[0-9]*/1500\] 0 failed, [0-9.]*s, ETA [0-9]*[ms]" "$tmp/tty.txt"'
   check "... and still prints every result line" '[ "$(grep -c "PASS $world" "$tmp/tty.txt")" -eq 1500 ]'
 fi
 

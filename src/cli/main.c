@@ -13,6 +13,8 @@ static void usage(FILE *f)
                "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
                "  run [options] FILE...                   run scenario files over seeds "
                "(vmcisim run --help)\n"
+               "  report [FILE...]                        merge `run --json` output of many "
+               "shards\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
                "                                            measure the transports and the scheduler\n"
                "  version                                   print the version\n");
@@ -28,6 +30,8 @@ int main(int argc, char **argv)
         return cli_demo(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cli_run(argc - 1, argv + 1, argv[0]);
+    if (strcmp(argv[1], "report") == 0)
+        return cli_report(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

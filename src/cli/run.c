@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "summary.h"
 #include "scenario/diag.h"
 #include "scenario/scenario.h"
 
@@ -44,12 +45,14 @@ struct run_opts {
     uint64_t expect_hash;
     const char *argv0;
     int progress;
+    int failures_only;
 };
 
 struct job {
     size_t file;
     uint64_t seed;
-    struct scen_result res;
+    struct scen_result *res;  /* from the run until its line is printed (a sweep of 10^5 seeds
+                                 must not hold 10^5 results) */
     int done;
 };
 
@@ -63,15 +66,21 @@ struct cli_run {
     size_t failed;
     struct timespec t0;
     int progress_shown;
+    struct sweep_summary sum;
 };
+
+/* Ctrl-C ends a sweep early and still prints the summary of what ran. */
+static volatile sig_atomic_t interrupted;
+static void on_interrupt(int sig) { (void)sig; interrupted = 1; }
 
 static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--pcap FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
-            "                   [--expect-hash HEX] FILE...\n"
-            "Runs scenario files (docs/scenarios.md); one line per file and seed.\n"
+            "                   [--expect-hash HEX] [--failures-only] FILE...\n"
+            "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
+            "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
 }
 
@@ -99,8 +108,8 @@ static int bad_flag(const char *fmt, const char *arg)
 
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
-    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--json", "--realtime",
-    "--jobs", "--shard", "--expect-hash", "--help",
+    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--json",
+    "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--help",
 };
 
 static int unknown_flag(const char *a)
@@ -192,6 +201,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             i++;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--failures-only") == 0) {
+            o->failures_only = 1;
         } else if (strcmp(a, "--realtime") == 0) {
             o->realtime = 1;
         } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 || strncmp(a, "-j", 2) == 0) {
@@ -321,8 +332,8 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     shell_quote(scen_path(c->scripts[j->file]), file, sizeof file);
     char hash[48] = "";
     /* a run whose worker died has no trace hash to pin */
-    if (j->res.trace_records)
-        snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res.trace_hash);
+    if (j->res->trace_records)
+        snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res->trace_hash);
     snprintf(out, n, "%s run --seed %llu%s%s%s %s", prog, (unsigned long long)j->seed,
              c->o.realtime ? " --realtime" : "", c->o.check_det ? " --check-determinism" : "",
              hash, file);
@@ -404,8 +415,20 @@ static int copy_file(const char *from, const char *to)
 
 /* ---- one job --------------------------------------------------------------------------------- */
 
+/* The job's result record, allocated on first use; running out of memory here ends the
+ * sweep (there is nothing to report a result into). */
+static struct scen_result *job_result(struct job *j)
+{
+    if (!j->res && !(j->res = calloc(1, sizeof *j->res))) {
+        fprintf(stderr, "vmcisim run: out of memory\n");
+        exit(2);
+    }
+    return j->res;
+}
+
 static void run_job(const struct cli_run *c, struct job *j)
 {
+    job_result(j);
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
     struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime};
@@ -418,41 +441,41 @@ static void run_job(const struct cli_run *c, struct job *j)
         ro.pcap_path = pcap;
     }
     if (!c->o.check_det) {
-        scen_run(sc, &ro, &j->res);
+        scen_run(sc, &ro, j->res);
     } else {
         /* Twice, each with its readable trace in a file of its own, to show where they part. */
         char t1[512], t2[512];
         struct scen_result *second = malloc(sizeof *second);
         if (!second || temp_file(t1, sizeof t1) != 0 || temp_file(t2, sizeof t2) != 0) {
             free(second);
-            scen_run(sc, &ro, &j->res);
-            snprintf(j->res.detail, sizeof j->res.detail,
+            scen_run(sc, &ro, j->res);
+            snprintf(j->res->detail, sizeof j->res->detail,
                      "  (no temporary files: determinism not checked)");
-            j->res.status = SCEN_FAIL;
+            j->res->status = SCEN_FAIL;
             return;
         }
         struct scen_run_opts r1 = ro, r2 = ro;
         r1.trace_path = t1;
         r2.trace_path = t2;
         r2.pcap_path = NULL;
-        scen_run(sc, &r1, &j->res);
+        scen_run(sc, &r1, j->res);
         scen_run(sc, &r2, second);
-        if (j->res.trace_hash != second->trace_hash || j->res.status != second->status) {
-            char msg[sizeof j->res.message];
+        if (j->res->trace_hash != second->trace_hash || j->res->status != second->status) {
+            char msg[sizeof j->res->message];
             snprintf(msg, sizeof msg,
                      "%s: expected the same run twice with seed %llu, got trace hashes %016llx "
                      "and %016llx",
                      scen_path(sc), (unsigned long long)j->seed,
-                     (unsigned long long)j->res.trace_hash,
+                     (unsigned long long)j->res->trace_hash,
                      (unsigned long long)second->trace_hash);
-            memcpy(j->res.message, msg, sizeof msg);
-            snprintf(j->res.where, sizeof j->res.where, "%s", scen_path(sc));
-            snprintf(j->res.expected, sizeof j->res.expected, "the same trace twice");
-            snprintf(j->res.got, sizeof j->res.got, "%016llx then %016llx",
-                     (unsigned long long)j->res.trace_hash, (unsigned long long)second->trace_hash);
-            j->res.line = 0;
-            j->res.status = SCEN_FAIL;
-            first_divergence(t1, t2, &j->res);
+            memcpy(j->res->message, msg, sizeof msg);
+            snprintf(j->res->where, sizeof j->res->where, "%s", scen_path(sc));
+            snprintf(j->res->expected, sizeof j->res->expected, "the same trace twice");
+            snprintf(j->res->got, sizeof j->res->got, "%016llx then %016llx",
+                     (unsigned long long)j->res->trace_hash, (unsigned long long)second->trace_hash);
+            j->res->line = 0;
+            j->res->status = SCEN_FAIL;
+            first_divergence(t1, t2, j->res);
         }
         if (ro.trace_path && copy_file(t1, ro.trace_path) != 0)
             fprintf(stderr, "vmcisim run: cannot write the trace to %s\n", ro.trace_path);
@@ -460,22 +483,22 @@ static void run_job(const struct cli_run *c, struct job *j)
         unlink(t2);
         free(second);
     }
-    if (c->o.have_expect_hash && j->res.trace_hash != c->o.expect_hash) {
+    if (c->o.have_expect_hash && j->res->trace_hash != c->o.expect_hash) {
         char note[200];
         snprintf(note, sizeof note,
                  "expected trace hash %016llx, got %016llx (another build or scenario file, or "
                  "nondeterminism)",
-                 (unsigned long long)c->o.expect_hash, (unsigned long long)j->res.trace_hash);
-        if (j->res.status == SCEN_PASS) {
-            j->res.status = SCEN_FAIL;
-            snprintf(j->res.message, sizeof j->res.message, "%s: %s", scen_path(sc), note);
-            snprintf(j->res.expected, sizeof j->res.expected, "trace hash %016llx",
+                 (unsigned long long)c->o.expect_hash, (unsigned long long)j->res->trace_hash);
+        if (j->res->status == SCEN_PASS) {
+            j->res->status = SCEN_FAIL;
+            snprintf(j->res->message, sizeof j->res->message, "%s: %s", scen_path(sc), note);
+            snprintf(j->res->expected, sizeof j->res->expected, "trace hash %016llx",
                      (unsigned long long)c->o.expect_hash);
-            snprintf(j->res.got, sizeof j->res.got, "%016llx",
-                     (unsigned long long)j->res.trace_hash);
+            snprintf(j->res->got, sizeof j->res->got, "%016llx",
+                     (unsigned long long)j->res->trace_hash);
         } else {
-            size_t l = strlen(j->res.detail);
-            snprintf(j->res.detail + l, sizeof j->res.detail - l, "%s  %s", l ? "\n" : "", note);
+            size_t l = strlen(j->res->detail);
+            snprintf(j->res->detail + l, sizeof j->res->detail - l, "%s  %s", l ? "\n" : "", note);
         }
     }
 }
@@ -509,30 +532,45 @@ static void show_progress(struct cli_run *c)
         done += c->jobs[i].done;
     clear_progress(c);
     printf("[%zu/%zu] %zu failed, %.1fs", done, c->njobs, c->failed, t);
+    if (done > 0 && done < c->njobs) {
+        double eta = t / (double)done * (double)(c->njobs - done);
+        if (eta >= 3600)
+            printf(", ETA %.0fh%02.0fm", eta / 3600, (eta - 3600 * (int)(eta / 3600)) / 60);
+        else if (eta >= 60)
+            printf(", ETA %.0fm%02.0fs", (double)(int)(eta / 60), eta - 60 * (int)(eta / 60));
+        else
+            printf(", ETA %.0fs", eta);
+    }
     fflush(stdout);
     c->progress_shown = 1;
 }
 
-static void print_job(struct cli_run *c, const struct job *j)
+static void print_job(struct cli_run *c, struct job *j)
 {
     char replay[1600];
     static char line[16384];
     const char *path = scen_path(c->scripts[j->file]);
     replay_command(c, j, replay, sizeof replay);
     clear_progress(c);
-    if (c->o.json) {
-        scen_format_json(&j->res, path, j->res.status == SCEN_PASS ? NULL : replay, line,
+    int show = !(c->o.failures_only && j->res->status == SCEN_PASS);
+    summary_add(&c->sum, path, j->seed, j->res->status == SCEN_PASS, j->res->message, replay);
+    if (!show) {
+        /* only the summary counts it */
+    } else if (c->o.json) {
+        scen_format_json(j->res, path, j->res->status == SCEN_PASS ? NULL : replay, line,
                          sizeof line);
         puts(line);
     } else {
-        scen_format_line(&j->res, path, replay, line, sizeof line);
+        scen_format_line(j->res, path, replay, line, sizeof line);
         puts(line);
-        if (j->res.detail[0])
-            puts(j->res.detail);
+        if (j->res->detail[0])
+            puts(j->res->detail);
     }
-    if (j->res.status != SCEN_PASS)
+    if (j->res->status != SCEN_PASS)
         c->failed++;
     fflush(stdout);
+    free(j->res);
+    j->res = NULL;
 }
 
 /* Prints every finished job at the front of the queue, keeping (file, seed) order. */
@@ -555,22 +593,22 @@ struct worker {
 static void worker_died(struct cli_run *c, struct worker *w, int status)
 {
     struct job *j = &c->jobs[w->job];
-    if (w->got == sizeof j->res && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    if (w->got == sizeof *j->res && WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return;
-    memset(&j->res, 0, sizeof j->res);
-    j->res.status = SCEN_FAIL;
-    j->res.seed = j->seed;
+    memset(j->res, 0, sizeof *j->res);
+    j->res->status = SCEN_FAIL;
+    j->res->seed = j->seed;
     const char *path = scen_path(c->scripts[j->file]);
-    snprintf(j->res.where, sizeof j->res.where, "%s", path);
-    snprintf(j->res.expected, sizeof j->res.expected, "the run to finish");
+    snprintf(j->res->where, sizeof j->res->where, "%s", path);
+    snprintf(j->res->expected, sizeof j->res->expected, "the run to finish");
     if (WIFSIGNALED(status))
-        snprintf(j->res.got, sizeof j->res.got, "its process killed by signal %d (%s)",
+        snprintf(j->res->got, sizeof j->res->got, "its process killed by signal %d (%s)",
                  WTERMSIG(status), strsignal(WTERMSIG(status)));
     else
-        snprintf(j->res.got, sizeof j->res.got, "its process exited with status %d",
+        snprintf(j->res->got, sizeof j->res->got, "its process exited with status %d",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    snprintf(j->res.message, sizeof j->res.message, "%s: expected %s, got %s", path,
-             j->res.expected, j->res.got);
+    snprintf(j->res->message, sizeof j->res->message, "%s: expected %s, got %s", path,
+             j->res->expected, j->res->got);
 }
 
 static int run_parallel(struct cli_run *c)
@@ -587,10 +625,22 @@ static int run_parallel(struct cli_run *c)
     for (long i = 0; i < n; i++)
         w[i].fd = -1;
     while (next_job < c->njobs || active > 0) {
+        if (interrupted) {   /* Ctrl-C: the runs under way are dropped, not counted */
+            for (long i = 0; i < n; i++)
+                if (w[i].fd >= 0) {
+                    kill(w[i].pid, SIGKILL);
+                    close(w[i].fd);
+                    while (waitpid(w[i].pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+                    w[i].fd = -1;
+                }
+            break;
+        }
         for (long i = 0; i < n && next_job < c->njobs; i++) {
             if (w[i].fd >= 0)
                 continue;
             int p[2];
+            job_result(&c->jobs[next_job]);   /* before fork: the parent reads into it */
             if (pipe(p) != 0)
                 break;
             fflush(stdout);
@@ -603,10 +653,11 @@ static int run_parallel(struct cli_run *c)
             }
             if (pid == 0) {
                 close(p[0]);
+                signal(SIGINT, SIG_DFL);
                 struct job *j = &c->jobs[next_job];
                 run_job(c, j);
-                const char *b = (const char *)&j->res;
-                size_t left = sizeof j->res;
+                const char *b = (const char *)j->res;
+                size_t left = sizeof *j->res;
                 while (left > 0) {
                     ssize_t k = write(p[1], b, left);
                     if (k < 0 && errno == EINTR)
@@ -636,12 +687,12 @@ static int run_parallel(struct cli_run *c)
             if (w[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             struct job *j = &c->jobs[w[i].job];
-            ssize_t k = read(w[i].fd, (char *)&j->res + w[i].got, sizeof j->res - w[i].got);
+            ssize_t k = read(w[i].fd, (char *)j->res + w[i].got, sizeof *j->res - w[i].got);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k > 0) {
                 w[i].got += (size_t)k;
-                if (w[i].got < sizeof j->res)
+                if (w[i].got < sizeof *j->res)
                     continue;
             }
             int status = 0;
@@ -709,6 +760,7 @@ int cli_run(int argc, char **argv, const char *prog)
 {
     struct cli_run c;
     memset(&c, 0, sizeof c);
+    summary_init(&c.sum);
     c.o.jobs = 1;
     c.o.argv0 = prog && *prog ? prog : "vmcisim";
     char **files;
@@ -737,6 +789,12 @@ int cli_run(int argc, char **argv, const char *prog)
     }
     if (rc == 0) {
         c.o.progress = isatty(STDOUT_FILENO) && !c.o.json;
+        if (c.njobs > 1) {
+            struct sigaction sa = {.sa_handler = on_interrupt, .sa_flags = SA_RESTART};
+            sigemptyset(&sa.sa_mask);
+            interrupted = 0;
+            sigaction(SIGINT, &sa, NULL);
+        }
         clock_gettime(CLOCK_MONOTONIC, &c.t0);
         if (c.njobs == 0)
             fprintf(stderr, "vmcisim run: no seeds in this shard\n");
@@ -744,7 +802,7 @@ int cli_run(int argc, char **argv, const char *prog)
             if (run_parallel(&c) != 0)
                 c.o.jobs = 1;
         }
-        for (size_t i = c.printed; i < c.njobs; i++) {
+        for (size_t i = c.printed; i < c.njobs && !interrupted; i++) {
             if (!c.jobs[i].done) {
                 run_job(&c, &c.jobs[i]);
                 c.jobs[i].done = 1;
@@ -754,10 +812,19 @@ int cli_run(int argc, char **argv, const char *prog)
         clear_progress(&c);
         fflush(stdout);
         rc = c.failed ? 1 : 0;
+        /* The closing lines go to stderr: stdout stays one result per line for scripts. */
+        if (c.njobs > 1 || interrupted)
+            summary_print(&c.sum, stderr, elapsed(&c), c.njobs);
+        if (interrupted)
+            rc = 130;
     }
+    summary_free(&c.sum);
+    signal(SIGINT, SIG_DFL);
     for (size_t i = 0; i < c.nscripts; i++)
         scen_script_free(c.scripts[i]);
     free(c.scripts);
+    for (size_t i = 0; i < c.njobs; i++)   /* results of runs an interrupt left unprinted */
+        free(c.jobs[i].res);
     free(c.jobs);
     free(files);
     return rc;
