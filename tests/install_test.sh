@@ -51,4 +51,12 @@ test -s "$prefix/readme_sample.c" || fail "README has no C sample under 'Using t
 cc $extra -Wall -Werror -o "$prefix/readme_sample" "$prefix/readme_sample.c" \
   $(pkg-config --cflags --libs --static vmcisim) || fail "the README's sample does not compile as printed"
 "$prefix/readme_sample" || fail "the README's sample exited with $?"
-echo "install_pkgconfig: 6 passed, 0 failed"
+# 5. The README's test-helper sample (a Check program), also as printed.
+awk '/^### Testing your code over many seeds/{f=1} f&&/^```c$/{c=1;next} c&&/^```$/{exit} c' "$src/README.md" > "$prefix/readme_seeds.c"
+test -s "$prefix/readme_seeds.c" || fail "README has no C sample under 'Testing your code over many seeds'"
+cc $extra -Wall -Werror -Wno-unused-parameter -o "$prefix/readme_seeds" "$prefix/readme_seeds.c" \
+  $(pkg-config --cflags --libs --static vmcisim) $(pkg-config --cflags --libs check) \
+  || fail "the README's test-helper sample does not compile as printed"
+out=$(CK_FORK=no "$prefix/readme_seeds" 2>&1) || fail "the README's test-helper sample failed: $out"
+echo "$out" | grep -q "100%: Checks: 1, Failures: 0, Errors: 0" || fail "README seeds sample: $out"
+echo "install_pkgconfig: 7 passed, 0 failed"

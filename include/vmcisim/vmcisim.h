@@ -132,6 +132,16 @@ void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);
 
+/* Named events, as `mark` and `wait` in scenario files, so that threads order themselves
+ * without polling a flag. vmcisim_mark sets an event of sim (NULL: the calling simulated
+ * thread's world), from a simulated thread or from the main thread before or after
+ * vmcisim_run; it stays set. vmcisim_wait_mark blocks the calling simulated thread until the
+ * event is set (at once if it is); a wait that can never end is a deadlock whose report names
+ * "mark 'EVENT'". Both: 0, or -1 with errno EINVAL (no world, empty or >= 128-byte name),
+ * EPERM (wait outside a simulated thread, or mark from a thread of another world), ENOMEM. */
+int vmcisim_mark(vmcisim *sim, const char *event);
+int vmcisim_wait_mark(const char *event);
+
 #ifdef __cplusplus
 }
 #endif

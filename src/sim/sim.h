@@ -134,6 +134,10 @@ struct sim_layer_ops {
     void (*destroy)(void *self);                   /* world teardown, threads already gone */
 };
 int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self);
+/* The self of the layer registered with ops, or NULL (for modules that keep per-world state). */
+void *sim_layer_find(vmcisim *sim, const struct sim_layer_ops *ops);
+/* The first VMCISIM_ASSERT that failed in this world, or NULL (test_assert.c). */
+const char *sim_test_failure(vmcisim *sim);
 
 /* A world whose contexts have the VMCI stack but no vsock module above it: for tests of the
  * stack that claim vsock's resources (resource 1) or count event subscriptions from 1. */

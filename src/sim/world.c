@@ -70,6 +70,14 @@ int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self
     return 0;
 }
 
+void *sim_layer_find(vmcisim *sim, const struct sim_layer_ops *ops)
+{
+    for (size_t i = 0; i < sim->nlayers; i++)
+        if (sim->layers[i].ops == ops)
+            return sim->layers[i].self;
+    return NULL;
+}
+
 static void announce(vmcisim *sim, vmcisim_vm *vm, enum sim_vm_event ev)
 {
     bool upward = ev == SIM_VM_CREATED || ev == SIM_VM_RESUME || ev == SIM_VM_FT_OFF;
