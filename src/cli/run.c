@@ -37,6 +37,7 @@ struct run_opts {
     int check_det;
     const char *trace;
     const char *pcap;
+    const char *html;
     int json;
     int realtime;
     long jobs;
@@ -77,7 +78,7 @@ static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
-            "                   [--pcap FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
+            "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
             "                   [--expect-hash HEX] [--failures-only] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
             "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
@@ -108,7 +109,7 @@ static int bad_flag(const char *fmt, const char *arg)
 
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
-    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--json",
+    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--html", "--json",
     "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--help",
 };
 
@@ -191,13 +192,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             i++;
         } else if (strcmp(a, "--check-determinism") == 0) {
             o->check_det = 1;
-        } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--pcap") == 0) {
+        } else if (strcmp(a, "--trace") == 0 || strcmp(a, "--pcap") == 0 ||
+                   strcmp(a, "--html") == 0) {
             if (!val || !*val)
                 return bad_flag("%s expects a file name", a);
             if (a[2] == 't')
                 o->trace = val;
-            else
+            else if (a[2] == 'p')
                 o->pcap = val;
+            else
+                o->html = val;
             i++;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
@@ -244,7 +248,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
         return bad_flag("%s", "no scenario file given");
     if (o->check_det && o->realtime)
         return bad_flag("%s", "--check-determinism needs deterministic mode (not --realtime)");
-    if (check_output_path("--pcap", o->pcap) != 0 || check_output_path("--trace", o->trace) != 0)
+    if (check_output_path("--pcap", o->pcap) != 0 || check_output_path("--trace", o->trace) != 0 ||
+        check_output_path("--html", o->html) != 0)
         return 2;
     return 0;
 }
@@ -440,6 +445,11 @@ static void run_job(const struct cli_run *c, struct job *j)
         per_run_path(c, c->o.pcap, j, pcap, sizeof pcap);
         ro.pcap_path = pcap;
     }
+    char html[1024];
+    if (c->o.html) {
+        per_run_path(c, c->o.html, j, html, sizeof html);
+        ro.html_path = html;
+    }
     if (!c->o.check_det) {
         scen_run(sc, &ro, j->res);
     } else {
@@ -458,6 +468,7 @@ static void run_job(const struct cli_run *c, struct job *j)
         r1.trace_path = t1;
         r2.trace_path = t2;
         r2.pcap_path = NULL;
+        r2.html_path = NULL;
         scen_run(sc, &r1, j->res);
         scen_run(sc, &r2, second);
         if (j->res->trace_hash != second->trace_hash || j->res->status != second->status) {

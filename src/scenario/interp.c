@@ -15,6 +15,7 @@
 
 #include "interp.h"
 #include "names.h"
+#include "html_report.h"
 #include "pcap.h"
 
 #define WAIT_STEP_MIN_NS 100000ull      /* `wait` polls every 0.1 ms at first ... */
@@ -26,6 +27,7 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
               const char *context)
 {
     pthread_mutex_lock(&run->mu);
+    int first = !run->failed;
     if (!run->failed) {
         run->failed = 1;
         struct scen_result *r = run->res;
@@ -39,6 +41,11 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
                  context && *context ? ")" : "");
     }
     pthread_mutex_unlock(&run->mu);
+    if (first && run->sim) {   /* the failed expectation is a record of the trace it ends */
+        char note[sizeof run->res->message + 32];
+        snprintf(note, sizeof note, "expectation failed: %s", run->res->message);
+        vmcisim_trace_note(run->sim, note);
+    }
     return -1;
 }
 
@@ -160,6 +167,8 @@ static void power_off_accounting(struct scen_run *run, vmcisim_vm *vm)
 int scen_do_action(struct scen_run *run, int action, int vmi)
 {
     vmcisim_vm *vm = run->vms[vmi];
+    if (run->html)
+        scen_html_event(run->html, scen_now(run), vmcisim_vm_cid(vm), scen_action_name(action));
     switch (action) {
     case ACT_SUSPEND: return vmcisim_vm_suspend(vm);
     case ACT_RESUME: return vmcisim_vm_resume(vm);
@@ -437,6 +446,38 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
     return 0;
 }
 
+/* The packet observer of a run: the capture and the HTML report, either or both. */
+struct observers {
+    struct scen_pcap *pc;
+    struct scen_html *html;
+};
+
+static void observe_packet(void *ctx, const struct vmcisim_packet *pkt)
+{
+    struct observers *o = ctx;
+    if (o->pc)
+        scen_pcap_observer(o->pc, pkt);
+    if (o->html)
+        scen_html_packet(o->html, pkt);
+}
+
+/* The report's lanes: the host and every VM, in the script's order, with their processes. */
+static void html_lanes(struct scen_run *run)
+{
+    const struct scen_script *sc = run->sc;
+    for (size_t v = 0; v < sc->nvms; v++) {
+        char procs[256] = "";
+        size_t k = 0;
+        for (size_t p = 0; p < sc->nprocs && k + 2 < sizeof procs; p++)
+            if (sc->procs[p].vm == (int)v) {
+                int n = snprintf(procs + k, sizeof procs - k, "%s%s", k ? " " : "",
+                                 sc->procs[p].name);
+                k = n > 0 && (size_t)n < sizeof procs - k ? k + (size_t)n : sizeof procs - 1;
+            }
+        scen_html_lane(run->html, vmcisim_vm_cid(run->vms[v]), sc->vms[v].name, procs);
+    }
+}
+
 int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct scen_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -485,8 +526,14 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
             scen_fail(&run, 1, "a writable capture file", got, NULL);
             goto out;
         }
-        vmcisim_set_packet_observer(run.sim, scen_pcap_observer, pc);
     }
+    if (o->html_path && !(run.html = scen_html_new())) {
+        scen_fail(&run, 1, "memory for the HTML report", "none", NULL);
+        goto out;
+    }
+    struct observers obs = {pc, run.html};
+    if (pc || run.html)
+        vmcisim_set_packet_observer(run.sim, observe_packet, &obs);
     char note[128];
     snprintf(note, sizeof note, "scenario %s", sc->name);
     vmcisim_trace_note(run.sim, note);
@@ -498,7 +545,9 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         snprintf(note, sizeof note, "injected nondeterminism %lu", ++runs);
         vmcisim_trace_note(run.sim, note);
     }
-    if (setup_world(&run, o) == 0 && spawn_all(&run, &tl) == 0) {
+    if (setup_world(&run, o) == 0 && run.html)
+        html_lanes(&run);
+    if (!run.failed && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
         if (!run.failed)
             judge_stuck(&run, rc);
@@ -510,10 +559,23 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
 
 out:
     if (run.sim)
+        vmcisim_set_packet_observer(run.sim, NULL, NULL);
+    if (run.html) {
+        scen_html_verdict(run.html, res->sim_ns, run.failed ? res->message : NULL);
+        char title[400];
+        snprintf(title, sizeof title, "%s, seed %llu: %s", sc->name,
+                 (unsigned long long)o->seed, run.failed ? "FAIL" : "PASS");
+        struct scen_html *h = run.html;
+        run.html = NULL;
+        if (scen_html_write(h, o->html_path, title) != 0 && !run.failed)
+            scen_fail(&run, 1, "the HTML report to be written", strerror(errno), NULL);
+    }
+    if (run.sim)
         vmcisim_destroy(run.sim);
+    run.sim = NULL;
     if (pc && scen_pcap_close(pc) != 0 && !run.failed)
         scen_fail(&run, 1, "the capture file to be written", strerror(errno), NULL);
-    if (run.sim == NULL && !run.failed)
+    if (!res->trace_records && !run.failed)
         scen_fail(&run, 1, "a world", "none", NULL);
     for (size_t i = 0; run.inst && i < run.ninst; i++) {
         free(run.inst[i].fds);

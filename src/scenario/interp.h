@@ -63,6 +63,7 @@ struct scen_run {
     pthread_mutex_t mu;          /* the first failure */
     int failed;
     struct scen_result *res;
+    struct scen_html *html;      /* --html: the run as a sequence diagram, or NULL */
 };
 
 /* ---- interp.c -------------------------------------------------------------------------------- */

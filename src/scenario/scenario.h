@@ -40,6 +40,7 @@ struct scen_run_opts {
     int realtime;
     const char *trace_path;   /* readable trace file, or NULL */
     const char *pcap_path;    /* LINKTYPE_VSOCK capture file, or NULL */
+    const char *html_path;    /* the run as a sequence diagram (self-contained HTML), or NULL */
 };
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
