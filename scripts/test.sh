@@ -4,7 +4,7 @@
 # ThreadSanitizer. Set VMCISIM_QUICK=1 to run only the first build.
 set -eu
 cd "$(dirname "$0")/.."
-sh scripts/setup.sh
+VMCISIM_SETUP_TEST_TOOLS=1 sh scripts/setup.sh
 jobs=$(nproc 2>/dev/null || echo 2)
 
 build_and_test() {
