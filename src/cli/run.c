@@ -337,7 +337,7 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     shell_quote(scen_path(c->scripts[j->file]), file, sizeof file);
     char hash[48] = "";
     /* a run whose worker died has no trace hash to pin */
-    if (j->res->trace_records)
+    if (j->res->trace_records && !j->res->realtime)   /* realtime runs are not replayable */
         snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res->trace_hash);
     snprintf(out, n, "%s run --seed %llu%s%s%s %s", prog, (unsigned long long)j->seed,
              c->o.realtime ? " --realtime" : "", c->o.check_det ? " --check-determinism" : "",

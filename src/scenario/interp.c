@@ -482,6 +482,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
 {
     memset(res, 0, sizeof *res);
     res->seed = o->seed;
+    res->realtime = o->realtime != 0;
     res->status = SCEN_PASS;
     snprintf(res->where, sizeof res->where, "%s", sc->path);
 

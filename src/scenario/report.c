@@ -40,14 +40,19 @@ void scen_json_string(const char *s, char *buf, size_t n)
 void scen_format_line(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
-    if (r->status == SCEN_PASS)
-        snprintf(buf, n, "PASS %s seed=%llu hash=%016llx records=%llu time=%.9fs", path,
-                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash,
-                 (unsigned long long)r->trace_records, (double)r->sim_ns / 1e9);
+    /* A realtime run's trace is only counted: its hash would be that of an empty trace. */
+    char hash[32];
+    if (r->realtime)
+        snprintf(hash, sizeof hash, "mode=realtime");
     else
-        snprintf(buf, n, "FAIL %s seed=%llu hash=%016llx %s | replay: %s", path,
-                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash, r->message,
-                 replay ? replay : "");
+        snprintf(hash, sizeof hash, "hash=%016llx", (unsigned long long)r->trace_hash);
+    if (r->status == SCEN_PASS)
+        snprintf(buf, n, "PASS %s seed=%llu %s records=%llu time=%.9fs", path,
+                 (unsigned long long)r->seed, hash, (unsigned long long)r->trace_records,
+                 (double)r->sim_ns / 1e9);
+    else
+        snprintf(buf, n, "FAIL %s seed=%llu %s %s | replay: %s", path,
+                 (unsigned long long)r->seed, hash, r->message, replay ? replay : "");
 }
 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
@@ -61,11 +66,14 @@ void scen_format_json(const struct scen_result *r, const char *path, const char 
     scen_json_string(r->message, jmsg, sizeof jmsg);
     scen_json_string(r->detail, jdet, sizeof jdet);
     scen_json_string(replay ? replay : "", jrep, sizeof jrep);
+    char jhash[24] = "null";   /* realtime: no hash (the trace is only counted) */
+    if (!r->realtime)
+        snprintf(jhash, sizeof jhash, "\"%016llx\"", (unsigned long long)r->trace_hash);
     snprintf(buf, n,
-             "{\"result\":\"%s\",\"file\":%s,\"seed\":%llu,\"hash\":\"%016llx\","
+             "{\"result\":\"%s\",\"file\":%s,\"seed\":%llu,\"hash\":%s,"
              "\"records\":%llu,\"sim_ns\":%llu,\"line\":%d,\"where\":%s,\"expected\":%s,"
              "\"got\":%s,\"message\":%s,\"detail\":%s,\"replay\":%s}",
              r->status == SCEN_PASS ? "pass" : "fail", jpath, (unsigned long long)r->seed,
-             (unsigned long long)r->trace_hash, (unsigned long long)r->trace_records,
+             jhash, (unsigned long long)r->trace_records,
              (unsigned long long)r->sim_ns, r->line, jwhere, jexp, jgot, jmsg, jdet, jrep);
 }

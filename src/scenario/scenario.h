@@ -52,6 +52,7 @@ struct scen_result {
     uint64_t trace_hash;
     uint64_t trace_records;
     uint64_t sim_ns;          /* simulated time at the end */
+    int realtime;             /* a realtime run: its trace is counted, not hashed */
     int line;                 /* line of the first failed expectation (0: none / not a line) */
     char where[320];          /* "path:line" of the failure, or the path */
     char expected[256];
