@@ -104,3 +104,20 @@ for want in "7,2,5000,1,56," "2,7,.*,1,56," "7,2,5000,4,0,68656c6c6f" "2,7,.*,4,
     cat "$dir/e2e-fields.txt"; exit 1; }
 done
 echo "PASS: end to end, the capture of suspend_resume shows its connects and payloads"
+
+# pcapng: the same frames, plus a comment on an empty frame for each lifecycle action and for
+# the failed expectation.
+"$tool" run --seed 3 --pcap "$dir/e2e.pcapng" "$src/scenarios/suspend_resume.vmcis" >/dev/null
+tshark -r "$dir/e2e.pcapng" -T fields -E separator=, -e frame.time_epoch -e frame.len \
+  -e vsock.op -e frame.comment 2>/dev/null >"$dir/ng.txt"
+for want in "0.010100000,0,,vmcisim: suspend guest (cid 7)" "0.030100000,0,,vmcisim: resume guest (cid 7)" \
+            "0.000100000,88,1," "0.000100000,37,4,"; do
+  grep -qF "$want" "$dir/ng.txt" || { echo "FAIL: pcapng, no record '$want' in:"; cat "$dir/ng.txt"; exit 1; }
+done
+[ "$(grep -c ',88,1,$' "$dir/ng.txt")" = "$(tshark -r "$dir/e2e.pcap" -Y 'vsock.op == 1' 2>/dev/null | wc -l)" ] || {
+  echo "FAIL: pcapng and pcap disagree on the connect records"; exit 1; }
+"$tool" run --seed 8 --pcap "$dir/fail.pcapng" "$src/tests/scenario_broken.vmcis" >/dev/null || true
+tshark -r "$dir/fail.pcapng" -T fields -e frame.comment 2>/dev/null >"$dir/ngf.txt"
+grep -q "^expectation failed: .*scenario_broken.vmcis:12: expected success, got EINVAL (suspend in operator)$" "$dir/ngf.txt" || {
+  echo "FAIL: pcapng, the failed expectation is not a comment:"; cat "$dir/ngf.txt"; exit 1; }
+echo "PASS: pcapng carries the frames and comments for lifecycle actions and the failed expectation"

@@ -45,6 +45,8 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
         char note[sizeof run->res->message + 32];
         snprintf(note, sizeof note, "expectation failed: %s", run->res->message);
         vmcisim_trace_note(run->sim, note);
+        if (run->pcap)
+            scen_pcap_note(run->pcap, scen_now(run), note);
     }
     return -1;
 }
@@ -169,6 +171,12 @@ int scen_do_action(struct scen_run *run, int action, int vmi)
     vmcisim_vm *vm = run->vms[vmi];
     if (run->html)
         scen_html_event(run->html, scen_now(run), vmcisim_vm_cid(vm), scen_action_name(action));
+    if (run->pcap) {
+        char note[160];
+        snprintf(note, sizeof note, "vmcisim: %s %s (cid %u)", scen_action_name(action),
+                 vmcisim_vm_name(vm), vmcisim_vm_cid(vm));
+        scen_pcap_note(run->pcap, scen_now(run), note);
+    }
     switch (action) {
     case ACT_SUSPEND: return vmcisim_vm_suspend(vm);
     case ACT_RESUME: return vmcisim_vm_resume(vm);
@@ -532,6 +540,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         scen_fail(&run, 1, "memory for the HTML report", "none", NULL);
         goto out;
     }
+    run.pcap = pc;
     struct observers obs = {pc, run.html};
     if (pc || run.html)
         vmcisim_set_packet_observer(run.sim, observe_packet, &obs);
@@ -574,6 +583,7 @@ out:
     if (run.sim)
         vmcisim_destroy(run.sim);
     run.sim = NULL;
+    run.pcap = NULL;
     if (pc && scen_pcap_close(pc) != 0 && !run.failed)
         scen_fail(&run, 1, "the capture file to be written", strerror(errno), NULL);
     if (!res->trace_records && !run.failed)

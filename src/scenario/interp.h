@@ -64,6 +64,7 @@ struct scen_run {
     int failed;
     struct scen_result *res;
     struct scen_html *html;      /* --html: the run as a sequence diagram, or NULL */
+    struct scen_pcap *pcap;      /* --pcap: the capture (a pcapng one takes notes), or NULL */
 };
 
 /* ---- interp.c -------------------------------------------------------------------------------- */

@@ -1,19 +1,34 @@
 /*
  * pcap.c - the LINKTYPE_VSOCK capture writer (pcap.h). Every field is written byte by byte in
- * little-endian order, so the file is the same on any host.
+ * little-endian order, so the file is the same on any host. A name ending in ".pcapng" gets
+ * pcapng (formats.md §1.5): the same frames as Enhanced Packet Blocks with nanosecond
+ * timestamps, plus comments for what is not a packet (lifecycle events, a failed expectation).
  */
 #include "pcap.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PCAP_MAGIC_NS 0xA1B23C4Du  /* nanosecond timestamps: simulated time keeps its precision */
 
+#define NG_SHB 0x0A0D0D0Au
+#define NG_IDB 0x00000001u
+#define NG_EPB 0x00000006u
+#define NG_BYTE_ORDER 0x1A2B3C4Du
+#define NG_OPT_END 0
+#define NG_OPT_COMMENT 1
+#define NG_OPT_SHB_USERAPPL 4
+#define NG_OPT_IF_NAME 2
+#define NG_OPT_IF_TSRESOL 9
+
 struct scen_pcap {
     FILE *f;
     int bad;
+    int ng;                        /* pcapng rather than classic pcap */
     unsigned char *buf;            /* one frame */
+    pthread_mutex_t mu;            /* realtime mode: notes come from other threads */
 };
 
 static void le16(unsigned char *p, uint32_t v)
@@ -30,6 +45,92 @@ static void le64(unsigned char *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static size_t pad4(size_t n) { return (n + 3) & ~(size_t)3; }
+
+static void put(struct scen_pcap *pc, const void *p, size_t n)
+{
+    if (n && fwrite(p, 1, n, pc->f) != n)
+        pc->bad = 1;
+}
+
+static void put32(struct scen_pcap *pc, uint32_t v)
+{
+    unsigned char b[4];
+    le32(b, v);
+    put(pc, b, 4);
+}
+
+/* One option: code, length, value padded to 4 bytes. */
+static void put_opt(struct scen_pcap *pc, uint16_t code, const void *v, size_t n)
+{
+    unsigned char h[4], zero[4] = {0};
+    le16(h, code);
+    le16(h + 2, (uint32_t)n);
+    put(pc, h, 4);
+    put(pc, v, n);
+    put(pc, zero, pad4(n) - n);
+}
+
+static size_t opt_size(size_t n) { return 4 + pad4(n); }
+
+static void ng_headers(struct scen_pcap *pc)
+{
+    static const char appl[] = "vmcisim";
+    static const char ifname[] = "vmci";
+    size_t shb = 28 + opt_size(sizeof appl - 1) + 4;
+    put32(pc, NG_SHB);
+    put32(pc, (uint32_t)shb);
+    put32(pc, NG_BYTE_ORDER);
+    unsigned char ver[4];
+    le16(ver, 1);
+    le16(ver + 2, 0);
+    put(pc, ver, 4);
+    unsigned char len[8];
+    le64(len, UINT64_MAX);   /* section length not given */
+    put(pc, len, 8);
+    put_opt(pc, NG_OPT_SHB_USERAPPL, appl, sizeof appl - 1);
+    put_opt(pc, NG_OPT_END, NULL, 0);
+    put32(pc, (uint32_t)shb);
+    unsigned char tsresol = 9;   /* 10^-9 s */
+    size_t idb = 20 + opt_size(sizeof ifname - 1) + opt_size(1) + 4;
+    put32(pc, NG_IDB);
+    put32(pc, (uint32_t)idb);
+    unsigned char lt[8];
+    le16(lt, SCEN_PCAP_LINKTYPE_VSOCK);
+    le16(lt + 2, 0);
+    le32(lt + 4, SCEN_PCAP_SNAPLEN);
+    put(pc, lt, 8);
+    put_opt(pc, NG_OPT_IF_NAME, ifname, sizeof ifname - 1);
+    put_opt(pc, NG_OPT_IF_TSRESOL, &tsresol, 1);
+    put_opt(pc, NG_OPT_END, NULL, 0);
+    put32(pc, (uint32_t)idb);
+}
+
+/* An Enhanced Packet Block: len bytes of pc->buf (may be 0) and an optional comment. */
+static void ng_packet(struct scen_pcap *pc, uint64_t t_ns, size_t len, const char *comment)
+{
+    size_t clen = comment ? strlen(comment) : 0;
+    if (clen > 0xFFFF)
+        clen = 0xFFFF;
+    size_t total = 32 + pad4(len) + (comment ? opt_size(clen) + 4 : 0);
+    unsigned char h[20], zero[4] = {0};
+    put32(pc, NG_EPB);
+    put32(pc, (uint32_t)total);
+    le32(h, 0);                                  /* interface 0 */
+    le32(h + 4, (uint32_t)(t_ns >> 32));
+    le32(h + 8, (uint32_t)t_ns);
+    le32(h + 12, (uint32_t)len);
+    le32(h + 16, (uint32_t)len);
+    put(pc, h, 20);
+    put(pc, pc->buf, len);
+    put(pc, zero, pad4(len) - len);
+    if (comment) {
+        put_opt(pc, NG_OPT_COMMENT, comment, clen);
+        put_opt(pc, NG_OPT_END, NULL, 0);
+    }
+    put32(pc, (uint32_t)total);
 }
 
 void scen_pcap_global_header(unsigned char out[24])
@@ -87,12 +188,19 @@ struct scen_pcap *scen_pcap_open(const char *path)
         return NULL;
     pc->buf = malloc(SCEN_PCAP_SNAPLEN);
     pc->f = pc->buf ? fopen(path, "wb") : NULL;
+    size_t pl = strlen(path);
+    pc->ng = pl >= 7 && strcmp(path + pl - 7, ".pcapng") == 0;
     if (!pc->f) {
         int e = errno;
         free(pc->buf);
         free(pc);
         errno = e;
         return NULL;
+    }
+    pthread_mutex_init(&pc->mu, NULL);
+    if (pc->ng) {
+        ng_headers(pc);
+        return pc;
     }
     unsigned char gh[24];
     scen_pcap_global_header(gh);
@@ -103,6 +211,10 @@ struct scen_pcap *scen_pcap_open(const char *path)
 
 static void write_record(struct scen_pcap *pc, uint64_t t_ns, size_t len)
 {
+    if (pc->ng) {
+        ng_packet(pc, t_ns, len, NULL);
+        return;
+    }
     unsigned char rh[16];
     le32(rh, (uint32_t)(t_ns / 1000000000ull));
     le32(rh + 4, (uint32_t)(t_ns % 1000000000ull));
@@ -120,6 +232,7 @@ int scen_pcap_write(struct scen_pcap *pc, const struct vmcisim_packet *pkt)
     uint32_t left = pkt->payload && pkt->op == VMCISIM_PKT_PAYLOAD ? pkt->payload_len : 0;
     /* A datagram is one record whatever its size (it fits the snaplen); stream data is a byte
      * stream, so cutting it into records of at most 64 KiB (the vsockmon MTU) loses nothing. */
+    pthread_mutex_lock(&pc->mu);
     uint32_t step = pkt->sock_type == 2 ? left : SCEN_PCAP_MAX_PAYLOAD;
     if (step == 0 || step > SCEN_PCAP_SNAPLEN - SCEN_VSOCKMON_HDR)
         step = SCEN_PCAP_MAX_PAYLOAD;
@@ -128,13 +241,28 @@ int scen_pcap_write(struct scen_pcap *pc, const struct vmcisim_packet *pkt)
         size_t len = scen_pcap_frame(pkt, p, n, pc->buf, SCEN_PCAP_SNAPLEN);
         if (len == 0) {
             pc->bad = 1;
-            return -1;
+            break;
         }
         write_record(pc, pkt->time_ns, len);
         p += n;
         left -= n;
     } while (left > 0);
-    return pc->bad ? -1 : 0;
+    int rc = pc->bad ? -1 : 0;
+    pthread_mutex_unlock(&pc->mu);
+    return rc;
+}
+
+int scen_pcap_note(struct scen_pcap *pc, uint64_t t_ns, const char *text)
+{
+    if (!pc || !text)
+        return -1;
+    if (!pc->ng)
+        return 0;   /* classic pcap has nowhere to put it */
+    pthread_mutex_lock(&pc->mu);
+    ng_packet(pc, t_ns, 0, text);
+    int rc = pc->bad ? -1 : 0;
+    pthread_mutex_unlock(&pc->mu);
+    return rc;
 }
 
 void scen_pcap_observer(void *ctx, const struct vmcisim_packet *pkt)
@@ -150,6 +278,7 @@ int scen_pcap_close(struct scen_pcap *pc)
     if (fclose(pc->f) != 0)
         bad = 1;
     free(pc->buf);
+    pthread_mutex_destroy(&pc->mu);
     free(pc);
     return bad ? -1 : 0;
 }

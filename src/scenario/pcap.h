@@ -27,6 +27,10 @@ struct scen_pcap;
 struct scen_pcap *scen_pcap_open(const char *path);   /* NULL (errno set) if it cannot */
 /* Writes one packet as one record (or several, for long stream payloads); 0 or -1. */
 int scen_pcap_write(struct scen_pcap *pc, const struct vmcisim_packet *pkt);
+/* A pcapng capture (a path ending in ".pcapng") records text as a comment on an empty frame
+ * at t_ns: lifecycle events, a failed expectation. Classic pcap has no place for it: 0, nothing
+ * written. */
+int scen_pcap_note(struct scen_pcap *pc, uint64_t t_ns, const char *text);
 /* Flushes and closes; returns -1 if any write failed. */
 int scen_pcap_close(struct scen_pcap *pc);
 /* A vmcisim_packet_fn whose ctx is a struct scen_pcap. */
