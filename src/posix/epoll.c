@@ -90,3 +90,8 @@ int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
     }
     return ret(sockepoll_wait(epfd, events, maxevents, ns, "epoll_pwait2"));
 }
+
+/* Referenced by the link options (CMakeLists.txt, vmcisim.pc) so that this file is linked in
+ * even when an earlier shared library (a sanitizer runtime) also defines its names: a
+ * definition in a linked object then wins over the shared one. */
+const char vmcisim_interpose_epoll[] = "epoll";

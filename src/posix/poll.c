@@ -69,3 +69,8 @@ int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
         __chk_fail();
     return ppoll(fds, nfds, tmo, sigmask);
 }
+
+/* Referenced by the link options (CMakeLists.txt, vmcisim.pc) so that this file is linked in
+ * even when an earlier shared library (a sanitizer runtime) also defines its names: a
+ * definition in a linked object then wins over the shared one. */
+const char vmcisim_interpose_poll[] = "poll";

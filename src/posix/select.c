@@ -199,3 +199,8 @@ int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
     }
     return ret(do_select(nfds, readfds, writefds, exceptfds, ns, NULL, "pselect"));
 }
+
+/* Referenced by the link options (CMakeLists.txt, vmcisim.pc) so that this file is linked in
+ * even when an earlier shared library (a sanitizer runtime) also defines its names: a
+ * definition in a linked object then wins over the shared one. */
+const char vmcisim_interpose_select[] = "select";
