@@ -484,6 +484,83 @@ START_TEST(epoll_ctl_errors_as_linux)
 }
 END_TEST
 
+/* ---- a real pipe and a simulated socket in one epoll ------------------------------------------
+ * The pipe is registered in the real epoll descriptor by the kernel; the socket in the world's
+ * interest list of that descriptor. */
+
+struct epmix {
+    int pipefd[2];
+    int bound, realtime;
+    uint64_t written_at;
+};
+
+static void epmix_reader(void *arg)
+{
+    struct epmix *m = arg;
+    vmcisim *sim = vmcisim_self_world();
+    int s = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, TEST_PORT);
+    ck_assert_int_eq(vmci_bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    int ep = epoll_create1(0);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 100};
+    ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, m->pipefd[0], &ev), 0);
+    ev.data.u64 = 200;
+    ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, s, &ev), 0);
+    su_set(&m->bound, 1);
+    struct epoll_event out[2];
+    ck_assert_int_eq(epoll_wait(ep, out, 2, -1), 1);
+    ck_assert_uint_eq(out[0].events, EPOLLIN);
+    ck_assert_uint_eq(out[0].data.u64, 100);
+    if (!m->realtime)
+        ck_assert_uint_eq(vmcisim_now(sim), m->written_at); /* woken at the write's instant */
+    char c;
+    ck_assert_int_eq(read(m->pipefd[0], &c, 1), 1);
+    ck_assert_int_eq(epoll_wait(ep, out, 2, -1), 1);
+    ck_assert_uint_eq(out[0].events, EPOLLIN);
+    ck_assert_uint_eq(out[0].data.u64, 200);
+    char buf[8];
+    ck_assert_int_eq(vmci_recv(s, buf, sizeof buf, 0), 5);
+    ck_assert_mem_eq(buf, "hello", 5);
+    ck_assert_int_eq(epoll_wait(ep, out, 2, 0), 0);
+    close(ep);
+    vmci_close(s);
+}
+
+static void epmix_writer(void *arg)
+{
+    struct epmix *m = arg;
+    su_wait(&m->bound, 1);
+    vmcisim_sleep(2000000000ull);
+    m->written_at = vmcisim_now(vmcisim_self_world());
+    ck_assert_int_eq(write(m->pipefd[1], "x", 1), 1);
+    vmcisim_sleep(1000000000ull);
+    int s = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);
+    struct sockaddr_vm to = su_addr(GUEST_CID, TEST_PORT);
+    ck_assert_int_eq(vmci_sendto(s, "hello", 5, 0, (struct sockaddr *)&to, sizeof to), 5);
+    vmci_close(s);
+}
+
+static void run_epmix(uint64_t seed, int realtime)
+{
+    struct epmix m = {.realtime = realtime};
+    ck_assert_int_eq(pipe(m.pipefd), 0);
+    su_run2(seed, realtime, 0, epmix_reader, epmix_writer, &m);
+    close(m.pipefd[0]);
+    close(m.pipefd[1]);
+}
+
+START_TEST(epoll_pipe_and_socket)
+{
+    FOR_SEEDS(seed) run_epmix(seed, 0);
+}
+END_TEST
+
+START_TEST(epoll_pipe_and_socket_realtime)
+{
+    run_epmix(1, 1);
+}
+END_TEST
+
 /* ---- close() of a member removes it (epoll(7) Q6: when its last descriptor closes) ---------- */
 
 static void close_removes(void *arg)
@@ -571,11 +648,13 @@ int main(void)
     tcase_add_test(tc, epoll_edge_triggered_once_per_arrival);
     tcase_add_test(tc, epoll_ctl_errors_as_linux);
     tcase_add_test(tc, epoll_close_removes_member);
+    tcase_add_test(tc, epoll_pipe_and_socket);
     tcase_add_test(tc, epoll_timeouts_on_simulated_clock);
     suite_add_tcase(s, tc);
     TCase *rt = tcase_create("realtime");
     tcase_set_timeout(rt, 600);
     tcase_add_test(rt, epoll_echo_16_realtime);
+    tcase_add_test(rt, epoll_pipe_and_socket_realtime);
     suite_add_tcase(s, rt);
     return tu_run_suite(s);
 }

@@ -79,6 +79,9 @@ static int enter(struct ep_call *c)
     return 0;
 }
 
+/* Leave the world after recording the call. fd is a simulated socket's number, or -1: the
+ * numbers of real descriptors (the epoll descriptor) depend on what else the real process has
+ * open, so they stay out of the trace to keep it equal across processes. */
 static int leave(struct ep_call *c, const char *op, int fd, int rc)
 {
     if (rc < 0)
@@ -238,7 +241,7 @@ int sockepoll_created(int epfd)
         ep->next = c.sw->epolls;
         c.sw->epolls = ep;
     }
-    return leave(&c, "epoll_create", epfd, ep ? epfd : -ENOMEM);
+    return leave(&c, "epoll_create", -1, ep ? 0 : -ENOMEM) < 0 ? -ENOMEM : epfd;
 }
 
 void sockepoll_fd_closed(int fd)
@@ -372,12 +375,12 @@ int sockepoll_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t tim
     size_t cap = (size_t)maxevents < 1024 ? (size_t)maxevents : 1024;
     struct epoll_event *out = calloc(cap, sizeof *out);
     if (!out)
-        return leave(&c, op, epfd, -ENOMEM);
+        return leave(&c, op, -1, -ENOMEM);
     int err;
     struct sockepoll *ep = instance(c.sw, c.self->proc, epfd, &err);
     if (!ep) {
         free(out);
-        return leave(&c, op, epfd, err);
+        return leave(&c, op, -1, err);
     }
     uint64_t deadline =
         timeout_ns < 0 ? SIM_NO_DEADLINE : sim_deadline_after(c.sim, (uint64_t)timeout_ns);
@@ -414,7 +417,7 @@ int sockepoll_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t tim
     if (n > 0 && uc_copy_to_user(uev, out, (size_t)n * sizeof *out) != 0)
         n = -EFAULT;
     free(out);
-    return leave(&c, op, epfd, n);
+    return leave(&c, op, -1, n);
 }
 
 void sockepoll_destroy_all(struct sock_world *sw)
