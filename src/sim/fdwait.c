@@ -88,7 +88,6 @@ bool fdwait_idle(vmcisim *sim, bool nothing_else)
         for (size_t j = 0; j < t->nfdw; j++)
             all[k++] = t->fdw[j];
     }
-    sim->stats.sched_points++;
     int r;
     do
         r = REAL(poll)(all, (nfds_t)total, -1);
