@@ -265,6 +265,9 @@ static sim_thread *sched_pick(vmcisim *sim)
             }
             assert(!"unreachable");
         }
+        /* Nothing can run: threads also waiting on real descriptors may be ready. */
+        if (fdwait_idle(sim, sim->heap_len == 0))
+            continue;
         if (sim->heap_len) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
             sim->now = sim->heap[0]->deadline;
@@ -430,6 +433,7 @@ static void wake(vmcisim *sim, sim_thread *t)
     t->woken = true;
     if (sim->realtime) {
         pthread_cond_signal(&t->cv);
+        fdwait_rt_kick(t);
     } else {
         heap_remove(sim, t);
         t->state = T_RUNNABLE;
@@ -475,6 +479,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     t->state = T_RUNNABLE;
     t->heap_idx = SIZE_MAX;
     t->deadline = SIM_NO_DEADLINE;
+    t->rt_wakefd = -1;
     if (sim->realtime) {
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -586,6 +591,7 @@ void sim_kill_thread(sim_thread *t)
     }
     if (sim->realtime) {
         pthread_cond_signal(&t->cv);
+        fdwait_rt_kick(t);
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
     } else {
@@ -659,6 +665,7 @@ void sched_kill_all(vmcisim *sim)
                 t->killed = true;
                 waitq_remove(t);
                 pthread_cond_signal(&t->cv);
+                fdwait_rt_kick(t);
             }
         }
         pthread_mutex_unlock(&sim->lock);
@@ -696,8 +703,18 @@ void sched_self_check(vmcisim *sim)
         sim_point(sim);
 }
 
+void sched_waitq_push(sim_waitq *q, sim_thread *t) { waitq_push(q, t); }
+void sched_waitq_remove(sim_thread *t) { waitq_remove(t); }
+
+void sched_wake_thread(sim_thread *t)
+{
+    if (t->state == T_BLOCKED && !t->woken && !t->killed)
+        wake(t->sim, t);
+}
+
 void sched_thread_free(sim_thread *t)
 {
+    fdwait_thread_free(t);
     if (t->sim->realtime)
         pthread_cond_destroy(&t->cv);
     free(t);

@@ -118,6 +118,12 @@ struct sim_thread {
     uint64_t deadline;
     bool woken;
     jmp_buf unwind;
+    /* waiting on real descriptors too (fdwait.c) */
+    struct pollfd *fdw;          /* deterministic: the set, while blocked in sim_wait_fds */
+    size_t nfdw;
+    bool fdw_ready;              /* the idle check found one of them ready */
+    int rt_wakefd;               /* realtime: eventfd a wake-up writes while rt_fdwait, or -1 */
+    bool rt_fdwait;
 };
 
 /* The calling simulated thread, or NULL on a thread the simulator did not spawn. */
@@ -167,6 +173,17 @@ void sim_point(vmcisim *sim);     /* deterministic: let the seed choose who runs
  * for, for deadlock reports. Returns 0 if woken, ETIMEDOUT if the deadline passed. */
 int sim_wait(sim_waitq *q, uint64_t deadline, const char *what);
 void sim_wake_all(sim_waitq *q);
+/* sim_wait that real descriptors can also end (fdwait.c): pfds[0..n) with events set. A real
+ * descriptor is never waited on in the kernel while the world needs the thread: in
+ * deterministic mode the scheduler checks them without blocking whenever no thread can run
+ * (before the clock jumps), and blocks on them on the wall clock, simulated time standing
+ * still, only when nothing else could ever wake a thread. In realtime mode the thread leaves
+ * the world and waits in the C library's poll on them plus an eventfd that a wake-up writes.
+ * Returns 0 (woken or spurious), ETIMEDOUT, or SIM_WAIT_FD_READY. revents are not kept. */
+#define SIM_WAIT_FD_READY (-1)
+struct pollfd;
+int sim_wait_fds(sim_waitq *q, uint64_t deadline, const char *what, struct pollfd *pfds,
+                 size_t n);
 void sim_wake_one(sim_waitq *q);
 bool sim_waitq_empty(const sim_waitq *q);
 

@@ -87,6 +87,14 @@ void sched_thread_free(sim_thread *t);
 void sched_kill_all(vmcisim *sim);
 void sched_join_all(vmcisim *sim);
 void sched_self_check(vmcisim *sim);
+void sched_waitq_push(sim_waitq *q, sim_thread *t);
+void sched_waitq_remove(sim_thread *t);
+void sched_wake_thread(sim_thread *t);              /* if blocked: wake it as sim_wake_one */
+
+/* fdwait.c */
+bool fdwait_idle(vmcisim *sim, bool nothing_else);  /* wake threads whose real fds are ready */
+void fdwait_rt_kick(sim_thread *t);                 /* realtime: t is woken or killed */
+void fdwait_thread_free(sim_thread *t);
 
 /* world.c */
 void world_proc_ended(vmcisim *sim, sim_proc *p);

@@ -18,7 +18,9 @@
 #include <unistd.h>
 
 #include "../guest/vmci_kapi.h"
+#include "../posix/real.h"
 #include "fdtable.h"
+#include "sockpoll.h"
 #include "usercopy.h"
 #include "vmci_sockets.h"
 #include "vsock.h"
@@ -680,75 +682,10 @@ int vmci_ioctl(int fd, unsigned long req, ...)
 
 int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
 {
-    if (nfds > (nfds_t)VSOCK_FD_MAX * 2)
-        return (int)fail(EINVAL);
-    struct pollfd *fds = calloc(nfds ? nfds : 1, sizeof *fds);
-    if (!fds)
-        return (int)fail(ENOMEM);
-    if (nfds && uc_copy_from_user(fds, ufds, nfds * sizeof *fds) != 0) {
-        free(fds);
-        return (int)fail(EFAULT);
-    }
-    bool any_vsock = false, any_real = false;
-    for (nfds_t i = 0; i < nfds; i++) {
-        if (fd_is_vsock_range(fds[i].fd))
-            any_vsock = true;
-        else if (fds[i].fd >= 0)
-            any_real = true;
-    }
-    if (!any_vsock) {
-        free(fds);
-        return poll(ufds, nfds, timeout_ms);
-    }
-    struct call c;
-    int rc = call_begin(&c);
-    if (rc) {
-        free(fds);
-        return (int)fail(-rc);
-    }
-    uint64_t deadline = timeout_ms < 0 ? SIM_NO_DEADLINE
-                                       : sim_deadline_after(c.sim, (uint64_t)timeout_ms * 1000000ull);
-    int ready;
-    for (;;) {
-        ready = 0;
-        for (nfds_t i = 0; i < nfds; i++) {
-            struct pollfd *p = &fds[i];
-            p->revents = 0;
-            if (p->fd < 0)
-                continue;
-            if (fd_is_vsock_range(p->fd)) {
-                struct vsock *sk = lookup(&c, p->fd);
-                if (!sk)
-                    p->revents = POLLNVAL;
-                else
-                    p->revents = (short)(vsock_op_poll(sk) & (p->events | POLLERR | POLLHUP));
-            } else {
-                struct pollfd one = *p;
-                if (poll(&one, 1, 0) > 0)
-                    p->revents = one.revents;
-            }
-            if (p->revents)
-                ready++;
-        }
-        if (ready || timeout_ms == 0 || (deadline != SIM_NO_DEADLINE && sim_now(c.sim) >= deadline))
-            break;
-        for (nfds_t i = 0; i < nfds; i++) {
-            struct vsock *sk = fd_is_vsock_range(fds[i].fd) ? lookup(&c, fds[i].fd) : NULL;
-            if (sk)
-                vsock_op_poll_wait(sk, fds[i].events);
-        }
-        /* real descriptors cannot wake us: look at them again every 10 ms of simulated time */
-        uint64_t wake = deadline;
-        if (any_real) {
-            uint64_t slice = sim_deadline_after(c.sim, 10000000ull);
-            if (slice < wake)
-                wake = slice;
-        }
-        sim_wait(&c.sw->poll_wq, wake, "poll");
-    }
-    rc = ready;
-    if (nfds && uc_copy_to_user(ufds, fds, nfds * sizeof *fds) != 0)
-        rc = -EFAULT;
-    free(fds);
-    return (int)call_end(&c, "poll", -1, rc);
+    /* one implementation for vmci_poll and the plain-named poll: sockpoll.c */
+    if (!sockpoll_simulated())
+        return REAL(poll)(ufds, nfds, timeout_ms);
+    int64_t ns = timeout_ms < 0 ? -1 : (int64_t)timeout_ms * 1000000;
+    int rc = sockpoll_poll(ufds, nfds, ns, NULL, "poll");
+    return rc < 0 ? (int)fail(-rc) : rc;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fdtable.h"
+#include "sockpoll.h"
 #include "vsock.h"
 
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm)
@@ -85,6 +86,7 @@ static void sock_proc_end(void *self, sim_proc *p)
 static void sock_destroy(void *self)
 {
     struct sock_world *sw = self;
+    sockepoll_destroy_all(sw);
     /* Threads are gone; free every object without talking to the stack below. */
     for (size_t i = 0; i < sw->nall; i++) {
         struct vsock *sk = sw->all[i];

@@ -117,6 +117,7 @@ struct vsock {
     struct vsock *bnext, *bprev, *cnext, *cprev;
     /* waiting */
     sim_waitq wq;
+    uint64_t poll_seq;                   /* vsock_wake count: epoll's edges (sockepoll.c) */
     sim_timer connect_timer;
     sim_timer pending_timer;
     /* transport private state */
@@ -143,6 +144,7 @@ struct sock_world {
     size_t nctxs;
     uint32_t next_sock_id;
     sim_waitq poll_wq;            /* every socket event wakes pollers */
+    struct sockepoll *epolls;     /* epoll instances holding simulated sockets (sockepoll.c) */
     /* every socket alive, in creation order (for lifecycle sweeps) */
     struct vsock **all;
     size_t nall, all_cap;

@@ -134,6 +134,7 @@ void vsock_cancel_timer(struct vsock *sk, sim_timer *t)
 
 void vsock_wake(struct vsock *sk)
 {
+    sk->poll_seq++;
     sim_wake_all(&sk->wq);
     sim_wake_all(&sk->sw->poll_wq);
 }
