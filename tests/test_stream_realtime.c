@@ -165,6 +165,7 @@ struct po {
     uint64_t received, bad;  /* written by the guest reader (atomic) */
     int send_errno;
     uint64_t sent;
+    unsigned char buf[65536];  /* the guest reader's: it ends where it stands, never frees */
 };
 
 static void po_guest_reader(void *arg)
@@ -173,7 +174,7 @@ static void po_guest_reader(void *arg)
     int l = su_listen(TEST_PORT, 1);
     su_set(&s->listening, 1);
     int fd = su_accept(l);
-    unsigned char *buf = malloc(65536);
+    unsigned char *buf = s->buf;
     uint64_t got = 0;
     for (;;) { /* until the power off ends this thread where it stands */
         ssize_t n = vmci_recv(fd, buf, 65536, 0);
@@ -225,7 +226,8 @@ START_TEST(realtime_power_off_under_a_stream)
         struct vmcisim_config cfg = {.seed = 5, .realtime = 1};
         vmcisim *sim = vmcisim_create(&cfg);
         ck_assert_ptr_nonnull(sim);
-        struct po s = {0};
+        static struct po s;
+        memset(&s, 0, sizeof s);
         s.guest = vmcisim_vm_create(sim, "guest", GUEST_CID);
         ck_assert_ptr_nonnull(s.guest);
         ck_assert_int_eq(vmcisim_spawn(s.guest, "reader", po_guest_reader, &s), 0);

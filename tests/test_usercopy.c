@@ -41,6 +41,15 @@ static void *unmapped_page(void)
     return p;
 }
 
+/* A page that stays inaccessible (an unmapped page may be mapped again by the next mmap, e.g.
+ * a new thread's stack, and then a "bad" address would be good, or worse, writable). */
+static void *guard_page(void)
+{
+    void *p = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_ptr_ne(p, MAP_FAILED);
+    return p;
+}
+
 static void check_from(copy_fn from)
 {
     unsigned char src[300], dst[300];
@@ -99,7 +108,7 @@ START_TEST(recovery_repeats_and_keeps_the_mask)
 {
     sigset_t before, after;
     ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
-    void *bad = unmapped_page();
+    void *bad = guard_page();
     char c;
     for (int i = 0; i < 1000; i++) {
         ck_assert_int_eq(uc_copy_from_user(&c, bad, 1), -1);
@@ -135,7 +144,7 @@ START_TEST(recovery_is_per_thread)
 {
     pthread_t th[4];
     struct thr t[4];
-    void *bad = unmapped_page();
+    void *bad = guard_page();
     for (int i = 0; i < 4; i++) {
         t[i] = (struct thr){.bad = bad};
         ck_assert_int_eq(pthread_create(&th[i], NULL, fault_thread, &t[i]), 0);
@@ -153,8 +162,8 @@ END_TEST
 START_TEST(other_faults_still_kill)
 {
     char c;
-    ck_assert_int_eq(uc_copy_from_user(&c, unmapped_page(), 1), -1); /* handler installed */
-    volatile char *bad = unmapped_page();
+    ck_assert_int_eq(uc_copy_from_user(&c, guard_page(), 1), -1); /* handler installed */
+    volatile char *bad = guard_page();
     pid_t pid = fork();
     ck_assert_int_ne(pid, -1);
     if (pid == 0) {
@@ -177,6 +186,7 @@ static Suite *suite(void)
 {
     Suite *s = suite_create("usercopy");
     TCase *tc = tcase_create("usercopy");
+    tcase_set_timeout(tc, 300); /* thousands of faults: slow under sanitizers on a busy machine */
     tcase_add_test(tc, fast_copies_fault_safely);
     tcase_add_test(tc, syscall_copies_agree);
     tcase_add_test(tc, recovery_repeats_and_keeps_the_mask);
