@@ -70,8 +70,15 @@ struct bench_result {
     double median, min, max;  /* throughput: GB/s; latency: p50 ns; rate: per second */
     double p99_median;        /* latency only */
     double spread;            /* relative IQR of the main metric: (Q3 - Q1) / median */
-    double ratio;             /* throughput / the 2-CPU unix-socketpair's at the same msg_size;
-                                 < 0: none */
+    double ratio;             /* this row's figure over its baseline's (ratio_to); < 0: none.
+                                 Throughput: GB/s over GB/s (above 1 is faster); latency: p50
+                                 over p50 (below 1 is faster) */
+    const char *ratio_to;     /* the baseline row's name: the 2-CPU unix-socketpair of the same
+                                 kind and msg_size; NULL: none */
+    double ring_ratio;        /* vmci-stream throughput: over the bare vmci-ring's at the same
+                                 msg_size; < 0: none */
+    double others_cpu;        /* share of the machine (0..1) other processes used while the
+                                 case ran; < 0: unknown (load.h) */
 };
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "output.h"
+#include "load.h"
 #include "runner.h"
 
 #define DEFAULT_RUNS 5
@@ -133,6 +134,7 @@ int cli_bench(int argc, char **argv)
     };
     int failed = 0;
     size_t n = 0;
+    double load_before = bench_loadavg1();
     for (size_t i = 0; i < bench_case_count(); i++) {
         const struct bench_case *bc = bench_case_at(i);
         if (!bench_case_matches(bc, filter))
@@ -152,6 +154,29 @@ int cli_bench(int argc, char **argv)
     bench_fill_ratios(res, n);
     bench_print(stdout, fmt, res, n);
     fflush(stdout);
+    /* The machine's load, before and after (the latter includes this run's own threads), and a
+     * warning when other processes took a noticeable share while the figures were taken: on a
+     * shared machine ratios move in either direction (docs/benchmarks.md). */
+    double load_after = bench_loadavg1();
+    int loaded = 0;
+    double worst = 0;
+    for (size_t i = 0; i < n; i++)
+        if (res[i].ok && res[i].others_cpu > BENCH_LOADED_SHARE) {
+            loaded++;
+            if (res[i].others_cpu > worst)
+                worst = res[i].others_cpu;
+        }
+    /* (JSON and CSV rows carry others_cpu and loaded themselves; stderr stays quiet) */
+    FILE *note = stdout;
+    if (fmt == BENCH_FMT_TABLE)
+        fprintf(note, "\nload average (1 min): %.2f before, %.2f after (after counts this run)\n",
+                load_before, load_after);
+    if (loaded && fmt == BENCH_FMT_TABLE)
+        fprintf(note, "%svmcisim bench: WARNING: the machine was loaded: other processes took "
+                      "more than %.0f%% of its CPUs during %d of %zu cases (up to %.0f%%); "
+                      "figures and ratios cannot be trusted\n",
+                fmt == BENCH_FMT_TABLE ? "" : "", BENCH_LOADED_SHARE * 100, loaded, n,
+                worst * 100);
     free(res);
     return failed ? 1 : 0;
 }

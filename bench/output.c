@@ -3,15 +3,17 @@
  *
  * JSON Lines and CSV carry the same columns, for machines: the metric of a row's kind
  * (gb_per_s, msgs_per_s, or rtt_ns_p50 + rtt_ns_p99), runs, spread = (Q3 - Q1) / median,
- * min and max of the main metric, ratio_to_socketpair for throughput rows, cpus (how the two
- * sides were pinned). Not applicable is
+ * min and max of the main metric, ratio (to the row named by ratio_to; ratio_to_socketpair is
+ * the same figure under its old name), ratio_to_ring for vmci-stream rows, cpus (how the two
+ * sides were pinned), others_cpu and loaded (load.h). Not applicable is
  * null in JSON and an empty field in CSV. The table is for people: human units, aligned.
  */
 #include <string.h>
 
+#include "load.h"
 #include "output.h"
 
-#define NCOLS 9
+#define NCOLS 11
 #define CELL 96
 
 static const char *metric_unit(const struct bench_case *bc)
@@ -61,9 +63,19 @@ static void json_row(FILE *f, const struct bench_result *r)
     fprintf(f, "\"unit\":\"%s\",\"runs\":%d,\"spread\":%.4f,\"min\":%.6g,\"max\":%.6g,",
             metric_unit(bc), r->runs, r->spread, r->min, r->max);
     if (r->ratio >= 0)
-        fprintf(f, "\"ratio_to_socketpair\":%.3f,", r->ratio);
+        fprintf(f, "\"ratio_to\":\"%s\",\"ratio\":%.3f,\"ratio_to_socketpair\":%.3f,",
+                r->ratio_to, r->ratio, r->ratio);
     else
-        fprintf(f, "\"ratio_to_socketpair\":null,");
+        fprintf(f, "\"ratio_to\":null,\"ratio\":null,\"ratio_to_socketpair\":null,");
+    if (r->ring_ratio >= 0)
+        fprintf(f, "\"ratio_to_ring\":%.3f,", r->ring_ratio);
+    else
+        fprintf(f, "\"ratio_to_ring\":null,");
+    if (r->others_cpu >= 0)
+        fprintf(f, "\"others_cpu\":%.3f,\"loaded\":%s,", r->others_cpu,
+                r->others_cpu > BENCH_LOADED_SHARE ? "true" : "false");
+    else
+        fprintf(f, "\"others_cpu\":null,\"loaded\":null,");
     fprintf(f, "\"work_per_run\":%llu}\n", (unsigned long long)r->work);
 }
 
@@ -71,7 +83,8 @@ static void json_row(FILE *f, const struct bench_result *r)
 
 static const char csv_header[] =
     "name,transport,direction,kind,msg_size,queue_size,cpus,gb_per_s,msgs_per_s,rtt_ns_p50,"
-    "rtt_ns_p99,unit,runs,spread,min,max,ratio_to_socketpair,work_per_run\n";
+    "rtt_ns_p99,unit,runs,spread,min,max,ratio_to_socketpair,work_per_run,ratio_to,ratio_to_ring,"
+    "others_cpu\n";
 
 static void csv_row(FILE *f, const struct bench_result *r)
 {
@@ -101,7 +114,16 @@ static void csv_row(FILE *f, const struct bench_result *r)
     fprintf(f, "%s,%d,%.4f,%.6g,%.6g,", metric_unit(bc), r->runs, r->spread, r->min, r->max);
     if (r->ratio >= 0)
         fprintf(f, "%.3f", r->ratio);
-    fprintf(f, ",%llu\n", (unsigned long long)r->work);
+    fprintf(f, ",%llu,", (unsigned long long)r->work);
+    if (r->ratio_to)
+        fputs(r->ratio_to, f);
+    fputc(',', f);
+    if (r->ring_ratio >= 0)
+        fprintf(f, "%.3f", r->ring_ratio);
+    fputc(',', f);
+    if (r->others_cpu >= 0)
+        fprintf(f, "%.3f", r->others_cpu);
+    fputc('\n', f);
 }
 
 /* ---- the table ---------------------------------------------------------------------------- */
@@ -171,14 +193,24 @@ static void table_cells(const struct bench_result *r, char cell[NCOLS][CELL])
         snprintf(cell[8], CELL, "%.2fx", r->ratio);
     else
         snprintf(cell[8], CELL, "-");
+    if (r->ring_ratio >= 0)
+        snprintf(cell[9], CELL, "%.2fx", r->ring_ratio);
+    else
+        snprintf(cell[9], CELL, "-");
+    if (r->others_cpu >= 0)
+        snprintf(cell[10], CELL, "%.0f%%%s", r->others_cpu * 100,
+                 r->others_cpu > BENCH_LOADED_SHARE ? " !" : "");
+    else
+        snprintf(cell[10], CELL, "?");
 }
 
 static void table(FILE *f, const struct bench_result *res, size_t n)
 {
-    static const char *head[NCOLS] = {"transport", "kind",   "direction", "msg",          "queue",
-                                      "cpus",      "median", "spread",    "vs socketpair"};
+    static const char *head[NCOLS] = {"transport", "kind",   "direction", "msg",
+                                      "queue",     "cpus",   "median",    "spread",
+                                      "vs socketpair", "vs ring", "others"};
     /* Numbers right-aligned, words left-aligned. */
-    static const int right[NCOLS] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
+    static const int right[NCOLS] = {0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1};
     int width[NCOLS];
     char cell[NCOLS][CELL];
     int runs = 0;
@@ -194,7 +226,10 @@ static void table(FILE *f, const struct bench_result *res, size_t n)
                 width[c] = (int)strlen(cell[c]);
     }
     fprintf(f, "vmcisim bench: median of %d runs per figure; spread = (Q3 - Q1) / median; "
-               "GB = 10^9 bytes; cpus: 2 = one side per CPU, 1 = both on one\n\n", runs);
+               "GB = 10^9 bytes; cpus: 2 = one side per CPU, 1 = both on one; vs socketpair: "
+               "GB/s over GB/s, round trips p50 over p50; others: CPU share other processes "
+               "took meanwhile (! above %.0f%%)\n\n",
+            runs, BENCH_LOADED_SHARE * 100);
     for (int c = 0; c < NCOLS; c++)
         fprintf(f, "%s%*s%s", c ? "  " : "", right[c] ? width[c] : -width[c], head[c],
                 c == NCOLS - 1 ? "\n" : "");

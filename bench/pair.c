@@ -24,7 +24,7 @@ struct side {
 /* Pin the calling thread to the slot-th CPU it may run on, if there are at least two. Pinning
  * keeps the sides where the case says for the whole run, so a figure does not depend on where
  * the kernel happened to put them; where pinning is not allowed the run goes on as is. */
-static void pin_to_slot(int slot)
+void bench_pin_to_slot(int slot)
 {
     cpu_set_t allowed, one;
     if (slot < 0 || sched_getaffinity(0, sizeof allowed, &allowed) != 0 ||
@@ -45,7 +45,7 @@ static void pin_to_slot(int slot)
 static void *side_main(void *p)
 {
     struct side *s = p;
-    pin_to_slot(s->slot);
+    bench_pin_to_slot(s->slot);
     pthread_mutex_lock(&s->gate->mu);
     while (s->gate->state == 0)
         pthread_cond_wait(&s->gate->cv, &s->gate->mu);

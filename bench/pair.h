@@ -14,4 +14,9 @@
  * thread could not be started (neither function then runs). */
 int bench_run_pair(void (*a)(void *), void *arg_a, void (*b)(void *), void *arg_b, int cpus);
 
+/* Pin the calling thread to the slot-th CPU it may use (0 or 1), as bench_run_pair pins its
+ * sides; nothing if fewer than two CPUs are allowed or slot < 0. For cases whose two sides are
+ * threads someone else starts (the simulator's processes). */
+void bench_pin_to_slot(int slot);
+
 #endif

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "load.h"
 #include "runner.h"
 #include "stats.h"
 
@@ -72,6 +73,8 @@ int bench_run_case(const struct bench_case *bc, const struct bench_opts *o,
      * still empty) or slower (caches cold) than the rest. At most CALIBRATION_STEPS runs. */
     if (o->progress)
         o->progress(o->ctx, bc, 0, runs);
+    struct bench_load_mark m0, m1;
+    bench_load_mark(&m0);
     uint64_t w = first_work(bc);
     for (int step = 0;; step++) {
         memset(&s, 0, sizeof s);
@@ -94,6 +97,8 @@ int bench_run_case(const struct bench_case *bc, const struct bench_opts *o,
         p99[i] = s.value_p99;
     }
 
+    bench_load_mark(&m1);
+    res->others_cpu = bench_load_others(&m0, &m1);
     res->ok = 1;
     res->runs = runs;
     res->work = work;
@@ -109,20 +114,38 @@ int bench_run_case(const struct bench_case *bc, const struct bench_opts *o,
     return 0;
 }
 
+static const struct bench_result *find_row(const struct bench_result *res, size_t n,
+                                           const char *transport, enum bench_kind kind,
+                                           size_t msg_size)
+{
+    for (size_t j = 0; j < n; j++) {
+        const struct bench_result *b = &res[j];
+        if (b->ok && b->bc->kind == kind && b->bc->cpus == 2 &&
+            strcmp(b->bc->transport, transport) == 0 && b->bc->msg_size == msg_size &&
+            b->median > 0)
+            return b;
+    }
+    return NULL;
+}
+
 void bench_fill_ratios(struct bench_result *res, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         res[i].ratio = -1;
-        if (!res[i].ok || res[i].bc->kind != BENCH_THROUGHPUT)
+        res[i].ring_ratio = -1;
+        res[i].ratio_to = NULL;
+        const struct bench_case *bc = res[i].bc;
+        if (!res[i].ok || bc->kind == BENCH_RATE)
             continue;
-        for (size_t j = 0; j < n; j++) {
-            const struct bench_result *b = &res[j];
-            if (b->ok && b->bc->kind == BENCH_THROUGHPUT && b->bc->cpus == 2 &&
-                strcmp(b->bc->transport, "unix-socketpair") == 0 &&
-                b->bc->msg_size == res[i].bc->msg_size && b->median > 0) {
-                res[i].ratio = res[i].median / b->median;
-                break;
-            }
+        const struct bench_result *b = find_row(res, n, "unix-socketpair", bc->kind, bc->msg_size);
+        if (b) {
+            res[i].ratio = res[i].median / b->median;
+            res[i].ratio_to = b->bc->name;
+        }
+        if (bc->kind == BENCH_THROUGHPUT && strcmp(bc->transport, "vmci-stream") == 0) {
+            const struct bench_result *r = find_row(res, n, "vmci-ring", bc->kind, bc->msg_size);
+            if (r)
+                res[i].ring_ratio = res[i].median / r->median;
         }
     }
 }

@@ -18,9 +18,10 @@ struct bench_opts {
 int bench_run_case(const struct bench_case *bc, const struct bench_opts *o,
                    struct bench_result *res, char *err, size_t errlen);
 
-/* Fill every throughput result's ratio to the reference: the unix-socketpair result of the
- * same msg_size with its two sides on two CPUs (-1 where there is none, and for the other
- * kinds). One reference for all rows, so that a one-CPU row shows what placement alone does. */
+/* Fill every result's ratio to its baseline: the unix-socketpair result of the same kind and
+ * msg_size with its two sides on two CPUs (throughput: GB/s over GB/s; latency: p50 over p50;
+ * none for rates). One reference for all rows, so that a one-CPU row shows what placement alone
+ * does. vmci-stream throughput rows also get their ratio to the bare vmci-ring's. */
 void bench_fill_ratios(struct bench_result *res, size_t n);
 
 #endif

@@ -22,6 +22,7 @@
 #include "bench.h"
 #include "cases.h"
 #include "chan.h"
+#include "pair.h"
 #include "vmci/qp_queue.h"
 #include "vmci_sockets.h"
 #include "vmcisim.h"
@@ -191,10 +192,22 @@ static void wait_flag(int *f)
         vmcisim_sleep(20000);
 }
 
+/* Placement, as every two-sided baseline (pair.c): the writing process on the first CPU, the
+ * reading one on the second (bc->cpus == 2). The simulator's own threads (the hypervisor's and
+ * the guest's event loops) are left to the kernel. */
+static void place(const struct bench_case *bc, int slot)
+{
+    if (bc->cpus == 2)
+        bench_pin_to_slot(slot);
+    else if (bc->cpus == 1)
+        bench_pin_to_slot(0);
+}
+
 static void vs_reader(void *arg)
 {
     struct vs_arg *a = arg;
     struct vs_run *r = a->r;
+    place(r->bc, 1);
     int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     set_queue(l, r->queue);
     struct sockaddr_vm me = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
@@ -233,6 +246,7 @@ static void vs_writer(void *arg)
 {
     struct vs_arg *a = arg;
     struct vs_run *r = a->r;
+    place(r->bc, 0);
     wait_flag(&r->listening[a->idx]);
     int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     set_queue(fd, r->queue);
@@ -329,6 +343,7 @@ static void pp_host(void *arg)
 {
     struct vs_arg *a = arg;
     struct vs_run *r = a->r;
+    place(r->bc, 1);
     int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     struct sockaddr_vm me = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
                              .svm_port = PORT_BASE};
@@ -354,6 +369,7 @@ static void pp_guest(void *arg)
 {
     struct vs_arg *a = arg;
     struct vs_run *r = a->r;
+    place(r->bc, 0);
     wait_flag(&r->listening[0]);
     int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
     struct sockaddr_vm peer = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST,
@@ -420,6 +436,7 @@ struct dg_run {
 static void dg_host(void *arg)
 {
     struct dg_run *r = arg;
+    place(r->bc, 1);
     int fd = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);
     struct sockaddr_vm me = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY,
                              .svm_port = PORT_BASE};
@@ -450,6 +467,7 @@ static void dg_host(void *arg)
 static void dg_guest(void *arg)
 {
     struct dg_run *r = arg;
+    place(r->bc, 0);
     while (!__atomic_load_n(&r->bound, __ATOMIC_ACQUIRE))
         vmcisim_sleep(20000);
     int fd = vmci_socket(AF_VSOCK, SOCK_DGRAM, 0);

@@ -5,6 +5,7 @@
  * then the ring arithmetic of qp_queue.c on the endpoint's view of the memory.
  */
 #include <string.h>
+#include <time.h>
 
 #include "kapi_internal.h"
 
@@ -213,14 +214,21 @@ int64_t vmci_qpair_consume_buf_ready(struct vmci_qp *qp) { return space(qp, CONS
 
 enum data_op { OP_ENQUEUE, OP_DEQUEUE, OP_PEEK };
 
-static int64_t data(struct vmci_qp *qp, enum data_op op, void *buf, size_t len, qp_copy_fn copy)
+static int64_t data(struct vmci_qp *qp, enum data_op op, void *buf, size_t len, qp_copy_fn copy,
+                    bool unlocked)
 {
     static const char *const names[] = {"qp-enqueue", "qp-dequeue", "qp-peek"};
     if (!qp || (!buf && len) || !copy)
         return VMCI_ERROR_INVALID_ARGS;
     vmcisim *sim = data_enter(qp);
+    vmci_handle h = qp->handle; /* qp itself may be freed while the lock is dropped */
     struct qp_view v;
     int64_t r = view_of(qp, &v);
+    unlocked = unlocked && r == VMCI_SUCCESS && sim_is_realtime(sim);
+    if (unlocked) {
+        qp_view_pin(&v);
+        sim_leave(sim);
+    }
     if (r == VMCI_SUCCESS) {
         if (op == OP_ENQUEUE)
             r = qp_enqueue(&v, buf, len, copy);
@@ -229,26 +237,83 @@ static int64_t data(struct vmci_qp *qp, enum data_op op, void *buf, size_t len, 
         else
             r = qp_peek(&v, buf, len, copy);
     }
+    if (unlocked) {
+        qp_view_unpin(&v); /* before the lock: a freer holding it waits for the pin */
+        sim_enter(sim);
+    }
     if (r >= 0)
-        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%lld", qp->handle.context,
-                  qp->handle.resource, len, (long long)r);
+        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%lld", h.context, h.resource,
+                  len, (long long)r);
     else
-        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%s", qp->handle.context,
-                  qp->handle.resource, len, vmci_strerror((int)r));
+        sim_trace(sim, names[op], "handle=%u:%u len=%zu result=%s", h.context, h.resource, len,
+                  vmci_strerror((int)r));
     return r;
 }
 
 int64_t vmci_qpair_enqueue(struct vmci_qp *qp, const void *buf, size_t len, qp_copy_fn copy)
 {
-    return data(qp, OP_ENQUEUE, (void *)buf, len, copy);
+    return data(qp, OP_ENQUEUE, (void *)buf, len, copy, false);
+}
+
+int64_t vmci_qpair_enqueue_unlocked(struct vmci_qp *qp, const void *buf, size_t len,
+                                    qp_copy_fn copy)
+{
+    return data(qp, OP_ENQUEUE, (void *)buf, len, copy, true);
+}
+
+int64_t vmci_qpair_dequeue_unlocked(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
+{
+    return data(qp, OP_DEQUEUE, buf, len, copy, true);
+}
+
+static uint64_t spin_clock_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts); /* realtime mode only: the wall clock is the clock */
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns)
+{
+    if (!qp || !sim_is_realtime(qp->ctx->sim))
+        return false;
+    vmcisim *sim = qp->ctx->sim;
+    struct qp_view v;
+    if (view_of(qp, &v) != VMCI_SUCCESS)
+        return false;
+    qp_view_pin(&v);
+    sim_leave(sim);
+    bool ok = false;
+    uint64_t end = 0;
+    for (unsigned i = 0;; i++) {
+        int64_t n = want_data ? qp_consume_buf_ready(&v) : qp_produce_free_space(&v);
+        if (n != 0) {
+            ok = n > 0;
+            break;
+        }
+        if ((i & 31) == 0) {
+            uint64_t now = spin_clock_ns();
+            if (!end)
+                end = now + spin_ns;
+            else if (now >= end)
+                break;
+        }
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    (void)ok;
+    qp_view_unpin(&v);
+    sim_enter(sim);
+    return true;
 }
 
 int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
 {
-    return data(qp, OP_DEQUEUE, buf, len, copy);
+    return data(qp, OP_DEQUEUE, buf, len, copy, false);
 }
 
 int64_t vmci_qpair_peek(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
 {
-    return data(qp, OP_PEEK, buf, len, copy);
+    return data(qp, OP_PEEK, buf, len, copy, false);
 }

@@ -121,6 +121,20 @@ int64_t vmci_qpair_enqueue(struct vmci_qp *qp, const void *buf, size_t len, qp_c
 int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
 int64_t vmci_qpair_peek(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
 
+/* The same for a simulated thread's own socket call, in realtime mode with the copy outside the
+ * world lock (the ring is single-producer/single-consumer; its memory is pinned meanwhile, see
+ * qp_queue.h). The caller re-checks its state afterwards: the lock was dropped, its thread may
+ * have been ended there (it then unwinds). In deterministic mode: exactly the calls above. */
+int64_t vmci_qpair_enqueue_unlocked(struct vmci_qp *qp, const void *buf, size_t len,
+                                    qp_copy_fn copy);
+int64_t vmci_qpair_dequeue_unlocked(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy);
+/* Realtime only: poll the ring outside the world lock for up to spin_ns until the consume queue
+ * holds data (want_data) or the produce queue has room. The cheap half of spin-then-sleep: a peer
+ * that keeps up is seen without a sleep and a cross-CPU wake-up. True if it dropped the lock
+ * (whatever it saw: the caller re-checks its state, wake-ups meanwhile found no waiter).
+ * Deterministic mode, or memory not visible: false at once, no scheduling point, no trace. */
+bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns);
+
 /* ---- doorbells (added by the VMCI stack; modeled on Linux's vmci_doorbell_*) -------------- */
 
 typedef void (*vmci_callback)(void *client_data);

@@ -1,10 +1,31 @@
 /*
- * usercopy.c - fault-safe copies from and to simulated processes' buffers.
+ * usercopy.c - fault-safe copies from and to simulated processes' buffers (see usercopy.h).
+ *
+ * Why a recovery point and not a cache of validated ranges: a range checked once can be
+ * unmapped or made read-only by the program a moment later (free() of a large block munmaps
+ * it), so a cache would need every munmap/mprotect/mremap/brk to invalidate it, including the
+ * ones the C library makes on its own. The fault itself is the only check that cannot go stale,
+ * and it costs nothing until it happens.
+ *
+ * Details that matter:
+ *  - The copy is inline assembly (rep movsb) on x86-64, a volatile byte loop elsewhere: the
+ *    compiler may not turn it into a memcpy call, whose sanitizer interceptor would check or
+ *    report the user range itself before the fault we want to take.
+ *  - The handler is installed with SA_NODEFER, so jumping out of it with siglongjmp(…, 0)
+ *    leaves the thread's signal mask as it was (no sigprocmask system call on either path).
+ *  - The recovery point is per thread (TLS): realtime worlds copy on many threads at once.
+ *  - A fault with no armed recovery point is handed to the previous handler; if that is the
+ *    default action, it is restored and the faulting instruction re-runs, so the process dies
+ *    of the same signal with the same core as without us.
  */
 #define _GNU_SOURCE
 #include "usercopy.h"
 
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -17,7 +38,97 @@ static int bad_range(const void *p, size_t n)
     return a < UC_MIN_ADDR || a + n < a;
 }
 
-int uc_copy_from_user(void *dst, const void *usrc, size_t n)
+/* ---- the recovery point ---------------------------------------------------------------------- */
+
+struct uc_recovery {
+    sigjmp_buf env;
+};
+
+static __thread struct uc_recovery *volatile uc_armed;
+static struct sigaction uc_old_segv, uc_old_bus;
+static pthread_once_t uc_once = PTHREAD_ONCE_INIT;
+static int uc_installed;     /* 1 once both handlers are in place */
+
+static void uc_chain(int sig, siginfo_t *si, void *uctx)
+{
+    const struct sigaction *old = sig == SIGBUS ? &uc_old_bus : &uc_old_segv;
+    if (old->sa_flags & SA_SIGINFO) {
+        if (old->sa_sigaction) {
+            old->sa_sigaction(sig, si, uctx);
+            return;
+        }
+    } else if (old->sa_handler != SIG_DFL && old->sa_handler != SIG_IGN) {
+        old->sa_handler(sig);
+        return;
+    }
+    /* Default (or ignored, which a hardware fault cannot honour): die of it as usual. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+}
+
+static void uc_fault(int sig, siginfo_t *si, void *uctx)
+{
+    struct uc_recovery *r = uc_armed;
+    if (r) {
+        uc_armed = NULL;
+        siglongjmp(r->env, 1);
+    }
+    uc_chain(sig, si, uctx);
+}
+
+static void uc_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = uc_fault;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGSEGV, &sa, &uc_old_segv) != 0)
+        return;
+    if (sigaction(SIGBUS, &sa, &uc_old_bus) != 0) {
+        sigaction(SIGSEGV, &uc_old_segv, NULL);
+        return;
+    }
+    __atomic_store_n(&uc_installed, 1, __ATOMIC_RELEASE);
+}
+
+/* The copy the fault may interrupt. Not instrumented and never a libc call (see above). */
+__attribute__((no_sanitize_address, no_sanitize_thread, noinline))
+static void uc_raw_copy(void *dst, const void *src, size_t n)
+{
+#if defined(__x86_64__)
+    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
+#else
+    volatile unsigned char *d = dst;
+    const volatile unsigned char *s = src;
+    while (n--)
+        *d++ = *s++;
+#endif
+}
+
+/* 0, or -1 if the copy faulted. dst or src (or both) may be user memory. */
+static int uc_copy(void *dst, const void *src, size_t n)
+{
+    pthread_once(&uc_once, uc_install);
+    if (!__atomic_load_n(&uc_installed, __ATOMIC_ACQUIRE))
+        return -2; /* no handler: the caller takes the system-call path */
+    struct uc_recovery rec;
+    if (sigsetjmp(rec.env, 0))
+        return -1; /* uc_fault disarmed before jumping */
+    uc_armed = &rec;
+    __asm__ volatile("" ::: "memory"); /* armed before the first access */
+    uc_raw_copy(dst, src, n);
+    __asm__ volatile("" ::: "memory");
+    uc_armed = NULL;
+    return 0;
+}
+
+/* ---- the system-call path ---------------------------------------------------------------------- */
+
+int uc_copy_from_user_syscall(void *dst, const void *usrc, size_t n)
 {
     if (n == 0)
         return 0;
@@ -28,7 +139,7 @@ int uc_copy_from_user(void *dst, const void *usrc, size_t n)
     return r == (ssize_t)n ? 0 : -1;
 }
 
-int uc_copy_to_user(void *udst, const void *src, size_t n)
+int uc_copy_to_user_syscall(void *udst, const void *src, size_t n)
 {
     if (n == 0)
         return 0;
@@ -37,4 +148,26 @@ int uc_copy_to_user(void *udst, const void *src, size_t n)
     struct iovec local = {(void *)src, n}, remote = {udst, n};
     ssize_t r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
     return r == (ssize_t)n ? 0 : -1;
+}
+
+/* ---- the entry points -------------------------------------------------------------------------- */
+
+int uc_copy_from_user(void *dst, const void *usrc, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (bad_range(usrc, n))
+        return -1;
+    int rc = uc_copy(dst, usrc, n);
+    return rc == -2 ? uc_copy_from_user_syscall(dst, usrc, n) : rc;
+}
+
+int uc_copy_to_user(void *udst, const void *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    if (bad_range(udst, n))
+        return -1;
+    int rc = uc_copy(udst, src, n);
+    return rc == -2 ? uc_copy_to_user_syscall(udst, src, n) : rc;
 }

@@ -1,8 +1,16 @@
 /*
  * usercopy.h - copies between the simulator and a simulated process's memory that never crash:
  * a NULL, unmapped, unreadable or unwritable user buffer gives -1 (the caller returns EFAULT),
- * like the kernel's copy_from_user/copy_to_user. They go through process_vm_readv/writev on
- * our own process, so the kernel checks every page of the range.
+ * like the kernel's copy_from_user/copy_to_user.
+ *
+ * How (usercopy.c): a plain copy with a recovery point, as the kernel's own user copies have an
+ * exception-table entry. The calling thread arms a sigsetjmp buffer, copies, disarms; a SIGSEGV
+ * or SIGBUS raised while it is armed jumps back and the copy returns -1. No system call in the
+ * common case (the previous process_vm_readv/writev cost one per copy and pinned every page).
+ * A fault outside a copy goes to whatever handler was installed before ours (the default one,
+ * or a sanitizer's), so crashes elsewhere are reported as before.
+ *
+ * A failed copy may have written part of the destination (the kernel's do too); nothing else.
  */
 #ifndef VMCISIM_USERCOPY_H
 #define VMCISIM_USERCOPY_H
@@ -11,5 +19,10 @@
 
 int uc_copy_from_user(void *dst, const void *usrc, size_t n);   /* 0 or -1 */
 int uc_copy_to_user(void *udst, const void *src, size_t n);     /* 0 or -1 */
+
+/* The old way, one process_vm_readv/writev per copy: kept for the measurements of
+ * docs/benchmarks.md and the tests that compare the two. 0 or -1 as above. */
+int uc_copy_from_user_syscall(void *dst, const void *usrc, size_t n);
+int uc_copy_to_user_syscall(void *udst, const void *src, size_t n);
 
 #endif

@@ -41,7 +41,14 @@ struct vst_sock {
     bool ignore_connecting_rst;
     uint64_t peer_waiting_for;  /* the peer's reader wants this many bytes queued (WAITING_READ) */
     bool sent_waiting_read;     /* we asked the peer for a WROTE at our target */
+    /* realtime: a copy of this socket's is running outside the world lock (one per direction:
+     * the ring is single-producer/single-consumer) */
+    bool tx_busy, rx_busy;
 };
+
+/* Realtime spin before sleeping (vmci_qpair_spin): about what a sleep plus a wake-up on another
+ * CPU costs here, the classic spin-then-block bound (docs/benchmarks.md). */
+#define RT_SPIN_NS 50000ull
 
 static struct vst_sock *T(struct vsock *sk) { return sk->trans; }
 
@@ -744,11 +751,23 @@ static int64_t st_has_space(struct vsock *sk)
 static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 {
     struct vst_sock *t = T(sk);
-    int64_t n = vmci_qpair_enqueue(t->qp, ubuf, len, uc_copy_from_user);
+    if (t->tx_busy) {
+        /* another thread of the process is copying into the ring right now */
+        sim_wait(&sk->wq, SIM_NO_DEADLINE, "send (another send copying)");
+        return 0; /* the core looks at the socket again */
+    }
+    struct vmci_qp *qp = t->qp;
+    t->tx_busy = true;
+    int64_t n = vmci_qpair_enqueue_unlocked(qp, ubuf, len, uc_copy_from_user);
+    t->tx_busy = false;
+    if (sim_is_realtime(sk->sw->sim))
+        sim_wake_all(&sk->wq); /* a sender that found tx_busy */
     if (n == VMCI_ERROR_INVALID_ARGS)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM; /* §1.7: queue-pair failures are reported as ENOMEM */
+    if (t->qp != qp)
+        return n; /* detached while the copy ran outside the lock: the bytes were queued */
     struct vmcisim_packet obs = {.src_cid = local_cid(sk->ctx), .src_port = sk->local.svm_port,
                                  .dst_cid = sk->remote.svm_cid, .dst_port = sk->remote.svm_port,
                                  .op = VMCISIM_PKT_PAYLOAD, .sock_type = SOCK_STREAM};
@@ -776,18 +795,41 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
 {
     struct vst_sock *t = T(sk);
-    int64_t n = peek ? vmci_qpair_peek(t->qp, ubuf, len, uc_copy_to_user)
-                     : vmci_qpair_dequeue(t->qp, ubuf, len, uc_copy_to_user);
+    if (t->rx_busy) {
+        sim_wait(&sk->wq, SIM_NO_DEADLINE, "recv (another recv copying)");
+        return 0;
+    }
+    struct vmci_qp *qp = t->qp;
+    int64_t n;
+    if (peek) {
+        n = vmci_qpair_peek(qp, ubuf, len, uc_copy_to_user);
+    } else {
+        t->rx_busy = true;
+        n = vmci_qpair_dequeue_unlocked(qp, ubuf, len, uc_copy_to_user);
+        t->rx_busy = false;
+        if (sim_is_realtime(sk->sw->sim))
+            sim_wake_all(&sk->wq);
+    }
     if (n == VMCI_ERROR_INVALID_ARGS)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM;
+    if (t->qp != qp)
+        return n;
     /* §4.7: READ when the queue left the full state */
     if (!peek && vmci_qpair_consume_free_space(t->qp) == n) {
         struct pkt_args a = {0};
         sk_send(sk, VST_PKT_READ, &a);
     }
     return n;
+}
+
+static bool st_spin(struct vsock *sk, bool want_data)
+{
+    struct vst_sock *t = T(sk);
+    if (!t->qp || !sim_is_realtime(sk->sw->sim))
+        return false;
+    return vmci_qpair_spin(t->qp, want_data, RT_SPIN_NS);
 }
 
 static uint64_t st_rcvhiwat(struct vsock *sk)
@@ -818,5 +860,6 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_rcvhiwat = st_rcvhiwat,
     .stream_is_active = st_is_active,
     .stream_poll_wait = st_poll_wait,
+    .stream_spin = st_spin,
     .get_local_cid = local_cid,
 };

@@ -68,6 +68,10 @@ struct vsock_transport {
     bool (*stream_is_active)(struct vsock *sk);
     void (*stream_poll_wait)(struct vsock *sk, uint64_t target); /* a poller will wait for
                                                                     target readable bytes */
+    /* Optional, realtime only: before the core sleeps for data (want_data) or room, look again
+     * for up to a short while without the world lock. True if it did (the lock was dropped: the
+     * core re-checks everything before it sleeps). Deterministic mode: false, no side effect. */
+    bool (*stream_spin)(struct vsock *sk, bool want_data);
     /* datagram */
     int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);
     int64_t (*dgram_enqueue)(struct vsock *sk, const struct sockaddr_vm *remote, const void *ubuf,

@@ -277,6 +277,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
     uint64_t deadline = deadline_from(sk, sk->sndtimeo_ns, nonblock);
     size_t total = 0;
     int64_t err = 0;
+    bool spun = false;
     while (total < len) {
         /* every ring operation is a scheduling point; state is re-read after it */
         sim_point(sk->sw->sim);
@@ -303,6 +304,13 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
                 err = -EAGAIN;
                 break;
             }
+            /* realtime: look again without the lock before sleeping; wake-ups sent meanwhile
+             * found nobody waiting, so every condition is re-checked after it */
+            if (!spun && sk->transport->stream_spin && sk->transport->stream_spin(sk, false)) {
+                spun = true;
+                continue;
+            }
+            spun = false;
             sim_wait(&sk->wq, deadline, "send (queue full)");
             continue;
         }
@@ -312,6 +320,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
             break;
         }
         total += (size_t)n;
+        spun = false;
     }
     if (total > 0)
         return (int64_t)total;
@@ -383,6 +392,7 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
     uint64_t deadline = deadline_from(sk, sk->rcvtimeo_ns, nonblock);
     size_t copied = 0;
     int64_t err = 0;
+    bool spun = false;
     for (;;) {
         sim_point(sk->sw->sim);
         if (sk->state != VS_ESTABLISHED && !sk->done)
@@ -400,6 +410,7 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
                 break;
             }
             copied += (size_t)n;
+            spun = false;
             if (copied >= target || (flags & MSG_PEEK) || copied == len)
                 break;
             continue;
@@ -416,6 +427,11 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
             err = -EAGAIN;
             break;
         }
+        if (!spun && sk->transport->stream_spin && sk->transport->stream_spin(sk, true)) {
+            spun = true; /* as in send: re-check everything before sleeping */
+            continue;
+        }
+        spun = false;
         sim_wait(&sk->wq, deadline, "recv");
     }
     if (copied > 0)

@@ -4,8 +4,22 @@
 #include "qp_queue.h"
 
 #include <assert.h>
+#include <sched.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The header as allocated: the header itself plus the simulator's pin count, kept outside
+ * struct qp_header so that the header keeps the device's layout. */
+struct qp_header_mem {
+    struct qp_header hdr;
+    uint32_t pins;            /* copies in flight outside the world lock (atomic) */
+};
+
+static uint32_t *pins_of(struct qp_header *h)
+{
+    return &((struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr)))->pins;
+}
 
 static uint64_t load_acq(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void store_rel(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
@@ -23,10 +37,11 @@ struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle)
     struct qp_queue *q = calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    q->hdr = calloc(1, sizeof *q->hdr);
+    struct qp_header_mem *hm = calloc(1, sizeof *hm);
+    q->hdr = hm ? &hm->hdr : NULL;
     q->data = calloc(1, (size_t)size);
     if (!q->hdr || !q->data) {
-        free(q->hdr);
+        free(hm);
         free(q->data);
         free(q);
         return NULL;
@@ -40,9 +55,27 @@ void qp_queue_free(struct qp_queue *q)
 {
     if (!q)
         return;
-    free(q->hdr);
+    /* A copier outside the world lock finishes without the lock: wait for it (see qp_queue.h). */
+    while (__atomic_load_n(pins_of(q->hdr), __ATOMIC_ACQUIRE) != 0)
+        sched_yield();
+    free((char *)q->hdr - offsetof(struct qp_header_mem, hdr));
     free(q->data);
     free(q);
+}
+
+void qp_view_pin(const struct qp_view *v)
+{
+    __atomic_add_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_ACQ_REL);
+}
+
+void qp_view_unpin(const struct qp_view *v)
+{
+    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_RELEASE);
+    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_RELEASE);
+    assert(a != UINT32_MAX && b != UINT32_MAX);
+    (void)a;
+    (void)b;
 }
 
 int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,

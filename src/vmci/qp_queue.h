@@ -68,6 +68,14 @@ int64_t qp_enqueue(struct qp_view *v, const void *buf, size_t len, qp_copy_fn co
 int64_t qp_dequeue(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy);
 int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy);
 
+/* Pins (realtime data path). A copy into or out of a queue may run outside the world lock;
+ * while it does, the memory must stay: the copier pins both queues of its view (under the lock,
+ * where the view was found valid), copies, unpins, and only then takes the lock again.
+ * qp_queue_free waits until no pin is left, so a detach or power-off that frees the memory meanwhile
+ * (holding the world lock) waits at most one copy, and the copier never needs the lock to finish. */
+void qp_view_pin(const struct qp_view *v);
+void qp_view_unpin(const struct qp_view *v);
+
 /* memcpy with the qp_copy_fn signature, for kernel-side callers. */
 int qp_copy_plain(void *dst, const void *src, size_t n);
 
