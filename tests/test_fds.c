@@ -455,6 +455,83 @@ START_TEST(close_during_a_blocked_recv)
 }
 END_TEST
 
+/* The same for accept: the guest's listener is closed while its second thread waits in
+ * accept; the connection that comes afterwards is still accepted (the blocked call holds the
+ * listener), and only then is the listener released. */
+struct blocked_accept {
+    int stage;
+    int lfd;
+    sim_proc *bproc;
+    sim_thread *b;
+    int accepted;
+    int accept_errno;
+    char byte;
+    int connect2_err;
+};
+
+static void acceptor(void *arg)
+{
+    struct blocked_accept *t = arg;
+    errno = 0;
+    int c = accept(t->lfd, NULL, NULL);
+    t->accept_errno = errno;
+    t->accepted = c >= 0;
+    if (c >= 0) {
+        ck_assert_int_eq(recv(c, &t->byte, 1, 0), 1);
+        ck_assert_int_eq(close(c), 0);
+    }
+    t->bproc->fdtab = NULL; /* the table is the main thread's to close at its exit */
+    su_set(&t->stage, 3);
+}
+
+static void accept_guest(void *arg)
+{
+    struct blocked_accept *t = arg;
+    t->lfd = su_listen(TEST_PORT, 4);
+    sim_thread *self = sim_self();
+    vmcisim *sim = self->sim;
+    sim_enter(sim);
+    t->bproc = calloc(1, sizeof *t->bproc);
+    *t->bproc = *self->proc;
+    t->b = sim_thread_new(sim, self->vm, t->bproc, "acceptor", false, acceptor, t);
+    ck_assert_int_eq(sim_thread_start(t->b), 0);
+    sim_leave(sim);
+    while (!thread_blocked(sim, t->b))
+        vmcisim_sleep(1000000);
+    ck_assert_int_eq(close(t->lfd), 0);
+    vmcisim_sleep(50000000);
+    ck_assert(thread_blocked(sim, t->b)); /* close woke nothing */
+    su_set(&t->stage, 1);
+    su_wait(&t->stage, 3);
+}
+
+static void accept_host(void *arg)
+{
+    struct blocked_accept *t = arg;
+    su_wait(&t->stage, 1);
+    int fd = su_connect(GUEST_CID, TEST_PORT);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(send(fd, "Q", 1, 0), 1);
+    su_wait(&t->stage, 3);
+    close(fd);
+    /* now the listener is gone: a new connection is refused (§3.4: no socket, reset) */
+    t->connect2_err = -su_connect(GUEST_CID, TEST_PORT);
+}
+
+START_TEST(close_during_a_blocked_accept)
+{
+    FOR_SEEDS(seed)
+    {
+        struct blocked_accept t = {0};
+        su_run2(seed, 0, 0, accept_guest, accept_host, &t);
+        free(t.bproc);
+        ck_assert_int_eq(t.accepted, 1);
+        ck_assert_int_eq(t.byte, 'Q');
+        ck_assert_int_eq(t.connect2_err, ECONNRESET);
+    }
+}
+END_TEST
+
 /* ---- SOCK_SEQPACKET call by call (af_vsock.c; VMCI has no seqpacket_allow) ------------------------ */
 
 struct seqtest {
@@ -687,6 +764,7 @@ int main(void)
     tcase_add_test(det, local_cid_ioctl_on_dev_vsock);
     tcase_add_test(det, sol_socket_options_as_linux);
     tcase_add_test(det, close_during_a_blocked_recv);
+    tcase_add_test(det, close_during_a_blocked_accept);
     tcase_add_test(det, seqpacket_call_by_call);
     tcase_add_test(det, system_header_abi_matches);
     tcase_add_test(det, system_header_program_host_guest_deterministic);
