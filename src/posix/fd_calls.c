@@ -67,7 +67,7 @@ ssize_t read(int fd, void *buf, size_t n)
         return REAL(read)(fd, buf, n);
     if (!simulated_thread())
         return fail_with(EPERM);
-    switch (vmcisim_fd_kind(fd)) {
+    switch (fd_sim_kind(fd)) {
     case VF_URANDOM:
         return urandom_read(fd, buf, n);
     case VF_VSOCK_DEV:
@@ -83,7 +83,7 @@ ssize_t write(int fd, const void *buf, size_t n)
         return REAL(write)(fd, buf, n);
     if (!simulated_thread())
         return fail_with(EPERM);
-    int kind = vmcisim_fd_kind(fd);
+    int kind = fd_sim_kind(fd);
     if (kind == VF_URANDOM || kind == VF_VSOCK_DEV)
         return vmcisim_fd_dev_rw(fd, (void *)buf, n, true);
     return vmci_write(fd, buf, n);
@@ -97,7 +97,7 @@ static ssize_t rw_vec(int fd, const struct iovec *iov, int iovcnt, bool wr)
         return fail_with(EINVAL); /* import_iovec, before the file is looked at */
     if (!simulated_thread())
         return fail_with(EPERM);
-    int kind = vmcisim_fd_kind(fd);
+    int kind = fd_sim_kind(fd);
     if (kind == VF_SOCKET || kind < 0) {
         struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
         return wr ? vmci_sendmsg(fd, &m, 0) : vmci_recvmsg(fd, &m, 0);

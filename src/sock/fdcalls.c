@@ -93,19 +93,6 @@ int vmcisim_fd_open_dev(const char *path, int flags, bool *handled)
     return (int)call_end(&c, "open", -1, rc);
 }
 
-int vmcisim_fd_kind(int fd)
-{
-    struct call c;
-    if (call_begin(&c) != 0)
-        return -1;
-    struct vfile *f = fdtab_fget(c.proc, fd);
-    int kind = f ? (int)f->kind : -1;
-    if (f)
-        vfile_put(f);
-    sim_leave(c.sim);
-    return kind;
-}
-
 ssize_t vmcisim_fd_dev_rw(int fd, void *buf, size_t len, bool write)
 {
     struct call c;

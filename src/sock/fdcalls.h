@@ -24,8 +24,6 @@ int vmcisim_fd_dup(int oldfd, int newfd, int minfd, bool cloexec, const char *op
  * process: /dev/vsock always, /dev/urandom and /dev/random in deterministic mode. *handled is
  * false when it does not (the C library opens the path). */
 int vmcisim_fd_open_dev(const char *path, int flags, bool *handled);
-/* The kind of simulated file fd is in the caller's process (enum vfile_kind), or -1. */
-int vmcisim_fd_kind(int fd);
 /* read/write on a non-socket simulated file (the caller checked the kind): /dev/vsock has
  * neither (EINVAL), a write to /dev/urandom is taken whole; reads of /dev/urandom draw from
  * the world's stream (src/posix). Checks the access mode (EBADF) first, as vfs_read does. */

@@ -20,17 +20,29 @@
  * Real descriptor numbers are shared by every simulated process (and every world) of this real
  * process, so which numbers are simulated is known process-wide; wrappers on any thread read it
  * without a lock to decide between the simulation and the C library. */
-static unsigned char g_simfd[VSOCK_FD_MAX];
+static unsigned char g_simfd[VSOCK_FD_MAX]; /* 0: not simulated; else 1 + enum vfile_kind */
 
 bool fd_is_vsock_range(int fd)
 {
     return fd >= 0 && fd < VSOCK_FD_MAX && __atomic_load_n(&g_simfd[fd], __ATOMIC_ACQUIRE);
 }
 
-static void reg_set(int fd, bool on)
+int fd_sim_kind(int fd)
+{
+    if (fd < 0 || fd >= VSOCK_FD_MAX)
+        return -1;
+    return (int)__atomic_load_n(&g_simfd[fd], __ATOMIC_ACQUIRE) - 1;
+}
+
+static void reg_set_kind(int fd, const struct vfile *f)
 {
     assert(fd >= 0 && fd < VSOCK_FD_MAX);
-    __atomic_store_n(&g_simfd[fd], on ? 1 : 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_simfd[fd], f ? (unsigned char)(1 + f->kind) : 0, __ATOMIC_RELEASE);
+}
+
+static void reg_clear(int fd)
+{
+    reg_set_kind(fd, NULL);
 }
 
 /* A new placeholder: the C library's lowest free number >= minfd, or -errno. */
@@ -177,7 +189,7 @@ static int bind_fd(sim_proc *p, int fd, struct vfile *f, bool cloexec)
     if (id < 0)
         return id;
     t->ent[fd] = (struct fdent){.f = f, .id = id, .cloexec = cloexec};
-    reg_set(fd, true);
+    reg_set_kind(fd, f);
     return fd;
 }
 
@@ -259,7 +271,7 @@ int fdtab_close(sim_proc *p, int fd)
         return -EBADF;
     struct vfile *f = unbind_fd(p->fdtab, fd);
     /* the number is free again: first for our wrappers, then for the C library */
-    reg_set(fd, false);
+    reg_clear(fd);
     REAL(close)(fd);
     vfile_put(f);
     return 0;
@@ -270,7 +282,7 @@ int fdtab_forget(sim_proc *p, int fd)
     if (!ent(p, fd))
         return -EBADF;
     struct vfile *f = unbind_fd(p->fdtab, fd);
-    reg_set(fd, false);
+    reg_clear(fd);
     vfile_put(f);
     return 0;
 }
@@ -304,6 +316,7 @@ int fdtab_dup(sim_proc *p, int oldfd, int newfd, int minfd, bool cloexec)
         struct vfile *gone = cur->f;
         cur->f = f;
         cur->cloexec = cloexec;
+        reg_set_kind(newfd, f);
         vfile_put(gone);
         return newfd;
     }
@@ -354,7 +367,7 @@ void fdtab_close_all(sim_proc *p)
         if (fd < 0)
             continue;
         struct vfile *f = unbind_fd(t, fd);
-        reg_set(fd, false);
+        reg_clear(fd);
         REAL(close)(fd);
         if (f->kind == VF_SOCKET)
             vsock_trace(f->sk, "exit-close", "fd=%d", VSOCK_FD_BASE + i);

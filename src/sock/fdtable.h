@@ -50,6 +50,9 @@ struct vfile {
 
 /* fd is a simulated descriptor of some process (of any world). Safe from any thread. */
 bool fd_is_vsock_range(int fd);
+/* Its kind (enum vfile_kind) when fd is a simulated descriptor, else -1. Lock-free, any thread;
+ * the descriptor may belong to another simulated process (its calls then give EBADF). */
+int fd_sim_kind(int fd);
 
 /* Open a new descriptor for socket sk (the table takes the caller's reference): the fd, or
  * -EMFILE / -ENOMEM (the reference is then still the caller's). */
