@@ -158,6 +158,8 @@ static void dup_client(void *arg)
     close(q[0]);
     close(q[1]);
     EXPECT_ERR(dup2(9999, 201), EBADF);
+    EXPECT_ERR(dup2(p[0], -1), EBADF);
+    EXPECT_ERR(dup2(p[0], 70000), EBADF); /* beyond the simulated table's RLIMIT stand-in */
     su_wait(&d->stage, 2);
     ck_assert_int_eq(close(s), 0);
     ck_assert_int_eq(close(c3), 0);

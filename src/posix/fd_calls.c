@@ -153,6 +153,8 @@ int dup(int fd)
 
 int dup2(int oldfd, int newfd)
 {
+    if (newfd < 0 && fd_is_vsock_range(oldfd))
+        return (int)fail_with(EBADF); /* ksys_dup3: newfd beyond the table */
     if (fd_is_vsock_range(oldfd))
         return vmcisim_fd_dup(oldfd, newfd, 0, false, "dup2");
     if (fd_is_vsock_range(newfd) && oldfd != newfd)
@@ -166,6 +168,8 @@ int dup3(int oldfd, int newfd, int flags)
         return (int)fail_with(EINVAL); /* ksys_dup3's checks come first */
     if (oldfd == newfd)
         return (int)fail_with(EINVAL);
+    if (newfd < 0 && fd_is_vsock_range(oldfd))
+        return (int)fail_with(EBADF);
     if (fd_is_vsock_range(oldfd))
         return vmcisim_fd_dup(oldfd, newfd, 0, (flags & O_CLOEXEC) != 0, "dup3");
     if (fd_is_vsock_range(newfd))
