@@ -71,6 +71,9 @@ static void numbers_proc(void *arg)
     /* socket(2) flags: net/socket.c checks them before the family */
     EXPECT_ERR(socket(AF_VSOCK, SOCK_STREAM | 0x100000, 0), EINVAL);
     EXPECT_ERR(socket(AF_VSOCK, 11, 0), EINVAL);
+    int sv[2];
+    EXPECT_ERR(socketpair(AF_VSOCK, SOCK_STREAM, 0, sv), EOPNOTSUPP); /* sock_no_socketpair */
+    EXPECT_ERR(socketpair(AF_VSOCK, SOCK_RAW, 0, sv), ESOCKTNOSUPPORT); /* vsock_create first */
     ck_assert_int_eq(close(r), 0);
     ck_assert_int_eq(close(s), 0);
 }

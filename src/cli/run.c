@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "posix/real.h"
 #include "scenario/scenario.h"
 
 #define MAX_JOBS_PARALLEL 256
@@ -260,7 +259,7 @@ static int temp_file(char *path, size_t n)
     int fd = mkstemp(path);
     if (fd < 0)
         return -1;
-    REAL(close)(fd);
+    close(fd);
     return 0;
 }
 
@@ -520,18 +519,18 @@ static int run_parallel(struct cli_run *c)
             fflush(stderr);
             pid_t pid = fork();
             if (pid < 0) {
-                REAL(close)(p[0]);
-                REAL(close)(p[1]);
+                close(p[0]);
+                close(p[1]);
                 break;
             }
             if (pid == 0) {
-                REAL(close)(p[0]);
+                close(p[0]);
                 struct job *j = &c->jobs[next_job];
                 run_job(c, j);
                 const char *b = (const char *)&j->res;
                 size_t left = sizeof j->res;
                 while (left > 0) {
-                    ssize_t k = REAL(write)(p[1], b, left);
+                    ssize_t k = write(p[1], b, left);
                     if (k < 0 && errno == EINTR)
                         continue;
                     if (k <= 0)
@@ -541,7 +540,7 @@ static int run_parallel(struct cli_run *c)
                 }
                 _exit(0);
             }
-            REAL(close)(p[1]);
+            close(p[1]);
             w[i] = (struct worker){.pid = pid, .fd = p[0], .job = next_job++, .got = 0};
             active++;
         }
@@ -559,7 +558,7 @@ static int run_parallel(struct cli_run *c)
             if (w[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
                 continue;
             struct job *j = &c->jobs[w[i].job];
-            ssize_t k = REAL(read)(w[i].fd, (char *)&j->res + w[i].got, sizeof j->res - w[i].got);
+            ssize_t k = read(w[i].fd, (char *)&j->res + w[i].got, sizeof j->res - w[i].got);
             if (k < 0 && errno == EINTR)
                 continue;
             if (k > 0) {
@@ -568,7 +567,7 @@ static int run_parallel(struct cli_run *c)
                     continue;
             }
             int status = 0;
-            REAL(close)(w[i].fd);
+            close(w[i].fd);
             while (waitpid(w[i].pid, &status, 0) < 0 && errno == EINTR)
                 ;
             worker_died(c, &w[i], status);

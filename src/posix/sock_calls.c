@@ -11,6 +11,7 @@
  * placeholder in the real kernel, so passing the call on would act on the wrong object.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <sys/socket.h>
 
 #include "../sock/fdcalls.h"
@@ -29,6 +30,20 @@ int socket(int domain, int type, int protocol)
     if (domain == AF_VSOCK && simulated_thread())
         return vmci_socket(domain, type, protocol);
     return REAL(socket)(domain, type, protocol);
+}
+
+/* AF_VSOCK has no socketpair (sock_no_socketpair: EOPNOTSUPP), after the checks socket(2)
+ * makes of the type and protocol. */
+int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    if (domain != AF_VSOCK || !simulated_thread())
+        return REAL(socketpair)(domain, type, protocol, sv);
+    int fd = vmci_socket(domain, type, protocol);
+    if (fd < 0)
+        return -1;
+    vmci_close(fd);
+    errno = EOPNOTSUPP;
+    return -1;
 }
 
 int bind(int fd, const struct sockaddr *addr, socklen_t len)
