@@ -133,6 +133,7 @@ int vmci_socket(int domain, int type, int protocol)
             }
         }
     }
+    c.rc_is_fd = true;
     return (int)call_end(&c, "socket", -1, rc);
 }
 
@@ -237,6 +238,7 @@ int vmci_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
             }
         }
     }
+    c.rc_is_fd = true;
     return (int)call_end(&c, "accept", fd, rc);
 }
 
@@ -624,7 +626,7 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
             if (p->fd < 0)
                 continue;
             if (fd_is_vsock_range(p->fd)) {
-                struct vsock *sk = lookup(&c, p->fd);
+                struct vsock *sk = fdtab_get(c.proc, p->fd);
                 if (!sk)
                     p->revents = POLLNVAL;
                 else
@@ -640,7 +642,7 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
         if (ready || timeout_ms == 0 || (deadline != SIM_NO_DEADLINE && sim_now(c.sim) >= deadline))
             break;
         for (nfds_t i = 0; i < nfds; i++) {
-            struct vsock *sk = fd_is_vsock_range(fds[i].fd) ? lookup(&c, fds[i].fd) : NULL;
+            struct vsock *sk = fd_is_vsock_range(fds[i].fd) ? fdtab_get(c.proc, fds[i].fd) : NULL;
             if (sk)
                 vsock_op_poll_wait(sk, fds[i].events);
         }

@@ -17,6 +17,7 @@ int call_begin(struct call *c)
     c->proc = c->self->proc;
     c->file = NULL;
     c->fdid = -1;
+    c->rc_is_fd = false;
     sim_enter(c->sim);
     c->sw = sim_sock(c->sim);
     return 0;
@@ -30,8 +31,9 @@ static const char *errname(long rc)
 
 long call_end(struct call *c, const char *op, int fd, long rc)
 {
+    long shown = rc < 0 ? -1 : c->rc_is_fd ? fdtab_trace_id(c->proc, (int)rc) : rc;
     sim_trace(c->sim, "call", "op=%s fd=%d rc=%ld%s%s", op,
-              c->fdid >= 0 ? c->fdid : fdtab_trace_id(c->proc, fd), rc < 0 ? -1 : rc,
+              c->fdid >= 0 ? c->fdid : fdtab_trace_id(c->proc, fd), shown,
               rc < 0 ? " errno=" : "", rc < 0 ? errname(rc) : "");
     if (c->file)
         vfile_put(c->file); /* may release the socket if close() came meanwhile (§2.12) */

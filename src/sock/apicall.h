@@ -8,6 +8,7 @@
 #define VMCISIM_APICALL_H
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "../sim/sim.h"
 #include "fdtable.h"
@@ -19,6 +20,7 @@ struct call {
     struct sock_world *sw;
     struct vfile *file; /* the open file a lookup took a reference to (dropped by call_end) */
     int fdid;           /* its descriptor's id for the trace, -1 before a lookup */
+    bool rc_is_fd;      /* the result is a new descriptor: the trace shows its id */
 };
 
 /* Who is calling: 0 (inside the world from then on), or -EPERM for a thread the simulator did

@@ -37,6 +37,7 @@ int vmcisim_fd_dup(int oldfd, int newfd, int minfd, bool cloexec, const char *op
         rc = fdtab_dup(c.proc, oldfd, newfd, minfd, cloexec);
     if (rc >= 0)
         sim_trace(c.sim, "fd-dup", "op=%s old=%d new=%d", op, c.fdid, fdtab_trace_id(c.proc, rc));
+    c.rc_is_fd = true;
     return (int)call_end(&c, op, oldfd, rc);
 }
 
@@ -90,6 +91,7 @@ int vmcisim_fd_open_dev(const char *path, int flags, bool *handled)
         c.fdid = fdtab_trace_id(c.proc, rc);
         sim_trace(c.sim, "fd-open", "path=%s fd=%d", path, c.fdid);
     }
+    c.rc_is_fd = true;
     return (int)call_end(&c, "open", -1, rc);
 }
 
