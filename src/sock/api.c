@@ -19,6 +19,8 @@
 
 #include "../guest/vmci_kapi.h"
 #include "../posix/real.h"
+#include "apicall.h"
+#include "fdcalls.h"
 #include "fdtable.h"
 #include "sockpoll.h"
 #include "usercopy.h"
@@ -26,53 +28,6 @@
 #include "vsock.h"
 
 #define ADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
-
-/* ---- calling context ---------------------------------------------------------------------- */
-
-struct call {
-    sim_thread *self;
-    vmcisim *sim;
-    sim_proc *proc;
-    struct sock_world *sw;
-};
-
-/* Who is calling: 0, or -EPERM for a thread the simulator did not spawn. */
-static int call_begin(struct call *c)
-{
-    c->self = sim_self();
-    if (!c->self || !c->self->proc)
-        return -EPERM;
-    c->sim = c->self->sim;
-    c->proc = c->self->proc;
-    sim_enter(c->sim);
-    c->sw = sim_sock(c->sim);
-    return 0;
-}
-
-static const char *errname(long rc)
-{
-    const char *n = strerrorname_np((int)-rc);
-    return n ? n : "E?";
-}
-
-/* Leave the world; turn a negative errno result into -1 + errno. */
-static long call_end(struct call *c, const char *op, int fd, long rc)
-{
-    sim_trace(c->sim, "call", "op=%s fd=%d rc=%ld%s%s", op, fd, rc < 0 ? -1 : rc,
-              rc < 0 ? " errno=" : "", rc < 0 ? errname(rc) : "");
-    sim_leave(c->sim);
-    if (rc < 0) {
-        errno = (int)-rc;
-        return -1;
-    }
-    return rc;
-}
-
-static long fail(int err)
-{
-    errno = err;
-    return -1;
-}
 
 /* ---- addresses (§1.2) ------------------------------------------------------------------------ */
 
@@ -117,11 +72,6 @@ static int addr_copy_out(const struct sockaddr_vm *a, struct sockaddr *uaddr, so
     return 0;
 }
 
-static struct vsock *lookup(struct call *c, int fd)
-{
-    return fdtab_get(c->proc, fd);
-}
-
 /* ---- VMware helpers -------------------------------------------------------------------------- */
 
 int VMCISock_GetAFValue(void) { return AF_VSOCK; }
@@ -137,7 +87,7 @@ int VMCISock_GetAFValueFd(int *outFd)
 void VMCISock_ReleaseAFValueFd(int fd)
 {
     if (fd >= 0)
-        close(fd);
+        REAL(close)(fd);
 }
 
 unsigned int VMCISock_GetLocalCID(void)
@@ -156,13 +106,15 @@ unsigned int VMCISock_GetLocalCID(void)
 int vmci_socket(int domain, int type, int protocol)
 {
     if (domain != AF_VSOCK)
-        return socket(domain, type, protocol);
+        return REAL(socket)(domain, type, protocol);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
         return (int)fail(-rc);
     int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (protocol != 0 && protocol != PF_VSOCK) {
+    if (base < 0 || base > 15 || base >= 11 /* SOCK_MAX: __sock_create */) {
+        rc = -EINVAL;
+    } else if (protocol != 0 && protocol != PF_VSOCK) {
         rc = -EPROTONOSUPPORT;
     } else if (base != SOCK_STREAM && base != SOCK_DGRAM && base != SOCK_SEQPACKET) {
         rc = -ESOCKTNOSUPPORT;
@@ -172,34 +124,32 @@ int vmci_socket(int domain, int type, int protocol)
             rc = -ENOMEM;
         } else {
             sk->nonblock = (type & SOCK_NONBLOCK) != 0;
-            rc = fdtab_install(c.proc, sk);
+            rc = fdtab_install_cloexec(c.proc, sk, (type & SOCK_CLOEXEC) != 0);
             if (rc < 0) {
                 vsock_release(sk);
                 vsock_put(sk);
             } else {
-                vsock_trace(sk, "sock-create", "type=%d fd=%d", base, rc);
+                vsock_trace(sk, "sock-create", "type=%d fd=%d", base,
+                            fdtab_trace_id(c.proc, rc));
             }
         }
     }
+    c.rc_is_fd = true;
     return (int)call_end(&c, "socket", -1, rc);
 }
 
 int vmci_close(int fd)
 {
     if (!fd_is_vsock_range(fd))
-        return close(fd);
+        return REAL(close)(fd);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
         return (int)fail(-rc);
-    struct vsock *sk = fdtab_remove(c.proc, fd);
-    if (!sk) {
-        rc = -EBADF;
-    } else {
-        vsock_release(sk);
-        vsock_put(sk);
-        rc = 0;
-    }
+    /* Only the number goes: a call blocked on the socket in another thread keeps its file,
+     * and the socket is released when that call returns (§2.12; Linux's fput) */
+    c.fdid = fdtab_trace_id(c.proc, fd);
+    rc = fdtab_close(c.proc, fd);
     return (int)call_end(&c, "close", fd, rc);
 }
 
@@ -208,7 +158,7 @@ int vmci_close(int fd)
 int vmci_bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!fd_is_vsock_range(fd))
-        return bind(fd, addr, len);
+        return REAL(bind)(fd, addr, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -217,7 +167,7 @@ int vmci_bind(int fd, const struct sockaddr *addr, socklen_t len)
     struct sockaddr_vm a;
     struct vsock *sk = lookup(&c, fd);
     if (!sk)
-        rc = -EBADF;
+        rc = lookup_err(&c);
     else if ((rc = addr_copy_in(addr, len, buf)) == 0)
         rc = addr_cast(buf, len, &a) ? -EINVAL : vsock_op_bind(sk, &a);
     return (int)call_end(&c, "bind", fd, rc);
@@ -226,16 +176,14 @@ int vmci_bind(int fd, const struct sockaddr *addr, socklen_t len)
 int vmci_listen(int fd, int backlog)
 {
     if (!fd_is_vsock_range(fd))
-        return listen(fd, backlog);
+        return REAL(listen)(fd, backlog);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
         return (int)fail(-rc);
     struct vsock *sk = lookup(&c, fd);
     if (!sk)
-        rc = -EBADF;
-    else if (sk->type == SOCK_SEQPACKET)
-        rc = -ESOCKTNOSUPPORT;
+        rc = lookup_err(&c);
     else
         rc = vsock_op_listen(sk, backlog);
     return (int)call_end(&c, "listen", fd, rc);
@@ -244,15 +192,26 @@ int vmci_listen(int fd, int backlog)
 int vmci_accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (!fd_is_vsock_range(fd))
-        return accept(fd, addr, len);
+        return REAL(accept)(fd, addr, len);
+    return vmci_accept4(fd, addr, len, 0);
+}
+
+int vmci_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    if (!fd_is_vsock_range(fd))
+        return REAL(accept4)(fd, addr, len, flags);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
         return (int)fail(-rc);
-    struct vsock *sk = lookup(&c, fd);
+    struct vsock *sk = NULL;
+    if (!(flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)))
+        sk = lookup(&c, fd);
     socklen_t ulen = 0;
-    if (!sk) {
-        rc = -EBADF;
+    if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) {
+        rc = -EINVAL; /* __sys_accept4 checks the flags before the descriptor */
+    } else if (!sk) {
+        rc = lookup_err(&c);
     } else if (addr && uc_copy_from_user(&ulen, len, sizeof ulen) != 0) {
         rc = -EFAULT;
     } else if (addr && (int)ulen < 0) {
@@ -267,24 +226,27 @@ int vmci_accept(int fd, struct sockaddr *addr, socklen_t *len)
                 vsock_put(child);
                 rc = -EFAULT;
             } else {
-                rc = fdtab_install(c.proc, child);
+                child->nonblock = (flags & SOCK_NONBLOCK) != 0;
+                rc = fdtab_install_cloexec(c.proc, child, (flags & SOCK_CLOEXEC) != 0);
                 if (rc < 0) {
                     vsock_release(child);
                     vsock_put(child);
                 } else {
-                    vsock_trace(child, "accepted", "fd=%d remote=%u:%u", rc,
-                                child->remote.svm_cid, child->remote.svm_port);
+                    vsock_trace(child, "accepted", "fd=%d remote=%u:%u",
+                                fdtab_trace_id(c.proc, rc), child->remote.svm_cid,
+                                child->remote.svm_port);
                 }
             }
         }
     }
+    c.rc_is_fd = true;
     return (int)call_end(&c, "accept", fd, rc);
 }
 
 int vmci_connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
     if (!fd_is_vsock_range(fd))
-        return connect(fd, addr, len);
+        return REAL(connect)(fd, addr, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -293,16 +255,15 @@ int vmci_connect(int fd, const struct sockaddr *addr, socklen_t len)
     struct sockaddr_vm a;
     struct vsock *sk = lookup(&c, fd);
     if (!sk) {
-        rc = -EBADF;
+        rc = lookup_err(&c);
     } else if ((rc = addr_copy_in(addr, len, buf)) == 0) {
         int cast = addr_cast(buf, len, &a);
         sa_family_t fam = len >= sizeof(sa_family_t) ? ((struct sockaddr *)buf)->sa_family : 0;
-        if (sk->type == SOCK_SEQPACKET)
-            rc = -ESOCKTNOSUPPORT;
-        else if (sk->type == SOCK_DGRAM && cast == -EAFNOSUPPORT && fam == AF_UNSPEC)
+        if (sk->type == SOCK_DGRAM && cast == -EAFNOSUPPORT && fam == AF_UNSPEC)
             rc = vsock_op_connect(sk, NULL, AF_UNSPEC);
         else if (cast)
-            rc = sk->type == SOCK_STREAM ? vsock_op_connect(sk, NULL, AF_VSOCK) : -EINVAL;
+            rc = vsock_type_connectible(sk->type) ? vsock_op_connect(sk, NULL, AF_VSOCK)
+                                                  : -EINVAL;
         else
             rc = vsock_op_connect(sk, &a, AF_VSOCK);
     }
@@ -320,7 +281,7 @@ static long do_send(int fd, const void *buf, size_t len, int flags, const struct
         return fail((int)-rc);
     struct vsock *sk = lookup(&c, fd);
     if (!sk) {
-        rc = -EBADF;
+        rc = lookup_err(&c);
     } else if (len > SSIZE_MAX) {
         rc = -EINVAL;
     } else {
@@ -348,9 +309,11 @@ static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *f
         return fail((int)-rc);
     struct vsock *sk = lookup(&c, fd);
     if (!sk) {
-        rc = -EBADF;
+        rc = lookup_err(&c);
     } else if (len > SSIZE_MAX) {
         rc = -EINVAL;
+    } else if (len == 0 && op[0] == 'r' && op[1] == 'e' && op[2] == 'a') {
+        rc = 0; /* read(2) of nothing: sock_read_iter answers 0 before the protocol is asked */
     } else {
         struct sockaddr_vm src;
         vsock_addr_init(&src, VMADDR_CID_ANY, VMADDR_PORT_ANY);
@@ -368,7 +331,7 @@ static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *f
 ssize_t vmci_send(int fd, const void *buf, size_t len, int flags)
 {
     if (!fd_is_vsock_range(fd))
-        return send(fd, buf, len, flags);
+        return REAL(send)(fd, buf, len, flags);
     return do_send(fd, buf, len, flags, NULL, 0, "send");
 }
 
@@ -376,21 +339,21 @@ ssize_t vmci_sendto(int fd, const void *buf, size_t len, int flags, const struct
                     socklen_t tolen)
 {
     if (!fd_is_vsock_range(fd))
-        return sendto(fd, buf, len, flags, to, tolen);
+        return REAL(sendto)(fd, buf, len, flags, to, tolen);
     return do_send(fd, buf, len, flags, to, tolen, "sendto");
 }
 
 ssize_t vmci_write(int fd, const void *buf, size_t len)
 {
     if (!fd_is_vsock_range(fd))
-        return write(fd, buf, len);
+        return REAL(write)(fd, buf, len);
     return do_send(fd, buf, len, 0, NULL, 0, "write");
 }
 
 ssize_t vmci_recv(int fd, void *buf, size_t len, int flags)
 {
     if (!fd_is_vsock_range(fd))
-        return recv(fd, buf, len, flags);
+        return REAL(recv)(fd, buf, len, flags);
     return do_recv(fd, buf, len, flags, NULL, NULL, NULL, "recv");
 }
 
@@ -398,14 +361,14 @@ ssize_t vmci_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr 
                       socklen_t *fromlen)
 {
     if (!fd_is_vsock_range(fd))
-        return recvfrom(fd, buf, len, flags, from, fromlen);
+        return REAL(recvfrom)(fd, buf, len, flags, from, fromlen);
     return do_recv(fd, buf, len, flags, from, fromlen, NULL, "recvfrom");
 }
 
 ssize_t vmci_read(int fd, void *buf, size_t len)
 {
     if (!fd_is_vsock_range(fd))
-        return read(fd, buf, len);
+        return REAL(read)(fd, buf, len);
     return do_recv(fd, buf, len, 0, NULL, NULL, NULL, "read");
 }
 
@@ -455,7 +418,7 @@ static long msg_copy_in(const struct msghdr *umsg, struct msghdr *m, struct iove
 ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
 {
     if (!fd_is_vsock_range(fd))
-        return sendmsg(fd, umsg, flags);
+        return REAL(sendmsg)(fd, umsg, flags);
     struct msghdr m;
     struct iovec *iov;
     long rc = msg_copy_in(umsg, &m, &iov);
@@ -477,7 +440,7 @@ ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
 ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
 {
     if (!fd_is_vsock_range(fd))
-        return recvmsg(fd, umsg, flags);
+        return REAL(recvmsg)(fd, umsg, flags);
     struct msghdr m;
     struct iovec *iov;
     long rc = msg_copy_in(umsg, &m, &iov);
@@ -531,7 +494,7 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
 int vmci_shutdown(int fd, int how)
 {
     if (!fd_is_vsock_range(fd))
-        return shutdown(fd, how);
+        return REAL(shutdown)(fd, how);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -544,7 +507,7 @@ int vmci_shutdown(int fd, int how)
 int vmci_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (!fd_is_vsock_range(fd))
-        return getsockname(fd, addr, len);
+        return REAL(getsockname)(fd, addr, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -557,14 +520,14 @@ int vmci_getsockname(int fd, struct sockaddr *addr, socklen_t *len)
 int vmci_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (!fd_is_vsock_range(fd))
-        return getpeername(fd, addr, len);
+        return REAL(getpeername)(fd, addr, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
         return (int)fail(-rc);
     struct vsock *sk = lookup(&c, fd);
     if (!sk)
-        rc = -EBADF;
+        rc = lookup_err(&c);
     else if (sk->ss != SS_CONNECTED)
         rc = -ENOTCONN;
     else
@@ -575,7 +538,7 @@ int vmci_getpeername(int fd, struct sockaddr *addr, socklen_t *len)
 int vmci_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
     if (!fd_is_vsock_range(fd))
-        return setsockopt(fd, level, name, val, len);
+        return REAL(setsockopt)(fd, level, name, val, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -584,7 +547,7 @@ int vmci_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     struct vsock *sk = lookup(&c, fd);
     socklen_t n = len > sizeof buf ? (socklen_t)sizeof buf : len;
     if (!sk)
-        rc = -EBADF;
+        rc = lookup_err(&c);
     else if ((int)len < 0)
         rc = -EINVAL;
     else if (n && uc_copy_from_user(buf, val, n) != 0)
@@ -597,7 +560,7 @@ int vmci_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 int vmci_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {
     if (!fd_is_vsock_range(fd))
-        return getsockopt(fd, level, name, val, len);
+        return REAL(getsockopt)(fd, level, name, val, len);
     struct call c;
     int rc = call_begin(&c);
     if (rc)
@@ -606,7 +569,7 @@ int vmci_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     socklen_t klen;
     struct vsock *sk = lookup(&c, fd);
     if (!sk) {
-        rc = -EBADF;
+        rc = lookup_err(&c);
     } else if (uc_copy_from_user(&klen, len, sizeof klen) != 0) {
         rc = -EFAULT;
     } else if ((int)klen < 0) {
@@ -621,62 +584,7 @@ int vmci_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     return (int)call_end(&c, "getsockopt", fd, rc);
 }
 
-/* ---- fcntl, ioctl ------------------------------------------------------------------------------ */
-
-int vmci_fcntl(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    long arg = va_arg(ap, long);
-    va_end(ap);
-    if (!fd_is_vsock_range(fd))
-        return fcntl(fd, cmd, arg);
-    struct call c;
-    int rc = call_begin(&c);
-    if (rc)
-        return (int)fail(-rc);
-    struct vsock *sk = lookup(&c, fd);
-    if (!sk)
-        rc = -EBADF;
-    else if (cmd == F_GETFL)
-        rc = O_RDWR | (sk->nonblock ? O_NONBLOCK : 0);
-    else if (cmd == F_SETFL)
-        sk->nonblock = (arg & O_NONBLOCK) != 0, rc = 0;
-    else if (cmd == F_GETFD || cmd == F_SETFD)
-        rc = 0;
-    else
-        rc = -EINVAL;
-    return (int)call_end(&c, "fcntl", fd, rc);
-}
-
-int vmci_ioctl(int fd, unsigned long req, ...)
-{
-    va_list ap;
-    va_start(ap, req);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    if (!fd_is_vsock_range(fd))
-        return ioctl(fd, req, arg);
-    struct call c;
-    int rc = call_begin(&c);
-    if (rc)
-        return (int)fail(-rc);
-    struct vsock *sk = lookup(&c, fd);
-    if (!sk) {
-        rc = -EBADF;
-    } else if (req == FIONREAD) {
-        int64_t n = vsock_op_fionread(sk);
-        if (n < 0) {
-            rc = (int)n;
-        } else {
-            int v = n > INT_MAX ? INT_MAX : (int)n;
-            rc = uc_copy_to_user(arg, &v, sizeof v) != 0 ? -EFAULT : 0;
-        }
-    } else {
-        rc = -ENOTTY;
-    }
-    return (int)call_end(&c, "ioctl", fd, rc);
-}
+/* fcntl and ioctl, which act on every kind of simulated file, are in fdcalls.c. */
 
 /* ---- poll (§2.14) ----------------------------------------------------------------------------- */
 

@@ -590,7 +590,9 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     struct vsock *sk = vsock_find_connected(ctx, &src, &dst);
     if (!sk)
         sk = vsock_find_bound(ctx, &dst, SOCK_STREAM);
-    if (!sk) {
+    if (!sk || sk->type == SOCK_SEQPACKET) {
+        /* a seqpacket socket shares the port space, but a request for it finds no transport
+         * (vsock_assign_transport: ESOCKTNOSUPPORT), and the requester is reset */
         send_reset_reply(ctx, pkt);
         return 0;
     }

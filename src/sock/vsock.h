@@ -40,6 +40,13 @@ enum {
 
 struct vsock;
 struct vsock_ctx;
+
+/* Linux's sock_type_connectible: stream and seqpacket share the bind table, listen and accept
+ * (af_vsock.c); only a transport's seqpacket support differs, and VMCI has none. */
+static inline bool vsock_type_connectible(int type)
+{
+    return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+}
 struct sock_world;
 
 /* A received datagram waiting on a datagram socket's receive queue. */
@@ -110,6 +117,14 @@ struct vsock {
     uint64_t rcvtimeo_ns, sndtimeo_ns;   /* 0: none */
     int rcvlowat;
     int rcvbuf;
+    /* the rest of the generic SOL_SOCKET state (vsock_sol.c): stored and answered as Linux's
+     * net/core/sock.c does; nothing in VMCI acts on it */
+    int sndbuf;
+    int priority;
+    uint32_t mark;
+    unsigned sol_flags;          /* VS_SOL_* */
+    int linger_s;
+
     /* listener */
     int max_backlog, ack_backlog;
     struct vsock_list pending;           /* children between REQUEST and OFFER */
@@ -153,6 +168,11 @@ struct sock_world {
     struct vsock **all;
     size_t nall, all_cap;
 };
+
+/* vsock_sol.c: level SOL_SOCKET options other than the timeouts (net/core/sock.c) */
+#define VS_DEFAULT_SNDBUF (212992u) /* net.core.wmem_default */
+int vsock_sol_setsockopt(struct vsock *sk, int name, const void *val, socklen_t len);
+int vsock_sol_getsockopt(struct vsock *sk, int name, void *val, socklen_t *len);
 
 /* sock_world.c */
 int sock_attach(vmcisim *sim);

@@ -81,6 +81,7 @@ struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int typ
         sk->rcvbuf = VS_DEFAULT_RCVBUF;
         sk->rcvlowat = 1;
     }
+    sk->sndbuf = VS_DEFAULT_SNDBUF; /* sock_init_data: every new socket, children too */
     sk->transport = type == SOCK_DGRAM ? &vmci_dgram_transport : &vmci_stream_transport;
     if (sk->transport->init && sk->transport->init(sk, parent) != 0) {
         free(sk);
@@ -203,7 +204,9 @@ void vsock_remove_connected(struct vsock *sk)
 struct vsock *vsock_find_bound(struct vsock_ctx *ctx, const struct sockaddr_vm *addr, int type)
 {
     for (struct vsock *sk = ctx->bound.first; sk; sk = sk->bnext) {
-        if (sk->type != type || sk->local.svm_port != addr->svm_port)
+        if (sk->type != type && !(vsock_type_connectible(sk->type) && vsock_type_connectible(type)))
+            continue;
+        if (sk->local.svm_port != addr->svm_port)
             continue;
         if (sk->local.svm_cid == addr->svm_cid || sk->local.svm_cid == VMADDR_CID_ANY ||
             addr->svm_cid == VMADDR_CID_ANY)

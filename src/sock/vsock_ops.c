@@ -40,7 +40,7 @@ int vsock_op_bind(struct vsock *sk, const struct sockaddr_vm *addr)
     if (addr->svm_cid != VMADDR_CID_ANY && addr->svm_cid != own)
         return -EADDRNOTAVAIL;
     int rc;
-    if (sk->type == SOCK_STREAM) {
+    if (vsock_type_connectible(sk->type)) {
         rc = vsock_bind_stream(sk, addr);
     } else {
         struct sockaddr_vm a = *addr;
@@ -56,7 +56,7 @@ int vsock_op_bind(struct vsock *sk, const struct sockaddr_vm *addr)
 
 int vsock_op_listen(struct vsock *sk, int backlog)
 {
-    if (sk->type != SOCK_STREAM)
+    if (!vsock_type_connectible(sk->type))
         return -EOPNOTSUPP;
     if (sk->ss != SS_UNCONNECTED)
         return -EINVAL;
@@ -69,7 +69,7 @@ int vsock_op_listen(struct vsock *sk, int backlog)
 
 int vsock_op_accept(struct vsock *sk, struct vsock **out, bool nonblock)
 {
-    if (sk->type != SOCK_STREAM)
+    if (!vsock_type_connectible(sk->type))
         return -EOPNOTSUPP;
     if (sk->state != VS_LISTEN)
         return -EINVAL;
@@ -174,6 +174,12 @@ int vsock_op_connect(struct vsock *sk, const struct sockaddr_vm *addr, int famil
             return -EINVAL;
         if (!addr)
             return -EINVAL;
+        if (sk->type == SOCK_SEQPACKET) {
+            /* vsock_connect stores the remote address, then vsock_assign_transport refuses:
+             * the VMCI transport has no seqpacket_allow */
+            vsock_addr_init(&sk->remote, addr->svm_cid, addr->svm_port);
+            return -ESOCKTNOSUPPORT;
+        }
         if (addr->svm_cid == VMADDR_CID_LOCAL)
             return -ENETUNREACH; /* VMCI refuses the obsolete well-known context */
         if (!vsock_addr_bound(&sk->local)) {
@@ -458,7 +464,7 @@ int vsock_op_shutdown(struct vsock *sk, int how)
         return -EINVAL;
     }
     if (sk->ss == SS_UNCONNECTED) {
-        if (sk->type == SOCK_STREAM)
+        if (vsock_type_connectible(sk->type))
             return -ENOTCONN;
         /* datagram: the bits are applied and waiters woken, but the call still fails */
         sk->shutdown |= mode;
@@ -572,7 +578,6 @@ static void ns_to_timeval(uint64_t ns, struct timeval *tv)
 int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, socklen_t len)
 {
     if (level == SOL_SOCKET) {
-        int iv = 0;
         switch (name) {
         case SO_RCVTIMEO:
         case SO_SNDTIMEO: {
@@ -586,36 +591,8 @@ int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, 
                 sk->sndtimeo_ns = ns;
             return 0;
         }
-        case SO_LINGER:
-            /* accepted and ignored: VMCI has no linger, close never blocks (§2.12) */
-            return len < (socklen_t)sizeof(struct linger) ? -EINVAL : 0;
-        case SO_RCVLOWAT:
-        case SO_RCVBUF:
-        case SO_SNDBUF:
-        case SO_KEEPALIVE:
-        case SO_REUSEADDR:
-            if (len < (socklen_t)sizeof(int))
-                return -EINVAL;
-            memcpy(&iv, val, sizeof iv);
-            if (name == SO_RCVLOWAT) {
-                if (iv < 0)
-                    iv = INT_MAX;
-                if (sk->type == SOCK_STREAM && (uint64_t)iv > sk->buffer_size)
-                    return -EINVAL;
-                sk->rcvlowat = iv ? iv : 1;
-            } else if (name == SO_RCVBUF) {
-                /* as Linux: capped by rmem_max, doubled for bookkeeping overhead */
-                long v = iv < 0 ? 0 : iv;
-                if (v > (long)VS_DEFAULT_RCVBUF)
-                    v = VS_DEFAULT_RCVBUF;
-                v *= 2;
-                if (v < 2304)
-                    v = 2304;
-                sk->rcvbuf = (int)v;
-            }
-            return 0;
         default:
-            return -ENOPROTOOPT;
+            return vsock_sol_setsockopt(sk, name, val, len);
         }
     }
     if (sk->type == SOCK_DGRAM)
@@ -657,35 +634,7 @@ int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, 
 int vsock_op_getsockopt(struct vsock *sk, int level, int name, void *val, socklen_t *len)
 {
     if (level == SOL_SOCKET) {
-        int iv;
-        switch (name) {
-        case SO_ERROR:
-            iv = sk->err;
-            sk->err = 0;
-            break;
-        case SO_TYPE:
-            iv = sk->type;
-            break;
-        case SO_RCVLOWAT:
-            iv = sk->rcvlowat;
-            break;
-        case SO_RCVBUF:
-            iv = sk->rcvbuf;
-            break;
-        case SO_SNDBUF:
-            iv = VS_DEFAULT_RCVBUF;
-            break;
-        case SO_ACCEPTCONN:
-            iv = sk->state == VS_LISTEN;
-            break;
-        case SO_DOMAIN:
-            iv = AF_VSOCK;
-            break;
-        case SO_PROTOCOL:
-            iv = 0;
-            break;
-        case SO_RCVTIMEO:
-        case SO_SNDTIMEO: {
+        if (name == SO_RCVTIMEO || name == SO_SNDTIMEO) {
             struct timeval tv;
             ns_to_timeval(name == SO_RCVTIMEO ? sk->rcvtimeo_ns : sk->sndtimeo_ns, &tv);
             socklen_t n = *len < (socklen_t)sizeof tv ? *len : (socklen_t)sizeof tv;
@@ -693,13 +642,7 @@ int vsock_op_getsockopt(struct vsock *sk, int level, int name, void *val, sockle
             *len = n;
             return 0;
         }
-        default:
-            return -ENOPROTOOPT;
-        }
-        socklen_t n = *len < (socklen_t)sizeof iv ? *len : (socklen_t)sizeof iv;
-        memcpy(val, &iv, (size_t)n);
-        *len = n;
-        return 0;
+        return vsock_sol_getsockopt(sk, name, val, len);
     }
     if (sk->type == SOCK_DGRAM)
         return -EOPNOTSUPP;
