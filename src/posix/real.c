@@ -5,13 +5,20 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "real.h"
 
 void *vmcisim_real_lookup(const char *name, void **slot)
 {
-    void *fn = dlsym(RTLD_NEXT, name);
+    void *fn = NULL;
+    /* glibc keeps the pre-2.3.2 condition variables under the same names; an unversioned
+     * lookup may hand out that old ABI, which does not work on today's pthread_cond_t. */
+    if (strncmp(name, "pthread_cond_", 13) == 0)
+        fn = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+    if (!fn)
+        fn = dlsym(RTLD_NEXT, name);
     if (!fn) {
         /* Statically linked programs have no dynamic symbol table to search; the interposer
          * cannot work there, so say so rather than call through a NULL pointer. */
