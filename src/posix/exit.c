@@ -11,6 +11,8 @@
 
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(exit);
+
 void exit(int status)
 {
     if (posix_self())

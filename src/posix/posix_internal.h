@@ -40,4 +40,10 @@ size_t vmcisim_posix_random_bytes(void *buf, size_t n);
  * process with status 128+13 and does not return). Call outside the world. */
 void vmcisim_posix_raise_sigpipe(void);
 
+/* Every file of src/posix defines one anchor; link_all.c refers to them all and world.c to
+ * link_all.c, so a program that links the library gets every wrapper. Without this the linker
+ * would skip a wrapper whose name an earlier shared library already defines (the ASan and TSan
+ * runtimes define pthread_create, pthread_join, ...), and the program's call would miss it. */
+#define VMCISIM_POSIX_ANCHOR(file) const char vmcisim_posix_anchor_##file = 1
+
 #endif

@@ -16,6 +16,8 @@
 #include "../sock/usercopy.h"
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(random);
+
 /* Deterministic mode, a process that has not seeded rand: the world's stream is the source. */
 static sim_thread *world_rand_self(void)
 {

@@ -10,6 +10,8 @@
 
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(sem);
+
 static int sem_block(sim_thread *self, sem_t *s, uint64_t deadline)
 {
     vmcisim *sim = self->sim;

@@ -17,6 +17,8 @@
 #include "../sock/usercopy.h"
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(signal);
+
 /* Set SIGPIPE's disposition for the caller's process: 0, or an errno. */
 static int set_sigpipe(sim_thread *self, const struct sigaction *act, struct sigaction *old)
 {

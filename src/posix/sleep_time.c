@@ -17,6 +17,8 @@
 #include "../sock/usercopy.h"
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(sleep_time);
+
 #define NS 1000000000ull
 
 bool posix_clock_now(sim_thread *self, clockid_t clk, uint64_t *ns)

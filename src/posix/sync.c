@@ -22,6 +22,8 @@
 
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(sync);
+
 /* EBUSY from trylock on a mutex this thread holds: error-checking mutexes say EDEADLK, the
  * others (a normal mutex relocked) deadlock, as with the C library. glibc layout. */
 static bool held_by_me_errorcheck(pthread_mutex_t *m)

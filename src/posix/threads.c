@@ -9,6 +9,8 @@
 
 #include "posix_internal.h"
 
+VMCISIM_POSIX_ANCHOR(threads);
+
 int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*start)(void *), void *arg)
 {
     if (!posix_self())

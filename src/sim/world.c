@@ -17,6 +17,10 @@
 
 #define CID_FIRST_VM 3u
 
+/* Every program that makes a world gets the interposed libc functions (src/posix/link_all.c). */
+extern const char *const vmcisim_posix_link_all[];
+__attribute__((used)) static const char *const *const pull_posix = vmcisim_posix_link_all;
+
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 void sim_set_error(vmcisim *sim, const char *fmt, ...)
