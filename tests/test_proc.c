@@ -496,8 +496,10 @@ static int random_main(int argc, char **argv)
     unsigned char b[300];
     if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
         return 20;
-    snprintf(line, sizeof line, "%s rand=%d random=%ld bytes=%02x%02x%02x%02x%02x%02x%02x%02x",
-             argv[0], rand(), random(), b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+    snprintf(line, sizeof line,
+             "%s rand=%d random=%ld bytes=%02x%02x%02x%02x%02x%02x%02x%02x world=%llu", argv[0],
+             rand(), random(), b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+             (unsigned long long)vmcisim_random());
     vmcisim_trace_note(sim, line);
     if (rand() > RAND_MAX)
         return 21;
@@ -767,6 +769,57 @@ START_TEST(mutex_deadlock_is_reported)
 }
 END_TEST
 
+/* ---- main's pthread_exit leaves the process to its threads; errno is per thread ---------- */
+
+static __thread int tls_mark;
+
+static void *detached_worker(void *arg)
+{
+    (void)arg;
+    errno = EIO;
+    tls_mark = 2;
+    sleep(1); /* the main thread runs and ends meanwhile */
+    if (errno == EIO && tls_mark == 2)
+        set(&res.others_done, 1);
+    return NULL;
+}
+
+static int leaving_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    pthread_t t;
+    if (pthread_create(&t, &a, detached_worker, NULL) != 0)
+        return 1;
+    pthread_attr_destroy(&a);
+    errno = ENOENT;
+    tls_mark = 1;
+    usleep(1000);
+    if (errno != ENOENT || tls_mark != 1)
+        return 2;
+    if (pthread_join(t, NULL) != EINVAL) /* detached: not joinable (POSIX, glibc) */
+        return 3;
+    pthread_exit(NULL);
+}
+
+START_TEST(main_pthread_exit_leaves_threads_running_with_their_own_errno)
+{
+    for (uint64_t seed = 1; seed <= (realtime_mode ? 1 : SEEDS); seed++) {
+        reset();
+        vmcisim_vm *g;
+        vmcisim *sim = mk(seed, &g);
+        vmcisim_proc *p = vmcisim_spawn_main(g, "leaver", leaving_main, 0, NULL);
+        run_ok(sim, seed);
+        ck_assert_int_eq(status_of(p), 0);
+        ck_assert_int_eq(get(&res.others_done), 1);
+        vmcisim_destroy(sim);
+    }
+}
+END_TEST
+
 /* ---- argument checks ------------------------------------------------------------------------ */
 
 START_TEST(spawn_main_rejects_bad_arguments)
@@ -797,6 +850,7 @@ static void add_cases(TCase *tc)
     tcase_add_test(tc, sigpipe_msg_nosignal_gives_epipe_only);
     tcase_add_test(tc, sigpipe_sig_ign_gives_epipe_only);
     tcase_add_test(tc, power_off_ends_processes_with_137);
+    tcase_add_test(tc, main_pthread_exit_leaves_threads_running_with_their_own_errno);
 }
 
 static void set_det(void) { realtime_mode = 0; }

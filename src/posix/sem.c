@@ -18,7 +18,6 @@ static int sem_block(sim_thread *self, sem_t *s, uint64_t deadline)
     for (;;) {
         sim_lock(sim);
         sim_addr_waiters_add(sim, 1);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         int rc = sem_trywait(s);
         int e = errno;
         if (rc == 0 || e != EAGAIN) {
@@ -73,7 +72,6 @@ int sem_post(sem_t *s)
     int rc = REAL(sem_post)(s);
     if (self && rc == 0) {
         int e = errno;
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         if (sim_addr_waiters(self->sim) != 0) {
             sim_lock(self->sim);
             sim_addr_wake(self->sim, s, true);

@@ -11,8 +11,8 @@
  *
  * No lost wake-up: a waiter counts itself in (sim_addr_waiters_add) and re-tries the mutex
  * inside the world before it sleeps; an unlocker releases the mutex, then looks at the count
- * and, if anyone waits, wakes inside the world. Both sides order their two steps with a full
- * barrier, so one of them sees the other.
+ * and, if anyone waits, wakes inside the world. Both count operations are sequentially
+ * consistent read-modify-writes, so one side sees the other.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,7 +45,6 @@ static int mutex_block(sim_thread *self, pthread_mutex_t *m, uint64_t deadline)
     for (;;) {
         sim_lock(sim);
         sim_addr_waiters_add(sim, 1);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         int rc = REAL(pthread_mutex_trylock)(m);
         if (rc != EBUSY) {
             sim_addr_waiters_add(sim, -1);
@@ -63,7 +62,6 @@ static int mutex_block(sim_thread *self, pthread_mutex_t *m, uint64_t deadline)
 /* After a release of the object at addr by a simulated thread: wake its simulated waiters. */
 static void wake_addr(sim_thread *self, const void *addr, bool all, bool locked)
 {
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (sim_addr_waiters(self->sim) == 0)
         return;
     if (!locked)
