@@ -10,6 +10,7 @@
  * ck_assert on a simulated thread: exit/_exit there end only the simulated process.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -820,6 +821,61 @@ START_TEST(main_pthread_exit_leaves_threads_running_with_their_own_errno)
 }
 END_TEST
 
+/* ---- a sched_yield spin loop lets the others run; sem_timedwait times out on sim time ---- */
+
+static int spin_flag;
+static sem_t spin_sem;
+
+static void *spin_setter(void *arg)
+{
+    (void)arg;
+    usleep(500);
+    set(&spin_flag, 1);
+    return NULL;
+}
+
+static int spin_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    pthread_t t;
+    if (pthread_create(&t, NULL, spin_setter, NULL) != 0)
+        return 1;
+    while (!get(&spin_flag))
+        sched_yield(); /* deterministic mode: one thread runs at a time, so this must yield */
+    pthread_join(t, NULL);
+    sem_init(&spin_sem, 0, 0);
+    struct timespec abs;
+    clock_gettime(CLOCK_REALTIME, &abs);
+    abs.tv_nsec += 1000000; /* 1 ms */
+    if (abs.tv_nsec >= 1000000000) {
+        abs.tv_sec++;
+        abs.tv_nsec -= 1000000000;
+    }
+    errno = 0;
+    if (sem_timedwait(&spin_sem, &abs) != -1 || errno != ETIMEDOUT)
+        return 2;
+    sem_post(&spin_sem);
+    if (sem_timedwait(&spin_sem, &abs) != 0) /* a token: no wait, even past the deadline */
+        return 3;
+    sem_destroy(&spin_sem);
+    return 0;
+}
+
+START_TEST(sched_yield_spin_and_sem_timedwait)
+{
+    for (uint64_t seed = 1; seed <= (realtime_mode ? 1 : SEEDS); seed++) {
+        spin_flag = 0;
+        vmcisim_vm *g;
+        vmcisim *sim = mk(seed, &g);
+        vmcisim_proc *p = vmcisim_spawn_main(g, "spin", spin_main, 0, NULL);
+        run_ok(sim, seed);
+        ck_assert_int_eq(status_of(p), 0);
+        vmcisim_destroy(sim);
+    }
+}
+END_TEST
+
 /* ---- argument checks ------------------------------------------------------------------------ */
 
 START_TEST(spawn_main_rejects_bad_arguments)
@@ -851,6 +907,7 @@ static void add_cases(TCase *tc)
     tcase_add_test(tc, sigpipe_sig_ign_gives_epipe_only);
     tcase_add_test(tc, power_off_ends_processes_with_137);
     tcase_add_test(tc, main_pthread_exit_leaves_threads_running_with_their_own_errno);
+    tcase_add_test(tc, sched_yield_spin_and_sem_timedwait);
 }
 
 static void set_det(void) { realtime_mode = 0; }

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #endif
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -33,6 +34,10 @@
 #define pthread_mutex_lock(...) REAL(pthread_mutex_lock)(__VA_ARGS__)
 #define pthread_mutex_trylock(...) REAL(pthread_mutex_trylock)(__VA_ARGS__)
 #define pthread_mutex_timedlock(...) REAL(pthread_mutex_timedlock)(__VA_ARGS__)
+#define pthread_mutex_clocklock(...) REAL(pthread_mutex_clocklock)(__VA_ARGS__)
+#define sched_yield(...) REAL(sched_yield)(__VA_ARGS__)
+#define sem_clockwait(...) REAL(sem_clockwait)(__VA_ARGS__)
+#define pthread_cond_clockwait(...) REAL(pthread_cond_clockwait)(__VA_ARGS__)
 #define pthread_mutex_unlock(...) REAL(pthread_mutex_unlock)(__VA_ARGS__)
 #define pthread_cond_wait(...) REAL(pthread_cond_wait)(__VA_ARGS__)
 #define pthread_cond_timedwait(...) REAL(pthread_cond_timedwait)(__VA_ARGS__)

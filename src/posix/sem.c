@@ -66,6 +66,28 @@ int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abstime)
     return sem_block(self, s, deadline);
 }
 
+int sem_clockwait(sem_t *restrict s, clockid_t clk, const struct timespec *restrict abstime)
+{
+    sim_thread *self = posix_self();
+    if (!self)
+        return REAL(sem_clockwait)(s, clk, abstime);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (sem_trywait(s) == 0)
+        return 0;
+    if (errno != EAGAIN)
+        return -1;
+    uint64_t deadline;
+    int rc = posix_abs_deadline(self, clk, abstime, &deadline);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    return sem_block(self, s, deadline);
+}
+
 int sem_post(sem_t *s)
 {
     sim_thread *self = posix_self();

@@ -98,6 +98,23 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
     return mutex_block(self, m, deadline);
 }
 
+int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abstime)
+{
+    sim_thread *self = posix_self();
+    if (!self)
+        return REAL(pthread_mutex_clocklock)(m, clk, abstime);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+        return EINVAL;
+    int rc = REAL(pthread_mutex_trylock)(m);
+    if (rc != EBUSY)
+        return rc;
+    uint64_t deadline;
+    rc = posix_abs_deadline(self, clk, abstime, &deadline);
+    if (rc)
+        return rc;
+    return mutex_block(self, m, deadline);
+}
+
 int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     sim_thread *self = posix_self();

@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 
 #include "posix_internal.h"
 
@@ -48,6 +49,19 @@ int pthread_detach(pthread_t th)
     if (!r)
         return ESRCH;
     return sim_proc_detach(r);
+}
+
+/* A spin loop that yields must let the other simulated threads run: in deterministic mode only
+ * one runs at a time, and simulated time moves only when no thread can run, so a yield that
+ * cost nothing would spin forever waiting for a sleeper. A yield costs 1 us of simulated time. */
+#define YIELD_COST_NS 1000u
+
+int sched_yield(void)
+{
+    if (!posix_self())
+        return REAL(sched_yield)();
+    vmcisim_sleep(YIELD_COST_NS);
+    return 0;
 }
 
 void pthread_exit(void *ret)
