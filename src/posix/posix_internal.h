@@ -25,8 +25,8 @@ static inline sim_thread *posix_self(void) { return sim_self_proc_thread(); }
 /* The time of clock `clk` as the program sees it from thread self (simulated in deterministic
  * mode), in ns; false for a clock the simulation does not know (the C library then answers). */
 bool posix_clock_now(sim_thread *self, clockid_t clk, uint64_t *ns);
-/* A simulated deadline for an absolute time on clock clk, or SIM_NO_DEADLINE... 0 if
- * abstime is invalid (EINVAL). */
+/* *deadline = the simulated time at which the absolute time *abstime of clock clk arrives (now,
+ * if it has passed). 0, or EINVAL for a bad timespec or clock. */
 int posix_abs_deadline(sim_thread *self, clockid_t clk, const struct timespec *abstime,
                        uint64_t *deadline);
 
