@@ -142,6 +142,27 @@ void vmcisim_yield(void);
 int vmcisim_mark(vmcisim *sim, const char *event);
 int vmcisim_wait_mark(const char *event);
 
+/* ---- simulated processes that behave like real ones ------------------------------------------
+ * Inside one (a thread started by vmcisim_spawn*, or by such a thread): pthread_create adds a
+ * simulated thread to it; mutexes, condition variables, semaphores and sleeps block as
+ * simulated waits; exit/_exit end that process only; SIGPIPE is delivered to it; in
+ * deterministic mode time/clock_gettime/gettimeofday read the simulated clock and
+ * rand/random/getrandom draw from the seed. See docs/bring-your-own-program.md. */
+typedef struct vmcisim_proc vmcisim_proc;   /* one simulated process; valid until vmcisim_destroy */
+
+/* Runs main_fn(argc, argv) as a new simulated process of vm (argv is copied). NULL on error,
+ * with the reason in vmcisim_error. vmcisim_spawn_main_root: the same, privileged. */
+vmcisim_proc *vmcisim_spawn_main(vmcisim_vm *vm, const char *name,
+                                 int (*main_fn)(int argc, char **argv), int argc, char **argv);
+vmcisim_proc *vmcisim_spawn_main_root(vmcisim_vm *vm, const char *name,
+                                      int (*main_fn)(int argc, char **argv), int argc,
+                                      char **argv);
+/* 0 and *status = the exit status (0..255, or 128+N when signal N ended it) once the process
+ * has ended; -1 with errno EAGAIN while it still runs. */
+int vmcisim_proc_status(const vmcisim_proc *p, int *status);
+/* From a simulated thread: the next number of the world's seeded random stream. */
+uint64_t vmcisim_random(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "posix_internal.h"
 #include "../sock/sockpoll.h"
 #include "real.h"
 
@@ -95,3 +96,6 @@ int epoll_pwait2(int epfd, struct epoll_event *events, int maxevents,
  * even when an earlier shared library (a sanitizer runtime) also defines its names: a
  * definition in a linked object then wins over the shared one. */
 const char vmcisim_interpose_epoll[] = "epoll";
+
+/* Pulled in by link_all.c, so the wrappers above are linked even behind a sanitizer runtime. */
+VMCISIM_POSIX_ANCHOR(epoll);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "posix_internal.h"
 #include "../sock/sockpoll.h"
 #include "real.h"
 
@@ -74,3 +75,6 @@ int __ppoll_chk(struct pollfd *fds, nfds_t nfds, const struct timespec *tmo,
  * even when an earlier shared library (a sanitizer runtime) also defines its names: a
  * definition in a linked object then wins over the shared one. */
 const char vmcisim_interpose_poll[] = "poll";
+
+/* Pulled in by link_all.c, so the wrappers above are linked even behind a sanitizer runtime. */
+VMCISIM_POSIX_ANCHOR(poll);

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "real.h"
@@ -12,6 +13,16 @@
 void *vmcisim_real_lookup(const char *name, void **slot)
 {
     void *fn = dlsym(RTLD_NEXT, name);
+    /* glibc keeps the pre-2.3.2 condition variables under the same names; should the lookup
+     * land on glibc itself, ask for today's ABI by version. (A sanitizer's interceptor found
+     * first is kept: it must see every wait to know the mutex is released meanwhile.) */
+    Dl_info info;
+    if (fn && strncmp(name, "pthread_cond_", 13) == 0 && dladdr(fn, &info) &&
+        info.dli_fname && strstr(info.dli_fname, "libc.so")) {
+        void *v = dlvsym(RTLD_NEXT, name, "GLIBC_2.3.2");
+        if (v)
+            fn = v;
+    }
     if (!fn) {
         /* Statically linked programs have no dynamic symbol table to search; the interposer
          * cannot work there, so say so rather than call through a NULL pointer. */

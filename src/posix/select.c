@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/select.h>
 
+#include "posix_internal.h"
 #include "../sock/sockpoll.h"
 #include "../sock/usercopy.h"
 #include "real.h"
@@ -204,3 +205,6 @@ int pselect(int nfds, fd_set *readfds, fd_set *writefds, fd_set *exceptfds,
  * even when an earlier shared library (a sanitizer runtime) also defines its names: a
  * definition in a linked object then wins over the shared one. */
 const char vmcisim_interpose_select[] = "select";
+
+/* Pulled in by link_all.c, so the wrappers above are linked even behind a sanitizer runtime. */
+VMCISIM_POSIX_ANCHOR(select);

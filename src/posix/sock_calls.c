@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 
+#include "posix_internal.h"
 #include "../sock/fdcalls.h"
 #include "../sock/fdtable.h"
 #include "real.h"
@@ -148,3 +149,6 @@ ssize_t __recvfrom_chk(int fd, void *buf, size_t len, size_t buflen, int flags,
         __chk_fail();
     return recvfrom(fd, buf, len, flags, from, fromlen);
 }
+
+/* Pulled in by link_all.c, so the wrappers above are linked even behind a sanitizer runtime. */
+VMCISIM_POSIX_ANCHOR(sock_calls);

@@ -503,7 +503,7 @@ static void thread_finish(sim_thread *t)
         t->counted_dead = true;
         if (t->proc) {
             sim->live_procs--;
-            world_proc_ended(sim, t->proc);
+            sim_proc_thread_ended(sim, t);
         }
     }
     t->state = T_DONE;
@@ -616,7 +616,7 @@ void sim_kill_thread(sim_thread *t)
         t->state = T_DONE;
     }
     if (t->proc && !was_counted)
-        world_proc_ended(sim, t->proc);
+        sim_proc_thread_ended(sim, t);
 }
 
 int sched_run_det(vmcisim *sim)

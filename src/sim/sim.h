@@ -22,6 +22,7 @@
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -86,6 +87,20 @@ struct sim_proc {
     bool ended;
     sim_thread *thread;
     void *fdtab;           /* owned by the sockets layer */
+    /* the process model (src/sim/proc.c) */
+    size_t nlive;          /* its threads not yet ended */
+    bool exiting;          /* exit() or main's return is ending it */
+    bool main_left;        /* the main thread called pthread_exit: the others go on */
+    bool killed;           /* the world ended it (VM power-off): status 128+9 */
+    bool status_set;       /* exit status given by exit()/main/a signal */
+    int status;            /* 0..255, or 128+N for signal N */
+    struct sim_pthread **pthreads;   /* threads made by pthread_create, creation order */
+    size_t npthreads, pthreads_cap;
+    int (*main_fn)(int argc, char **argv);
+    int argc;
+    char **argv;           /* owned copy, NULL-terminated */
+    bool rand_seeded;      /* srand/srandom called: rand/random follow libc */
+    struct sigaction sigpipe_act;    /* SIGPIPE disposition (SIG_DFL when zero) */
 };
 
 /* ---- threads ---------------------------------------------------------------------------- */
@@ -237,5 +252,47 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 int sim_thread_start(sim_thread *t);
 void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller */
 void sim_unwind_self(void) __attribute__((noreturn));
+
+/* ---- the process model (src/sim/proc.c) ---------------------------------------------------
+ * A simulated process has a main thread and the threads its threads create; they share its VM,
+ * privileges, descriptor table and SIGPIPE disposition. The process ends when its last thread
+ * ends; returning from the main thread or exit() ends the others first. */
+
+/* A thread made by pthread_create inside a process. */
+struct sim_pthread {
+    sim_thread *t;
+    void *(*start)(void *arg);
+    void *arg;
+    void *ret;             /* start's result or pthread_exit's argument */
+    sim_waitq joinq;       /* pthread_join waits here */
+    bool done, detached, join_claimed;
+};
+
+/* The calling thread if it is a thread of a simulated process, else NULL. */
+sim_thread *sim_self_proc_thread(void);
+/* Realtime: take/drop the world lock without a scheduling point; deterministic: nothing (the
+ * caller holds the baton). For short state changes and wake-ups by interposed calls. */
+void sim_lock(vmcisim *sim);
+void sim_unlock(vmcisim *sim);
+/* New thread of the caller's process running start(arg): 0 and *out, or an errno. */
+int sim_proc_thread_create(pthread_t *out, bool detached, void *(*start)(void *), void *arg);
+/* The record of a thread of the caller's process made by pthread_create, or NULL. */
+struct sim_pthread *sim_proc_find_pthread(pthread_t pt);
+/* pthread_join/pthread_detach on such a record: 0 or an errno. */
+int sim_proc_join(struct sim_pthread *r, void **ret);
+int sim_proc_detach(struct sim_pthread *r);
+/* pthread_exit from a process thread: never returns. */
+void sim_proc_thread_exit(void *ret) __attribute__((noreturn));
+/* exit(status) / death by signal sig: the caller's process ends; never returns. */
+void sim_proc_exit(int status) __attribute__((noreturn));
+void sim_proc_exit_signal(int sig) __attribute__((noreturn));
+/* Waiting on an address (a mutex, condition variable or semaphore of the program), inside the
+ * world. The queues live in a side table looked up by address, never iterated. */
+int sim_addr_wait(vmcisim *sim, const void *addr, uint64_t deadline, const char *what);
+void sim_addr_wake(vmcisim *sim, const void *addr, bool all);
+/* Threads now waiting in sim_addr_wait in this world (read without the lock: a hint that lets
+ * an unlock skip the world when nobody waits). */
+unsigned sim_addr_waiters(const vmcisim *sim);
+void sim_addr_waiters_add(vmcisim *sim, int delta);
 
 #endif /* VMCISIM_SIM_H */

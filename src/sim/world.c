@@ -17,6 +17,10 @@
 
 #define CID_FIRST_VM 3u
 
+/* Every program that makes a world gets the interposed libc functions (src/posix/link_all.c). */
+extern const char *const vmcisim_posix_link_all[];
+__attribute__((used)) static const char *const *const pull_posix = vmcisim_posix_link_all;
+
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 void sim_set_error(vmcisim *sim, const char *fmt, ...)
@@ -91,8 +95,14 @@ static void announce(vmcisim *sim, vmcisim_vm *vm, enum sim_vm_event ev)
 void world_proc_ended(vmcisim *sim, sim_proc *p)
 {
     p->ended = true;
-    sim_trace_vm(sim, p->vm, "exit", "pid=%u name=%s%s", p->pid, p->name,
-                 p->thread && p->thread->killed ? " killed=1" : "");
+    /* Processes that never gave a status keep the record they always had (trace hashes of
+     * existing seeds do not move); exit(), main's return and signals add it. */
+    if (p->status_set)
+        sim_trace_vm(sim, p->vm, "exit", "pid=%u name=%s status=%d", p->pid, p->name,
+                     p->status);
+    else
+        sim_trace_vm(sim, p->vm, "exit", "pid=%u name=%s%s", p->pid, p->name,
+                     p->thread && p->thread->killed ? " killed=1" : "");
     for (size_t k = sim->nlayers; k-- > 0;)
         if (sim->layers[k].ops->proc_end)
             sim->layers[k].ops->proc_end(sim->layers[k].self, p);
@@ -201,7 +211,8 @@ void vmcisim_destroy(vmcisim *sim)
         free(sim->vms[i]);
     free(sim->vms);
     for (size_t i = 0; i < sim->nprocs; i++)
-        free(sim->procs[i]);
+        sim_proc_free(sim->procs[i]);
+    sim_addrs_free(sim);
     free(sim->procs);
     for (size_t i = 0; i < sim->nthreads; i++)
         sched_thread_free(sim->threads[i]);
@@ -295,14 +306,18 @@ vmcisim *vmcisim_vm_world(const vmcisim_vm *vm) { return vm ? vm->sim : NULL; }
 
 /* ---- processes ------------------------------------------------------------------------------ */
 
-static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg, bool root)
+/* A new process whose main thread runs fn(arg). Takes ownership of argv (a main_fn's copied
+ * arguments, or NULL). The process, or NULL with errno EINVAL and vmcisim_error set. */
+sim_proc *world_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg,
+                      bool root, int (*main_fn)(int, char **), int argc, char **argv)
 {
     if (!vm) {
+        free(argv);
         errno = EINVAL;
-        return -1;
+        return NULL;
     }
     vmcisim *sim = vm->sim;
-    int rc = -1;
+    sim_proc *ret = NULL;
     sim_enter(sim);
     if (!fn) {
         sim_set_error(sim, "spawn: no function");
@@ -326,27 +341,40 @@ static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg
             snprintf(p->name, sizeof p->name, "%s", name && *name ? name : "proc");
             p->vm = vm;
             p->root = root;
+            p->main_fn = main_fn;
+            p->argc = argc;
+            p->argv = argv;
+            argv = NULL;
             p->thread = sim_thread_new(sim, vm, p, p->name, false, fn, arg);
             if (!p->thread) {
+                free(p->argv);
                 free(p);
                 sim_set_error(sim, "spawn: out of memory");
             } else {
+                p->nlive = 1;
                 sim->procs[sim->nprocs++] = p;
                 sim_trace_vm(sim, vm, "spawn", "pid=%u name=%s root=%d", p->pid, p->name,
                              root ? 1 : 0);
                 if (sim_thread_start(p->thread) != 0) {
                     sim_set_error(sim, "spawn: cannot start a thread");
                     p->ended = true;
+                    p->nlive = 0;
                 } else {
-                    rc = 0;
+                    ret = p;
                 }
             }
         }
     }
-    if (rc != 0)
+    free(argv);
+    if (!ret)
         errno = EINVAL;
     sim_leave(sim);
-    return rc;
+    return ret;
+}
+
+static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg, bool root)
+{
+    return world_spawn(vm, name, fn, arg, root, NULL, 0, NULL) ? 0 : -1;
 }
 
 int vmcisim_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *arg), void *arg)
@@ -569,7 +597,7 @@ int vmcisim_vm_power_off(vmcisim_vm *vm)
             self->counted_dead = true;
             if (self->proc) {
                 sim->live_procs--;
-                world_proc_ended(sim, self->proc);
+                sim_proc_thread_ended(sim, self);
             }
         }
         sim_unwind_self();

@@ -72,6 +72,10 @@ struct vmcisim {
     uint64_t trace_count;
     bool destroying;
 
+    /* process model: wait queues of program mutexes/conds/semaphores (proc.c, addrwait.c) */
+    struct addr_table *addrs;
+    unsigned addr_waiters;           /* atomic */
+
     /* packet observer (pcap) */
     vmcisim_packet_fn pkt_fn;
     void *pkt_ctx;
@@ -98,6 +102,13 @@ void fdwait_thread_free(sim_thread *t);
 
 /* world.c */
 void world_proc_ended(vmcisim *sim, sim_proc *p);
+
+/* proc.c, addrwait.c */
+void sim_proc_thread_ended(vmcisim *sim, sim_thread *t);   /* replaces world_proc_ended calls */
+void sim_proc_free(sim_proc *p);
+void sim_addrs_free(vmcisim *sim);
+sim_proc *world_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg,
+                      bool root, int (*main_fn)(int, char **), int argc, char **argv);
 
 /* trace.c, rng.c */
 void trace_init(vmcisim *sim);

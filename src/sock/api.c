@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "../guest/vmci_kapi.h"
+#include "../posix/posix_internal.h"
 #include "../posix/real.h"
 #include "apicall.h"
 #include "fdcalls.h"
@@ -297,7 +298,13 @@ static long do_send(int fd, const void *buf, size_t len, int flags, const struct
         if (rc == 0)
             rc = vsock_op_send(sk, buf, len, flags, valid ? &a : NULL, given, valid);
     }
-    return call_end(&c, op, fd, rc);
+    rc = call_end(&c, op, fd, rc);
+    if (rc < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
+        /* §2.7: Linux sends SIGPIPE to the sender, then the call fails with EPIPE */
+        vmcisim_posix_raise_sigpipe();
+        errno = EPIPE;
+    }
+    return rc;
 }
 
 static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *from,

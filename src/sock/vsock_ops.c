@@ -238,7 +238,7 @@ static int64_t epipe(struct vsock *sk, int flags)
         return -e;
     }
     if (!(flags & MSG_NOSIGNAL))
-        vsock_trace(sk, "sigpipe", "signal=SIGPIPE (not raised: recorded only)");
+        vsock_trace(sk, "sigpipe", "signal=SIGPIPE");
     return -EPIPE;
 }
 
