@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_bench.h"
 
 static void usage(FILE *f)
 {

@@ -43,7 +43,7 @@ static int call_begin(struct call *c)
     c->sim = c->self->sim;
     c->proc = c->self->proc;
     sim_enter(c->sim);
-    c->sw = sim_sock(c->sim);
+    c->sw = sock_of(c->sim);
     return 0;
 }
 

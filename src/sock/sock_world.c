@@ -114,17 +114,18 @@ static const struct sim_layer_ops sock_layer_ops = {
     .destroy = sock_destroy,
 };
 
-int sock_attach(vmcisim *sim)
+struct sock_world *sock_of(vmcisim *sim) { return sim_layer_find(sim, &sock_layer_ops); }
+
+struct sock_world *sock_attach(vmcisim *sim)
 {
     struct sock_world *sw = calloc(1, sizeof *sw);
     if (!sw)
-        return -1;
+        return NULL;
     sw->sim = sim;
     sw->next_sock_id = 1;
     if (sim_register_layer(sim, &sock_layer_ops, sw) != 0) {
         free(sw);
-        return -1;
+        return NULL;
     }
-    sim_set_sock(sim, sw);
-    return 0;
+    return sw;
 }

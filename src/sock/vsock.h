@@ -148,8 +148,9 @@ struct sock_world {
     size_t nall, all_cap;
 };
 
-/* sock_world.c */
-int sock_attach(vmcisim *sim);
+/* sock_world.c: register the sockets layer of a world (NULL when out of memory); find it. */
+struct sock_world *sock_attach(vmcisim *sim);
+struct sock_world *sock_of(vmcisim *sim);
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm);
 
 /* vsock_core.c: objects and tables */
