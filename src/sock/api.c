@@ -17,7 +17,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../guest/vmci_kapi.h"
 #include "fdtable.h"
 #include "usercopy.h"
 #include "vmci_sockets.h"
@@ -143,7 +142,7 @@ unsigned int VMCISock_GetLocalCID(void)
     struct call c;
     if (call_begin(&c) != 0)
         return VMADDR_CID_ANY;
-    unsigned int cid = vmci_get_context_id(c.proc->vm);
+    unsigned int cid = vsock_local_cid(c.sw, c.proc->vm);
     sim_trace(c.sim, "call", "op=get-local-cid rc=%u", cid);
     sim_leave(c.sim);
     return cid;

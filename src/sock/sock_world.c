@@ -2,6 +2,8 @@
  * sock_world.c - the sockets layer's place in a world: its per-context state, per-process
  * descriptor tables, and what it does when VMs come and go or processes end.
  */
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,8 +33,11 @@ static void ctx_create(struct sock_world *sw, vmcisim_vm *vm)
     ctx->sw = sw;
     ctx->vm = vm;
     sw->ctxs[vm->index] = ctx;
-    if (vmci_stream_ctx_init(ctx) != 0)
-        sim_trace_vm(sw->sim, vm, "sock-ctx", "stream transport unavailable");
+    for (size_t i = 0; i < sw->ntransports; i++) {
+        const struct vsock_transport *t = sw->transports[i];
+        if (t->ctx_init && t->ctx_init(ctx, &ctx->trans_state[i]) != 0)
+            sim_trace_vm(sw->sim, vm, "sock-ctx", "%s transport unavailable", t->name);
+    }
 }
 
 /* Power off: every socket of the VM goes away with its kernel; nothing is sent. The stack
@@ -52,7 +57,12 @@ static void ctx_power_off(struct sock_world *sw, struct vsock_ctx *ctx)
         if (sw->nall == before)
             i++;
     }
-    vmci_stream_ctx_fini(ctx);
+    for (size_t i = sw->ntransports; i-- > 0;) {
+        const struct vsock_transport *t = sw->transports[i];
+        if (t->ctx_fini && ctx->trans_state[i])
+            t->ctx_fini(ctx, ctx->trans_state[i]);
+        ctx->trans_state[i] = NULL;
+    }
 }
 
 static void sock_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
@@ -70,7 +80,7 @@ static void sock_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
     }
     default:
         /* suspend/resume, vMotion and fault tolerance reach the sockets as QP_RESUMED events
-         * from the VMCI stack (vmci_stream.c); the refusal of new connections under fault
+         * from the VMCI stack (to the stream transport); the refusal of new connections under fault
          * tolerance comes from the queue-pair broker. */
         break;
     }
@@ -100,7 +110,8 @@ static void sock_destroy(void *self)
     for (size_t i = 0; i < sw->nctxs; i++) {
         if (!sw->ctxs[i])
             continue;
-        free(sw->ctxs[i]->stream_trans);
+        for (size_t k = 0; k < VSOCK_MAX_TRANSPORTS; k++)
+            free(sw->ctxs[i]->trans_state[k]);
         free(sw->ctxs[i]);
     }
     free(sw->ctxs);
@@ -113,6 +124,32 @@ static const struct sim_layer_ops sock_layer_ops = {
     .proc_end = sock_proc_end,
     .destroy = sock_destroy,
 };
+
+int vsock_core_register(struct sock_world *sw, const struct vsock_transport *t, unsigned features)
+{
+    if (!t || !features || (features & ~(VSOCK_TRANSPORT_F_STREAM | VSOCK_TRANSPORT_F_DGRAM)) ||
+        sw->ntransports == VSOCK_MAX_TRANSPORTS)
+        return -EINVAL;
+    if (((features & VSOCK_TRANSPORT_F_STREAM) && sw->stream) ||
+        ((features & VSOCK_TRANSPORT_F_DGRAM) && sw->dgram))
+        return -EBUSY;
+    /* Contexts made from now on get the transport's per-context state; the assembly registers
+     * every transport before the first context (the host) is announced. */
+    assert(sw->nctxs == 0);
+    sw->transports[sw->ntransports++] = t;
+    if (features & VSOCK_TRANSPORT_F_STREAM)
+        sw->stream = t;
+    if (features & VSOCK_TRANSPORT_F_DGRAM)
+        sw->dgram = t;
+    return 0;
+}
+
+uint32_t vsock_local_cid(struct sock_world *sw, vmcisim_vm *vm)
+{
+    struct vsock_ctx *ctx = vsock_ctx_of(sw, vm);
+    const struct vsock_transport *t = sw->stream ? sw->stream : sw->dgram;
+    return ctx && t ? t->get_local_cid(ctx) : VMADDR_CID_ANY;
+}
 
 struct sock_world *sock_of(vmcisim *sim) { return sim_layer_find(sim, &sock_layer_ops); }
 

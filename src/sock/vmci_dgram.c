@@ -9,7 +9,7 @@
 
 #include "../guest/vmci_kapi.h"
 #include "usercopy.h"
-#include "vmci_stream_pkt.h"
+#include "vmci_transport.h"
 #include "vsock.h"
 
 struct vdg_sock {

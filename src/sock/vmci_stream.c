@@ -17,6 +17,7 @@
 #include "../guest/vmci_kapi.h"
 #include "usercopy.h"
 #include "vmci_stream_pkt.h"
+#include "vmci_transport.h"
 #include "vsock.h"
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
@@ -44,26 +45,6 @@ struct vst_sock {
 };
 
 static struct vst_sock *T(struct vsock *sk) { return sk->trans; }
-
-/* §1.7 */
-int vmci_error_to_errno(int e)
-{
-    switch (e) {
-    case VMCI_ERROR_NO_MEM:
-        return ENOMEM;
-    case VMCI_ERROR_DUPLICATE_ENTRY:
-    case VMCI_ERROR_ALREADY_EXISTS:
-        return EADDRINUSE;
-    case VMCI_ERROR_NO_ACCESS:
-        return EPERM;
-    case VMCI_ERROR_NO_RESOURCES:
-        return ENOBUFS;
-    case VMCI_ERROR_INVALID_RESOURCE:
-        return EHOSTUNREACH;
-    default:
-        return EINVAL;
-    }
-}
 
 static uint32_t local_cid(struct vsock_ctx *ctx) { return vmci_get_context_id(ctx->vm); }
 
@@ -648,7 +629,7 @@ void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why)
     }
 }
 
-int vmci_stream_ctx_init(struct vsock_ctx *ctx)
+static int st_ctx_init(struct vsock_ctx *ctx, void **state)
 {
     struct vst_ctx *vc = calloc(1, sizeof *vc);
     if (!vc)
@@ -666,21 +647,18 @@ int vmci_stream_ctx_init(struct vsock_ctx *ctx)
     if (!ctx->vm->is_host &&
         vmci_event_subscribe(ctx->vm, VMCI_EVENT_QP_RESUMED, qp_resumed_cb, vc, &vc->resumed_sub) >= 0)
         vc->have_resumed_sub = true;
-    ctx->stream_trans = vc;
+    *state = vc;
     return 0;
 }
 
-void vmci_stream_ctx_fini(struct vsock_ctx *ctx)
+static void st_ctx_fini(struct vsock_ctx *ctx, void *state)
 {
-    struct vst_ctx *vc = ctx->stream_trans;
-    if (!vc)
-        return;
+    struct vst_ctx *vc = state;
     if (vc->have_ctl)
         vmci_datagram_destroy_handle(ctx->vm, vc->ctl);
     if (vc->have_resumed_sub)
         vmci_event_unsubscribe(ctx->vm, vc->resumed_sub);
     free(vc);
-    ctx->stream_trans = NULL;
 }
 
 /* ---- the transport operations ---------------------------------------------------------------- */
@@ -819,4 +797,6 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_is_active = st_is_active,
     .stream_poll_wait = st_poll_wait,
     .get_local_cid = local_cid,
+    .ctx_init = st_ctx_init,
+    .ctx_fini = st_ctx_fini,
 };

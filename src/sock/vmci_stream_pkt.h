@@ -54,6 +54,4 @@ struct vst_packet {
 _Static_assert(sizeof(struct vst_packet) == 56, "control packet is 56 bytes");
 _Static_assert(__builtin_offsetof(struct vst_packet, u) == 40, "control packet body layout");
 
-int vmci_error_to_errno(int vmci_error);
-
 #endif

@@ -81,8 +81,8 @@ struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int typ
         sk->rcvbuf = VS_DEFAULT_RCVBUF;
         sk->rcvlowat = 1;
     }
-    sk->transport = type == SOCK_DGRAM ? &vmci_dgram_transport : &vmci_stream_transport;
-    if (sk->transport->init && sk->transport->init(sk, parent) != 0) {
+    sk->transport = type == SOCK_DGRAM ? sw->dgram : sw->stream;
+    if (!sk->transport || (sk->transport->init && sk->transport->init(sk, parent) != 0)) {
         free(sk);
         return NULL;
     }
