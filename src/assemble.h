@@ -6,7 +6,7 @@
 #ifndef VMCISIM_ASSEMBLE_H
 #define VMCISIM_ASSEMBLE_H
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 /* A world whose contexts have the VMCI stack but no vsock module above it: for tests of the
  * stack that claim vsock's resources (resource 1) or count event subscriptions from 1. */

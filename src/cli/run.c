@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "scenario/scenario.h"
 
 #define MAX_JOBS_PARALLEL 256

@@ -2,13 +2,13 @@
  * vmci_device.c - the VMCI device model of one VM: registers, the hypercall, the receive queue
  * with its pending limit (§5.3), doorbell bits, the interrupt, quiesce and power off (§6).
  */
-#include "vmci_device.h"
+#include "device/vmci_device.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
+#include "hypervisor/hv.h"
 
 struct rx_item {
     struct rx_item *next;

@@ -21,9 +21,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../sim/sim.h"
-#include "../vmci/vmci_defs.h"
-#include "../vmci/vmci_hypercall.h"
+#include "sim/sim.h"
+#include "vmci/vmci_defs.h"
+#include "vmci/vmci_hypercall.h"
 
 struct hv;
 struct vmci_device;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kapi_internal.h"
+#include "guest/kapi_internal.h"
 
 static void isr(void *arg);
 static void lev_fire(sim_timer *t);

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
-#include "kapi_internal.h"
+#include "hypervisor/hv.h"
+#include "guest/kapi_internal.h"
 
 static void on_event(void *arg, const struct vmci_datagram *dg)
 {

@@ -7,7 +7,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "kapi_internal.h"
+#include "guest/kapi_internal.h"
 
 static struct guest_drv *kernel_of(vmcisim_vm *ctx)
 {

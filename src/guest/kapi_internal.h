@@ -14,10 +14,10 @@
 #ifndef VMCISIM_KAPI_INTERNAL_H
 #define VMCISIM_KAPI_INTERNAL_H
 
-#include "../vmci/resource_table.h"
-#include "../device/vmci_device.h"
-#include "event_subs.h"
-#include "vmci_kapi.h"
+#include "vmci/resource_table.h"
+#include "device/vmci_device.h"
+#include "guest/event_subs.h"
+#include "guest/vmci_kapi.h"
 
 struct hv;
 struct hv_qp_entry;

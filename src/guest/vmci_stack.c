@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
-#include "kapi_internal.h"
-#include "vmci_stack.h"
+#include "hypervisor/hv.h"
+#include "guest/kapi_internal.h"
+#include "guest/vmci_stack.h"
 
 static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
 {

@@ -6,7 +6,7 @@
 #ifndef VMCISIM_VMCI_STACK_H
 #define VMCISIM_VMCI_STACK_H
 
-#include "../sim/sim.h"
+#include "sim/sim.h"
 
 struct hv;
 

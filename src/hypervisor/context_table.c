@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 struct hv_context *hv_ctx_by_cid(struct hv *hv, uint32_t cid)
 {

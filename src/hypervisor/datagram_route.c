@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static int trace_send(struct hv *hv, const char *from, const struct vmci_datagram *dg, int rc)
 {

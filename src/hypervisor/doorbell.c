@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static struct hv_db_link *find_link(struct hv_context *c, vmci_handle h)
 {

@@ -9,7 +9,7 @@
  */
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static const char *event_name(uint32_t ev)
 {

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 #define HV_REORDER_HOLD_NS 1000000ull   /* 1 ms of simulated time */
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static void hv_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
 {

@@ -21,9 +21,9 @@
 
 #include <stdbool.h>
 
-#include "../vmci/qp_queue.h"
-#include "../vmci/vmci_defs.h"
-#include "../sim/sim.h"
+#include "vmci/qp_queue.h"
+#include "vmci/vmci_defs.h"
+#include "sim/sim.h"
 
 struct hv;
 struct hv_qp_entry;      /* a queue-pair broker entry (opaque outside src/hypervisor) */

@@ -6,9 +6,9 @@
 #ifndef VMCISIM_HV_INTERNAL_H
 #define VMCISIM_HV_INTERNAL_H
 
-#include "../vmci/resource_table.h"
-#include "../vmci/vmci_hypercall.h"
-#include "hv.h"
+#include "vmci/resource_table.h"
+#include "vmci/vmci_hypercall.h"
+#include "hypervisor/hv.h"
 
 #define HV_FIRST_VM_CID 3u      /* VM CIDs start here (0 hypervisor, 1 local, 2 host) */
 

@@ -16,7 +16,7 @@
  *  power-off  the device's power-off already removed the context (hv_context_remove); a VM
  *             without a device is removed here.
  */
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static void checkpoint_restore(struct hv *hv, struct hv_context *c, const char *why)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "real.h"
+#include "posix/real.h"
 
 void *vmcisim_real_lookup(const char *name, void **slot)
 {

@@ -2,7 +2,7 @@
  * pcap.c - the LINKTYPE_VSOCK capture writer (pcap.h). Every field is written byte by byte in
  * little-endian order, so the file is the same on any host.
  */
-#include "pcap.h"
+#include "scenario/pcap.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -29,7 +29,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 #define SIM_NO_DEADLINE UINT64_MAX
 #define VMCISIM_CID_ANY 0xFFFFFFFFu

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 #define CID_FIRST_VM 3u
 

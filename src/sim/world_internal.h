@@ -6,7 +6,7 @@
 
 #include <time.h>
 
-#include "sim.h"
+#include "sim/sim.h"
 
 #define SIM_MAX_LAYERS 8
 

@@ -17,10 +17,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "fdtable.h"
-#include "usercopy.h"
-#include "vmci_sockets.h"
-#include "vsock.h"
+#include "sock/fdtable.h"
+#include "sock/usercopy.h"
+#include "vmcisim/vmci_sockets.h"
+#include "sock/vsock.h"
 
 #define ADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
 

@@ -2,12 +2,12 @@
  * fdtable.c - per-process descriptor tables (one per simulated process, as each process has
  * its own in a real kernel).
  */
-#include "fdtable.h"
+#include "sock/fdtable.h"
 
 #include <errno.h>
 #include <stdlib.h>
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 struct fdtab {
     struct vsock **slot;

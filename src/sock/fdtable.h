@@ -8,7 +8,7 @@
 #ifndef VMCISIM_FDTABLE_H
 #define VMCISIM_FDTABLE_H
 
-#include "../sim/sim.h"
+#include "sim/sim.h"
 
 #define VSOCK_FD_BASE (1 << 26)
 #define VSOCK_FD_MAX 65536 /* descriptors per process */

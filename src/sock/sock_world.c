@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdtable.h"
-#include "vsock.h"
+#include "sock/fdtable.h"
+#include "sock/vsock.h"
 
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm)
 {

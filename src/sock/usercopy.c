@@ -2,7 +2,7 @@
  * usercopy.c - fault-safe copies from and to simulated processes' buffers.
  */
 #define _GNU_SOURCE
-#include "usercopy.h"
+#include "sock/usercopy.h"
 
 #include <stdint.h>
 #include <sys/uio.h>

@@ -14,11 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../guest/vmci_kapi.h"
-#include "usercopy.h"
-#include "vmci_stream_pkt.h"
-#include "vmci_transport.h"
-#include "vsock.h"
+#include "guest/vmci_kapi.h"
+#include "sock/usercopy.h"
+#include "sock/vmci_stream_pkt.h"
+#include "sock/vmci_transport.h"
+#include "sock/vsock.h"
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 #define PENDING_TIMEOUT_NS 1000000000ull /* §3.5: a pending child lives 1 s */

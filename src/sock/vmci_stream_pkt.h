@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "../vmci/vmci_defs.h"
+#include "vmci/vmci_defs.h"
 
 #define VST_PACKET_RID 1u              /* VMCI_TRANSPORT_PACKET_RID */
 #define VST_HYPERVISOR_PACKET_RID 15u  /* when the peer is CID 0 */

@@ -3,11 +3,11 @@
  * core (Linux's vmci_transport_init registers VMCI for streams and datagrams at once) and the
  * mapping of VMCI errors to errno values.
  */
-#include "vmci_transport.h"
+#include "sock/vmci_transport.h"
 
 #include <errno.h>
 
-#include "../guest/vmci_kapi.h"
+#include "guest/vmci_kapi.h"
 
 int vmci_transport_register(struct sock_world *sw)
 {

@@ -7,7 +7,7 @@
 #ifndef VMCISIM_VMCI_TRANSPORT_H
 #define VMCISIM_VMCI_TRANSPORT_H
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 extern const struct vsock_transport vmci_stream_transport;
 extern const struct vsock_transport vmci_dgram_transport;

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../sim/sim.h"
-#include "vmci_sockets.h"
+#include "sim/sim.h"
+#include "vmcisim/vmci_sockets.h"
 
 /* Linux's sock->state values (SS_*) and sk->sk_state values (TCP_*), §3.1. */
 enum { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3, SS_DISCONNECTING = 4 };

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port)
 {
