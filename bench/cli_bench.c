@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli_bench.h"
 #include "output.h"
 #include "load.h"
 #include "runner.h"

@@ -19,7 +19,7 @@
 
 #include "cases.h"
 #include "clock.h"
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 #define WARMUP_YIELDS 64
 #define MAX_THREADS 16

@@ -24,8 +24,8 @@
 #include "chan.h"
 #include "pair.h"
 #include "vmci/qp_queue.h"
-#include "vmci_sockets.h"
-#include "vmcisim.h"
+#include "vmcisim/vmci_sockets.h"
+#include "vmcisim/vmcisim.h"
 
 static uint64_t now_ns(void)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "testutil.h"
-#include "vmci_sockets.h"
+#include "vmcisim/vmci_sockets.h"
 
 #define TEST_PORT 1234u
 #define GUEST_CID 3u

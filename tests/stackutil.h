@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "guest/vmci_kapi.h"
+#include "assemble.h"
 #include "sim/sim.h"
 #include "testutil.h"
 

@@ -66,8 +66,8 @@ START_TEST(local_pair_attach_swapped_events_in_guest)
     ck_assert_int_eq(vmci_qpair_alloc(g, &a, &h, 100, 200, VMCI_INVALID_ID, VMCI_QPFLAG_LOCAL, 0),
                      VMCI_SUCCESS);
     ck_assert_uint_eq(h.context, 3);
-    ck_assert_int_eq(hv_qp_state(sim_hv(sim), h), -1);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(sim), 3), 0);
+    ck_assert_int_eq(hv_qp_state(hv_of(sim), h), -1);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(sim), 3), 0);
     vmci_handle h2 = h;
     ck_assert_int_eq(vmci_qpair_alloc(g, &b, &h2, 200, 100, VMCI_INVALID_ID,
                                       VMCI_QPFLAG_LOCAL | VMCI_QPFLAG_ATTACH_ONLY, 0),
@@ -153,7 +153,7 @@ START_TEST(guest_qp_alloc_and_detach_are_hypercalls)
     struct vmci_qp *q;
     vmci_handle h = VMCI_INVALID_HANDLE;
     ck_assert_int_eq(vmci_qpair_alloc(g, &q, &h, 5000, 3000, 2, 0, 0), 0);
-    ck_assert_int_eq(hv_qp_state(sim_hv(sim), h), VMCIQPB_CREATED_MEM);
+    ck_assert_int_eq(hv_qp_state(hv_of(sim), h), VMCIQPB_CREATED_MEM);
     ck_assert_int_eq(vmci_qpair_detach(&q), 0);
     ck_assert_ptr_null(q);
     char *t = finish_traced(sim, path);

@@ -123,7 +123,7 @@ START_TEST(res_exhausted_ids_no_handle)
 {
     vmcisim *sim = tu_world_stack(1);
     vmcisim_vm *host = vmcisim_host(sim);
-    hv_host_set_rid_range(sim_hv(sim), 5000, 5002);
+    hv_host_set_rid_range(hv_of(sim), 5000, 5002);
     vmci_handle h[3], x;
     for (int i = 0; i < 3; i++) {
         ck_assert_int_eq(vmci_datagram_create_handle(host, VMCI_INVALID_ID, 0, 0, nop_cb, NULL,
@@ -180,10 +180,10 @@ START_TEST(ctx_cids_and_get_context_id_at_driver_start)
     ck_assert_uint_eq(vmci_get_context_id(g), 7);
     ck_assert_uint_eq(vmci_get_context_id(g2), 3);
     ck_assert_uint_eq(vmci_get_context_id(NULL), VMCI_INVALID_ID);
-    ck_assert(hv_context_exists(sim_hv(sim), 2));
-    ck_assert(hv_context_exists(sim_hv(sim), 7));
-    ck_assert(!hv_context_exists(sim_hv(sim), 0));
-    ck_assert(!hv_context_exists(sim_hv(sim), 8));
+    ck_assert(hv_context_exists(hv_of(sim), 2));
+    ck_assert(hv_context_exists(hv_of(sim), 7));
+    ck_assert(!hv_context_exists(hv_of(sim), 0));
+    ck_assert(!hv_context_exists(hv_of(sim), 8));
     char *t = finish_traced(sim, path);
     ck_assert_int_eq(count(t, "g/7 main hypercall ctx=7 svc=get-context-id rid=1 size=0 result=7"),
                      1);
@@ -236,8 +236,8 @@ START_TEST(ctx_cid_change_raises_ctx_id_update)
         ck_assert_int_eq(hv_context_change_cid(g, 40), VMCI_SUCCESS);
         ck_assert_uint_eq(vmcisim_vm_cid(g), 40);
         ck_assert_uint_eq(vmci_get_context_id(g), 3); /* not dispatched yet */
-        ck_assert(hv_context_exists(sim_hv(sim), 40));
-        ck_assert(!hv_context_exists(sim_hv(sim), 3));
+        ck_assert(hv_context_exists(hv_of(sim), 40));
+        ck_assert(!hv_context_exists(hv_of(sim), 3));
         struct vmci_datagram dg = {H(3, 1024), hh, 0};
         ck_assert_int_eq(vmci_datagram_send(host, &dg), VMCI_ERROR_DST_UNREACHABLE);
         settle(sim);

@@ -229,7 +229,7 @@ START_TEST(faults_qp_alloc_fail_no_mem)
     vmci_handle h = VMCI_INVALID_HANDLE;
     ck_assert_int_eq(vmci_qpair_alloc(f.g, &q, &h, 64, 64, 2, 0, 0), VMCI_ERROR_NO_MEM);
     ck_assert_int_eq(vmci_qpair_alloc(f.host, &q, &h, 64, 64, 3, 0, 0), VMCI_ERROR_NO_MEM);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     ck_assert_int_eq(vmci_qpair_alloc(f.g, &q, &h, 64, 64, 3, VMCI_QPFLAG_LOCAL, 0), 0);
     ck_assert_int_eq(vmci_qpair_detach(&q), 0);
     set_faults(f.sim, (struct vmcisim_faults){0});

@@ -107,7 +107,7 @@ START_TEST(life_suspend_quiesces_resume_delivers_then_resumed)
         ck_assert_int_eq(vmcisim_vm_suspend(f.g), 0);
         ck_assert_uint_eq(vmci_device_status(f.g->dev) & VMCI_STATUS_QUIESCED,
                           VMCI_STATUS_QUIESCED);
-        ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), VMCIQPB_ATTACHED_NO_MEM);
+        ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), VMCIQPB_ATTACHED_NO_MEM);
         ck_assert_int_eq(vmci_qpair_enqueue(hq, "x", 1, qp_copy_plain),
                          VMCI_ERROR_QUEUEPAIR_NOT_READY);
         ck_assert_int_eq(vmci_qpair_produce_free_space(hq), 0);
@@ -120,7 +120,7 @@ START_TEST(life_suspend_quiesces_resume_delivers_then_resumed)
         ck_assert_uint_eq(vmci_device_rx_count(f.g->dev), 3);
         ck_assert_uint_eq(vmci_device_irq_count(f.g->dev), irqs);
         ck_assert_int_eq(vmcisim_vm_resume(f.g), 0);
-        ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), VMCIQPB_ATTACHED_MEM);
+        ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), VMCIQPB_ATTACHED_MEM);
         settle(f.sim);
         ck_assert_int_eq(f.gs.n, 6);
         ck_assert_str_eq(f.gs.what[1], "dg:10");
@@ -168,7 +168,7 @@ START_TEST(life_resume_guest_detach_reaches_host_peer)
     ck_assert_int_eq(vmcisim_vm_resume(f.g), 0);
     settle(f.sim);
     ck_assert_ptr_null(gq);
-    ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), VMCIQPB_SHUTDOWN_NO_MEM);
+    ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), VMCIQPB_SHUTDOWN_NO_MEM);
     ck_assert_int_eq(f.hs.n, 1);
     ck_assert_str_eq(f.hs.what[0], "peer-detach:3");
     ck_assert_int_eq(vmci_qpair_consume_buf_ready(hq), 0);
@@ -189,7 +189,7 @@ START_TEST(life_migrate_is_checkpoint_restore)
     pair(&f, &gq, &hq, &h);
     settle(f.sim);
     ck_assert_int_eq(vmcisim_vm_migrate(f.g), 0);
-    ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), VMCIQPB_ATTACHED_MEM);
+    ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), VMCIQPB_ATTACHED_MEM);
     settle(f.sim);
     ck_assert_int_eq(f.gs.n, 3);
     ck_assert_str_eq(f.gs.what[1], "id-update");
@@ -268,8 +268,8 @@ START_TEST(life_power_off_removes_the_context)
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 4, 1), 28);
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 4, 2), 28);
     ck_assert_int_eq(vmcisim_vm_power_off(f.g), 0);
-    ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), VMCIQPB_SHUTDOWN_NO_MEM);
-    ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h2), VMCIQPB_SHUTDOWN_NO_MEM);
+    ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), VMCIQPB_SHUTDOWN_NO_MEM);
+    ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h2), VMCIQPB_SHUTDOWN_NO_MEM);
     ck_assert_int_eq(vmci_qpair_enqueue(hq, "x", 1, qp_copy_plain),
                      VMCI_ERROR_QUEUEPAIR_NOTATTACHED);
     ck_assert_int_eq(vmci_qpair_consume_buf_ready(hq2), 0);
@@ -301,7 +301,7 @@ START_TEST(life_power_off_removes_the_context)
     ck_assert_int_eq(send_dg(f.host, f.gh, f.hh, 4, 3), VMCI_ERROR_DST_UNREACHABLE);
     ck_assert_int_eq(vmci_qpair_detach(&hq), 0);
     ck_assert_int_eq(vmci_qpair_detach(&hq2), 0);
-    ck_assert_int_eq(hv_qp_state(sim_hv(f.sim), h), -1);
+    ck_assert_int_eq(hv_qp_state(hv_of(f.sim), h), -1);
     /* a new VM gets the CID and a fresh context */
     vmcisim_vm *n = vmcisim_vm_create(f.sim, "n", 3);
     ck_assert_ptr_nonnull(n);

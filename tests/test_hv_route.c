@@ -102,14 +102,14 @@ START_TEST(route_host_to_host_src_filled_and_deferred)
     fixture_init(&f, tu_world(1), 0);
     ck_assert_int_eq(send_dg(f.host, f.hh, H(VMCI_INVALID_ID, 1501), 10, 7), 34);
     ck_assert_int_eq(f.hlog.n, 0); /* not in the sender's context */
-    ck_assert_uint_eq(hv_host_deferred_count(sim_hv(f.sim)), 1);
+    ck_assert_uint_eq(hv_host_deferred_count(hv_of(f.sim)), 1);
     settle(f.sim);
     ck_assert_int_eq(f.hlog.n, 1);
     ck_assert_uint_eq(f.hlog.r[0].src.context, 2);
     ck_assert_uint_eq(f.hlog.r[0].src.resource, 1501);
     ck_assert_uint_eq(f.hlog.r[0].vm_cid, 2);
     ck_assert_str_eq(f.hlog.r[0].thread, "kworker");
-    ck_assert_uint_eq(hv_host_deferred_count(sim_hv(f.sim)), 0);
+    ck_assert_uint_eq(hv_host_deferred_count(hv_of(f.sim)), 0);
     vmcisim_destroy(f.sim);
 }
 END_TEST
@@ -345,7 +345,7 @@ START_TEST(deliver_deferred_host_queue_limit_no_mem)
     fixture_init(&f, tu_world(1), 0);
     for (int i = 0; i < 255; i++)
         ck_assert_int_eq(send_dg(f.host, f.hh, f.hh_untrusted, 1, (uint8_t)i), 25);
-    ck_assert_uint_eq(hv_host_deferred_count(sim_hv(f.sim)), 255);
+    ck_assert_uint_eq(hv_host_deferred_count(hv_of(f.sim)), 255);
     ck_assert_int_eq(send_dg(f.host, f.hh, f.hh_untrusted, 1, 0), VMCI_ERROR_NO_MEM);
     /* a guest's datagram to a DELAYED_CB handle counts the same */
     vmci_handle dh;

@@ -242,7 +242,7 @@ static uint64_t run_workload(vmcisim *sim, struct wl *w)
     ck_assert_int_eq(w->host_peer_detach, 1);
     ck_assert_uint_eq(w->host_read, STREAM_BYTES);
     ck_assert_uint_eq(w->host_sum, w->g1_sum);
-    ck_assert_int_eq(hv_qp_state(sim_hv(sim), w->qp_handle), -1);
+    ck_assert_int_eq(hv_qp_state(hv_of(sim), w->qp_handle), -1);
     uint64_t h = vmcisim_trace_hash(sim);
     vmcisim_destroy(sim);
     return h;

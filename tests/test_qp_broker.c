@@ -55,7 +55,7 @@ static int qalloc(vmcisim_vm *ctx, struct vmci_qp **qp, vmci_handle *h, uint64_t
     return vmci_qpair_alloc(ctx, qp, h, p, c, peer, flags, priv);
 }
 
-static int state(vmcisim *sim, vmci_handle h) { return hv_qp_state(sim_hv(sim), h); }
+static int state(vmcisim *sim, vmci_handle h) { return hv_qp_state(hv_of(sim), h); }
 
 /* A raw QUEUEPAIR_ALLOC hypercall through a guest's device, as a driver would send it. */
 static int raw_alloc(vmcisim_vm *g, vmci_handle h, uint32_t peer, uint32_t flags, uint64_t p,
@@ -122,7 +122,7 @@ START_TEST(broker_guest_create_host_attach)
     ck_assert_uint_eq(h.context, 3);
     ck_assert_uint_eq(h.resource, 1024);
     ck_assert_int_eq(state(f.sim, h), VMCIQPB_CREATED_MEM);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 4096 + 8192);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 4096 + 8192);
     vmci_handle hh = h;
     ck_assert_int_eq(qalloc(f.host, &hq, &hh, 4096, 8192, 3, VMCI_QPFLAG_ATTACH_ONLY, 0),
                      VMCI_ERROR_QUEUEPAIR_MISMATCH);
@@ -154,7 +154,7 @@ START_TEST(broker_guest_create_host_attach)
     ck_assert_ptr_null(hq);
     ck_assert_int_eq(vmci_qpair_detach(&gq), VMCI_SUCCESS);
     ck_assert_int_eq(state(f.sim, h), -1);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     vmcisim_destroy(f.sim);
 }
 END_TEST
@@ -183,7 +183,7 @@ START_TEST(broker_host_create_guest_attach)
     ck_assert_int_eq(qalloc(f.g, &gq, &gh, 2000, 1000, 2, VMCI_QPFLAG_ATTACH_ONLY, 0),
                      VMCI_SUCCESS);
     ck_assert_int_eq(state(f.sim, h), VMCIQPB_ATTACHED_MEM);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 3000);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 3000);
     settle(f.sim);
     ck_assert_int_eq(f.hev.n, 1);
     ck_assert_uint_eq(f.hev.r[0].event, VMCI_EVENT_QP_PEER_ATTACH);
@@ -243,7 +243,7 @@ START_TEST(broker_create_vm_peer_vm_dst_unreachable)
     struct vmci_qp *q;
     vmci_handle h = VMCI_INVALID_HANDLE;
     ck_assert_int_eq(qalloc(f.g, &q, &h, 64, 64, 4, 0, 0), VMCI_ERROR_DST_UNREACHABLE);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     vmcisim_destroy(f.sim);
 }
 END_TEST
@@ -310,7 +310,7 @@ START_TEST(broker_attach_vm_to_vm_dst_unreachable)
     ck_assert_int_eq(qalloc(f.g2, &g2q, &h2, 64, 64, VMCI_INVALID_ID, 0, 0),
                      VMCI_ERROR_DST_UNREACHABLE);
     ck_assert_int_eq(state(f.sim, h), VMCIQPB_CREATED_MEM);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 4), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 4), 0);
     ck_assert_int_eq(vmci_qpair_detach(&gq), VMCI_SUCCESS);
     vmcisim_destroy(f.sim);
 }
@@ -385,7 +385,7 @@ START_TEST(broker_size_mismatch)
     vmci_handle gh = h;
     ck_assert_int_eq(qalloc(f.g, &gq, &gh, 4096, 8192, 2, 0, 0), VMCI_ERROR_QUEUEPAIR_MISMATCH);
     ck_assert_int_eq(qalloc(f.g, &gq, &gh, 8192, 8192, 2, 0, 0), VMCI_ERROR_QUEUEPAIR_MISMATCH);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     ck_assert_int_eq(qalloc(f.g, &gq, &gh, 8192, 4096, 2, 0, 0), VMCI_SUCCESS);
     ck_assert_int_eq(vmci_qpair_detach(&gq), VMCI_SUCCESS);
     ck_assert_int_eq(vmci_qpair_detach(&hq), VMCI_SUCCESS);
@@ -480,14 +480,14 @@ START_TEST(broker_queue_memory_caps_no_resources)
     ck_assert_int_eq(qalloc(f.g, &q, &h, 128 * mib, 1, 2, 0, 0), VMCI_ERROR_NO_RESOURCES);
     ck_assert_int_eq(qalloc(f.g, &q, &h, UINT64_MAX, 2, 2, 0, 0), VMCI_ERROR_NO_RESOURCES);
     ck_assert_int_eq(qalloc(f.g, &big, &h, 64 * mib, 64 * mib, 2, 0, 0), VMCI_SUCCESS);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 128 * mib);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 128 * mib);
     vmci_handle h2 = VMCI_INVALID_HANDLE;
     ck_assert_int_eq(qalloc(f.g, &small, &h2, 4096, 4096, 2, 0, 0), VMCI_ERROR_NO_RESOURCES);
     /* the other guest has its own 128 MiB */
     ck_assert_int_eq(qalloc(f.g2, &small, &h2, 4096, 4096, 2, 0, 0), VMCI_SUCCESS);
     ck_assert_int_eq(vmci_qpair_detach(&small), VMCI_SUCCESS);
     ck_assert_int_eq(vmci_qpair_detach(&big), VMCI_SUCCESS);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     h2 = VMCI_INVALID_HANDLE;
     ck_assert_int_eq(qalloc(f.g, &small, &h2, 4096, 4096, 2, 0, 0), VMCI_SUCCESS);
     ck_assert_int_eq(vmci_qpair_detach(&small), VMCI_SUCCESS);
@@ -510,7 +510,7 @@ START_TEST(broker_detach_guest_first)
     ck_assert_int_eq(put(gq, "unread"), 6);
     ck_assert_int_eq(vmci_qpair_detach(&gq), VMCI_SUCCESS);
     ck_assert_int_eq(state(f.sim, h), VMCIQPB_SHUTDOWN_NO_MEM);
-    ck_assert_uint_eq(hv_context_qp_memory(sim_hv(f.sim), 3), 0);
+    ck_assert_uint_eq(hv_context_qp_memory(hv_of(f.sim), 3), 0);
     ck_assert_int_eq(vmci_qpair_consume_buf_ready(hq), 0);
     ck_assert_int_eq(vmci_qpair_produce_free_space(hq), 0);
     char b[8];

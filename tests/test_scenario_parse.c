@@ -17,7 +17,7 @@
 #include "scenario/diag.h"
 #include "scenario/scenario.h"
 #include "testutil.h"
-#include "vmci_sockets.h"
+#include "vmcisim/vmci_sockets.h"
 
 #ifndef VMCISIM_SOURCE_DIR
 #define VMCISIM_SOURCE_DIR "."

@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 
+#include "assemble.h"
 #include "sim/sim.h"
 
 vmcisim *tu_world(uint64_t seed)

@@ -5,7 +5,7 @@
 #include <check.h>
 #include <stdint.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 /* A world in deterministic mode with the given seed (fails the test if it cannot be made). */
 vmcisim *tu_world(uint64_t seed);

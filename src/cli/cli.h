@@ -7,7 +7,6 @@
 int cli_demo(int argc, char **argv);
 /* `vmcisim run`; prog is how the tool was invoked, for the replay commands it prints. */
 int cli_run(int argc, char **argv, const char *prog);
-int cli_bench(int argc, char **argv);
 /* `vmcisim report`: merge `vmcisim run --json` output of many shards into one summary. */
 int cli_report(int argc, char **argv);
 

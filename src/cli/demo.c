@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "vmcisim.h"
+#include "cli/cli.h"
+#include "vmcisim/vmcisim.h"
 
 struct demo {
     vmcisim *sim;

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
-#include "summary.h"
+#include "cli/cli.h"
+#include "cli/summary.h"
 
 struct seen {
     char *file;

@@ -24,8 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "summary.h"
+#include "cli/cli.h"
+#include "cli/summary.h"
 #include "scenario/diag.h"
 #include "scenario/scenario.h"
 

@@ -1,7 +1,7 @@
 /*
  * summary.c - a sweep's closing lines (summary.h).
  */
-#include "summary.h"
+#include "cli/summary.h"
 
 #include <stdlib.h>
 #include <string.h>

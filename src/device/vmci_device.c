@@ -2,13 +2,13 @@
  * vmci_device.c - the VMCI device model of one VM: registers, the hypercall, the receive queue
  * with its pending limit (§5.3), doorbell bits, the interrupt, quiesce and power off (§6).
  */
-#include "vmci_device.h"
+#include "device/vmci_device.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
+#include "hypervisor/hv.h"
 
 struct rx_item {
     struct rx_item *next;
@@ -303,3 +303,38 @@ uint64_t vmci_device_rx_bytes(const struct vmci_device *dev)
 uint64_t vmci_device_rx_count(const struct vmci_device *dev) { return dev->rx_count; }
 uint64_t vmci_device_irq_count(const struct vmci_device *dev) { return dev->irqs; }
 vmcisim_vm *vmci_device_vm(const struct vmci_device *dev) { return dev->vm; }
+
+/* ---- the hypervisor's port ------------------------------------------------------------------ */
+
+/* The hypervisor holds the device as an opaque pointer and reaches it through these only. */
+static int port_rx_room(const void *dev, uint64_t size, bool is_event)
+{
+    return vmci_device_rx_room(dev, size, is_event);
+}
+static int port_rx_reserve(void *dev, uint64_t size, bool is_event)
+{
+    return vmci_device_rx_reserve(dev, size, is_event);
+}
+static void port_rx_unreserve(void *dev, uint64_t size) { vmci_device_rx_unreserve(dev, size); }
+static int port_rx_push(void *dev, const struct vmci_datagram *dg, bool reserved)
+{
+    return vmci_device_rx_push(dev, dg, reserved);
+}
+static uint64_t port_rx_bytes(const void *dev) { return vmci_device_rx_bytes(dev); }
+static int port_ring(void *dev, uint32_t idx) { return vmci_device_ring(dev, idx); }
+static void port_set_ft(void *dev, bool on) { vmci_device_set_ft(dev, on); }
+
+static const struct hv_dev_port device_port = {
+    .rx_room = port_rx_room,
+    .rx_reserve = port_rx_reserve,
+    .rx_unreserve = port_rx_unreserve,
+    .rx_push = port_rx_push,
+    .rx_bytes = port_rx_bytes,
+    .ring = port_ring,
+    .set_ft = port_set_ft,
+};
+
+int vmci_device_attach(struct vmci_device *dev)
+{
+    return hv_context_attach_device(dev->hv, dev->vm, &device_port, dev);
+}

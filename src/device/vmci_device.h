@@ -21,15 +21,18 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../sim/sim.h"
-#include "../vmci/vmci_defs.h"
-#include "vmci_hypercall.h"
+#include "sim/sim.h"
+#include "vmci/vmci_defs.h"
+#include "vmci/vmci_hypercall.h"
 
 struct hv;
 struct vmci_device;
 
 /* Create the device of guest `vm`, connected to hypervisor `hv`. NULL when out of memory. */
 struct vmci_device *vmci_device_create(vmcisim_vm *vm, struct hv *hv);
+/* Plug it into the hypervisor's context for the VM (hv_context_attach_device with the device's
+ * port): from then on the hypervisor delivers to it. VMCI_SUCCESS or NOT_FOUND (no context). */
+int vmci_device_attach(struct vmci_device *dev);
 /* Free it (world teardown or after power off): its queue and timer go with it. */
 void vmci_device_free(struct vmci_device *dev);
 

@@ -1,7 +1,7 @@
 /*
  * event_subs.c - event subscribers of one context and their dispatch (§4.6).
  */
-#include "event_subs.h"
+#include "guest/event_subs.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmci_kapi.h"
+#include "guest/vmci_kapi.h"
 
 struct event_sub {
     uint32_t id;

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kapi_internal.h"
+#include "guest/kapi_internal.h"
 
 static void isr(void *arg);
 static void lev_fire(sim_timer *t);
@@ -27,6 +27,7 @@ struct guest_drv *guest_drv_create(struct vmci_stack *st, vmcisim_vm *vm,
     if (!d)
         return NULL;
     d->kind = VMCI_KERNEL_GUEST;
+    d->ops = &guest_kernel_ops;
     d->vm = vm;
     d->sim = vm->sim;
     d->stack = st;
@@ -423,3 +424,36 @@ void guest_drv_free(struct guest_drv *d)
     free_state(d);
     free(d);
 }
+
+/* ---- the guest kernel's operations (kapi.c) ------------------------------------------------- */
+
+/* A guest has no host device: it knows no other context's flags (the reference answers "none"
+ * for every context there); the hypervisor counts as trusted. */
+static uint32_t guest_priv_flags(struct guest_drv *d, uint32_t cid)
+{
+    (void)d;
+    return cid == VMCI_HYPERVISOR_CONTEXT_ID ? VMCI_PRIVILEGE_FLAG_TRUSTED
+                                             : VMCI_NO_PRIVILEGE_FLAGS;
+}
+
+static int guest_qp_view_of(struct guest_drv *d, struct vmci_qp *qp, struct qp_view *view)
+{
+    (void)d;
+    return guest_qp_view(qp, view);
+}
+
+const struct vmci_kernel_ops guest_kernel_ops = {
+    .context_id = guest_get_context_id,
+    .priv_flags = guest_priv_flags,
+    .dg_create = guest_dg_create,
+    .dg_destroy = guest_dg_destroy,
+    .dg_send = guest_dg_send,
+    .event_subscribe = guest_event_subscribe,
+    .event_unsubscribe = guest_event_unsubscribe,
+    .db_create = guest_db_create,
+    .db_destroy = guest_db_destroy,
+    .db_notify = guest_db_notify,
+    .qp_alloc = guest_qp_alloc,
+    .qp_detach = guest_qp_detach,
+    .qp_view = guest_qp_view_of,
+};

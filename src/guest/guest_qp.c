@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kapi_internal.h"
+#include "guest/kapi_internal.h"
 
 struct guest_qp_ep {
     vmci_handle handle;

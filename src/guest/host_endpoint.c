@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
-#include "kapi_internal.h"
+#include "hypervisor/hv.h"
+#include "guest/kapi_internal.h"
 
 static void on_event(void *arg, const struct vmci_datagram *dg)
 {
@@ -35,6 +35,7 @@ struct host_ep *host_ep_create(struct vmci_stack *st, vmcisim_vm *host, struct h
     if (!h)
         return NULL;
     h->base.kind = VMCI_KERNEL_HOST;
+    h->base.ops = &host_kernel_ops;
     h->base.vm = host;
     h->base.sim = host->sim;
     h->base.stack = st;
@@ -143,3 +144,83 @@ int host_db_notify(struct host_ep *h, vmci_handle dst, uint32_t priv_flags)
 {
     return hv_host_db_notify(h->hv, dst, priv_flags);
 }
+
+/* ---- the host kernel's operations (kapi.c): the same calls on the host endpoint ----------- */
+
+#define HOST(d) ((struct host_ep *)(d))   /* base is the first member of struct host_ep */
+
+static uint32_t ops_context_id(struct guest_drv *d)
+{
+    (void)d;
+    return VMCI_HOST_CONTEXT_ID;
+}
+static uint32_t ops_priv_flags(struct guest_drv *d, uint32_t cid)
+{
+    return host_priv_flags(HOST(d), cid);
+}
+static int ops_dg_create(struct guest_drv *d, uint32_t rid, uint32_t flags, uint32_t priv_flags,
+                         vmci_datagram_recv_cb cb, void *client_data, vmci_handle *out)
+{
+    return host_dg_create(HOST(d), rid, flags, priv_flags, cb, client_data, out);
+}
+static int ops_dg_destroy(struct guest_drv *d, vmci_handle handle)
+{
+    return host_dg_destroy(HOST(d), handle);
+}
+static int ops_dg_send(struct guest_drv *d, struct vmci_datagram *dg)
+{
+    return host_dg_send(HOST(d), dg);
+}
+static int ops_event_subscribe(struct guest_drv *d, uint32_t event, vmci_event_cb cb,
+                               void *data, uint32_t *sub_id)
+{
+    return host_event_subscribe(HOST(d), event, cb, data, sub_id);
+}
+static int ops_event_unsubscribe(struct guest_drv *d, uint32_t sub_id)
+{
+    return host_event_unsubscribe(HOST(d), sub_id);
+}
+static int ops_db_create(struct guest_drv *d, vmci_handle *handle, uint32_t flags,
+                         uint32_t priv_flags, vmci_callback cb, void *client_data)
+{
+    return host_db_create(HOST(d), handle, flags, priv_flags, cb, client_data);
+}
+static int ops_db_destroy(struct guest_drv *d, vmci_handle handle)
+{
+    return host_db_destroy(HOST(d), handle);
+}
+static int ops_db_notify(struct guest_drv *d, vmci_handle dst, uint32_t priv_flags)
+{
+    return host_db_notify(HOST(d), dst, priv_flags);
+}
+static int ops_qp_alloc(struct guest_drv *d, struct vmci_qp **out, vmci_handle *handle,
+                        uint64_t produce_size, uint64_t consume_size, uint32_t peer,
+                        uint32_t flags, uint32_t priv_flags)
+{
+    return host_qp_alloc(HOST(d), out, handle, produce_size, consume_size, peer, flags,
+                         priv_flags);
+}
+static int ops_qp_detach(struct guest_drv *d, struct vmci_qp *qp)
+{
+    return host_qp_detach(HOST(d), qp);
+}
+static int ops_qp_view(struct guest_drv *d, struct vmci_qp *qp, struct qp_view *view)
+{
+    return host_qp_view(HOST(d), qp, view);
+}
+
+const struct vmci_kernel_ops host_kernel_ops = {
+    .context_id = ops_context_id,
+    .priv_flags = ops_priv_flags,
+    .dg_create = ops_dg_create,
+    .dg_destroy = ops_dg_destroy,
+    .dg_send = ops_dg_send,
+    .event_subscribe = ops_event_subscribe,
+    .event_unsubscribe = ops_event_unsubscribe,
+    .db_create = ops_db_create,
+    .db_destroy = ops_db_destroy,
+    .db_notify = ops_db_notify,
+    .qp_alloc = ops_qp_alloc,
+    .qp_detach = ops_qp_detach,
+    .qp_view = ops_qp_view,
+};

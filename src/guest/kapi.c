@@ -1,21 +1,20 @@
 /*
- * kapi.c - vmci_kapi.h: argument checks common to every context, then the guest driver or the
- * host endpoint, by the kind of the context's VMCI kernel (vm->drv). The queue-pair data path
+ * kapi.c - vmci_kapi.h: argument checks common to every context, then the context's VMCI kernel
+ * (vm->drv: the guest driver or the host endpoint) through its operations table. The queue-pair data path
  * (enqueue/dequeue/peek/space/ready) is here too: a scheduling point and a trace record each,
  * then the ring arithmetic of qp_queue.c on the endpoint's view of the memory.
  */
+#include <assert.h>
 #include <string.h>
 #include <time.h>
 
-#include "kapi_internal.h"
+#include "guest/kapi_internal.h"
 
 static struct guest_drv *kernel_of(vmcisim_vm *ctx)
 {
     return ctx ? ctx->drv : NULL;
 }
 
-#define HOST(d) ((struct host_ep *)(d))
-#define IS_HOST(d) ((d)->kind == VMCI_KERNEL_HOST)
 
 /* ---- context ------------------------------------------------------------------------------ */
 
@@ -24,18 +23,16 @@ uint32_t vmci_get_context_id(vmcisim_vm *ctx)
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_INVALID_ID;
-    return IS_HOST(d) ? VMCI_HOST_CONTEXT_ID : guest_get_context_id(d);
+    return d->ops->context_id(d);
 }
 
 uint32_t vmci_context_get_priv_flags(vmcisim_vm *ctx, uint32_t cid)
 {
     struct guest_drv *d = kernel_of(ctx);
-    if (d && IS_HOST(d))
-        return host_priv_flags(HOST(d), cid);
-    /* A guest has no host device: it knows no other context's flags (the reference answers
-     * "none" for every context there); the hypervisor counts as trusted. */
-    return cid == VMCI_HYPERVISOR_CONTEXT_ID ? VMCI_PRIVILEGE_FLAG_TRUSTED
-                                             : VMCI_NO_PRIVILEGE_FLAGS;
+    if (!d)   /* no VMCI kernel: as a guest, which knows no other context's flags */
+        return cid == VMCI_HYPERVISOR_CONTEXT_ID ? VMCI_PRIVILEGE_FLAG_TRUSTED
+                                                 : VMCI_NO_PRIVILEGE_FLAGS;
+    return d->ops->priv_flags(d, cid);
 }
 
 /* ---- datagrams ------------------------------------------------------------------------------ */
@@ -47,9 +44,7 @@ int vmci_datagram_create_handle(vmcisim_vm *ctx, uint32_t resource_id, uint32_t 
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    if (IS_HOST(d))
-        return host_dg_create(HOST(d), resource_id, flags, priv_flags, cb, client_data, out);
-    return guest_dg_create(d, resource_id, flags, priv_flags, cb, client_data, out);
+    return d->ops->dg_create(d, resource_id, flags, priv_flags, cb, client_data, out);
 }
 
 int vmci_datagram_destroy_handle(vmcisim_vm *ctx, vmci_handle handle)
@@ -57,7 +52,7 @@ int vmci_datagram_destroy_handle(vmcisim_vm *ctx, vmci_handle handle)
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_dg_destroy(HOST(d), handle) : guest_dg_destroy(d, handle);
+    return d->ops->dg_destroy(d, handle);
 }
 
 int vmci_datagram_send(vmcisim_vm *ctx, struct vmci_datagram *dg)
@@ -67,7 +62,7 @@ int vmci_datagram_send(vmcisim_vm *ctx, struct vmci_datagram *dg)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
     if (!dg)
         return VMCI_ERROR_INVALID_ARGS;
-    return IS_HOST(d) ? host_dg_send(HOST(d), dg) : guest_dg_send(d, dg);
+    return d->ops->dg_send(d, dg);
 }
 
 /* ---- events ------------------------------------------------------------------------------- */
@@ -78,8 +73,7 @@ int vmci_event_subscribe(vmcisim_vm *ctx, uint32_t event, vmci_event_cb cb, void
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_event_subscribe(HOST(d), event, cb, client_data, sub_id)
-                      : guest_event_subscribe(d, event, cb, client_data, sub_id);
+    return d->ops->event_subscribe(d, event, cb, client_data, sub_id);
 }
 
 int vmci_event_unsubscribe(vmcisim_vm *ctx, uint32_t sub_id)
@@ -87,8 +81,7 @@ int vmci_event_unsubscribe(vmcisim_vm *ctx, uint32_t sub_id)
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_event_unsubscribe(HOST(d), sub_id)
-                      : guest_event_unsubscribe(d, sub_id);
+    return d->ops->event_unsubscribe(d, sub_id);
 }
 
 /* ---- doorbells ---------------------------------------------------------------------------- */
@@ -99,8 +92,7 @@ int vmci_doorbell_create(vmcisim_vm *ctx, vmci_handle *handle, uint32_t flags,
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_db_create(HOST(d), handle, flags, priv_flags, notify_cb, client_data)
-                      : guest_db_create(d, handle, flags, priv_flags, notify_cb, client_data);
+    return d->ops->db_create(d, handle, flags, priv_flags, notify_cb, client_data);
 }
 
 int vmci_doorbell_destroy(vmcisim_vm *ctx, vmci_handle handle)
@@ -108,7 +100,7 @@ int vmci_doorbell_destroy(vmcisim_vm *ctx, vmci_handle handle)
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_db_destroy(HOST(d), handle) : guest_db_destroy(d, handle);
+    return d->ops->db_destroy(d, handle);
 }
 
 int vmci_doorbell_notify(vmcisim_vm *ctx, vmci_handle dst, uint32_t priv_flags)
@@ -116,8 +108,7 @@ int vmci_doorbell_notify(vmcisim_vm *ctx, vmci_handle dst, uint32_t priv_flags)
     struct guest_drv *d = kernel_of(ctx);
     if (!d)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    return IS_HOST(d) ? host_db_notify(HOST(d), dst, priv_flags)
-                      : guest_db_notify(d, dst, priv_flags);
+    return d->ops->db_notify(d, dst, priv_flags);
 }
 
 /* ---- queue pairs ------------------------------------------------------------------------- */
@@ -141,10 +132,8 @@ int vmci_qpair_alloc(vmcisim_vm *ctx, struct vmci_qp **out, vmci_handle *handle,
     if ((flags & ~VMCI_QP_ALL_FLAGS) || (flags & (VMCI_QPFLAG_NONBLOCK | VMCI_QPFLAG_PINNED)) ||
         produce_size == 0 || consume_size == 0 || (priv_flags & ~VMCI_PRIVILEGE_ALL_FLAGS))
         return VMCI_ERROR_INVALID_ARGS;
-    return IS_HOST(d) ? host_qp_alloc(HOST(d), out, handle, produce_size, consume_size, peer,
-                                      flags, priv_flags)
-                      : guest_qp_alloc(d, out, handle, produce_size, consume_size, peer, flags,
-                                       priv_flags);
+    return d->ops->qp_alloc(d, out, handle, produce_size, consume_size, peer, flags,
+                            priv_flags);
 }
 
 int vmci_qpair_detach(struct vmci_qp **qpp)
@@ -154,7 +143,8 @@ int vmci_qpair_detach(struct vmci_qp **qpp)
     struct vmci_qp *qp = *qpp;
     *qpp = NULL;
     struct guest_drv *d = kernel_of(qp->ctx);
-    return qp->kind == VMCI_KERNEL_HOST ? host_qp_detach(HOST(d), qp) : guest_qp_detach(d, qp);
+    assert(d && d->kind == qp->kind);   /* a pair's context keeps its kernel until teardown */
+    return d->ops->qp_detach(d, qp);
 }
 
 vmci_handle vmci_qpair_handle(const struct vmci_qp *qp)
@@ -168,9 +158,9 @@ uint64_t vmci_qpair_consume_size(const struct vmci_qp *qp) { return qp ? qp->con
 
 static int view_of(struct vmci_qp *qp, struct qp_view *v)
 {
-    if (qp->kind == VMCI_KERNEL_HOST)
-        return host_qp_view(HOST(kernel_of(qp->ctx)), qp, v);
-    return guest_qp_view(qp, v);
+    struct guest_drv *d = kernel_of(qp->ctx);
+    assert(d && d->kind == qp->kind);
+    return d->ops->qp_view(d, qp, v);
 }
 
 /* Enter the data path. No scheduling point here: kapi calls also run inside event and datagram

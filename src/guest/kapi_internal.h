@@ -3,7 +3,8 @@
  *  - a guest's VMCI driver (guest_driver.c, guest_qp.c), reaching the hypervisor only through
  *    its VM's VMCI device;
  *  - the host endpoint (host_endpoint.c, CID 2), calling the hypervisor directly.
- * kapi.c checks arguments common to both and dispatches on the context's kind.
+ * kapi.c checks arguments common to both and calls the context's kernel through its operations
+ * table (struct vmci_kernel_ops): it never asks which of the two it is.
  *
  * vm->drv points at a `struct guest_drv` for every context: for the host it is the first member
  * of `struct host_ep` (kind VMCI_KERNEL_HOST). A powered-off guest's driver is kept, "dead"
@@ -13,10 +14,10 @@
 #ifndef VMCISIM_KAPI_INTERNAL_H
 #define VMCISIM_KAPI_INTERNAL_H
 
-#include "../vmci/resource_table.h"
-#include "../device/vmci_device.h"
-#include "event_subs.h"
-#include "vmci_kapi.h"
+#include "vmci/resource_table.h"
+#include "device/vmci_device.h"
+#include "guest/event_subs.h"
+#include "guest/vmci_kapi.h"
 
 struct hv;
 struct hv_qp_entry;
@@ -24,6 +25,35 @@ struct vmci_stack;
 struct guest_qp_ep;
 
 enum vmci_kernel_kind { VMCI_KERNEL_GUEST = 1, VMCI_KERNEL_HOST = 2 };
+
+struct guest_drv;
+struct vmci_qp;
+
+/* A context's VMCI kernel as kapi.c calls it, after the checks common to both: the guest
+ * driver (guest_kernel_ops, guest_driver.c) or the host endpoint (host_kernel_ops,
+ * host_endpoint.c). `d` is the context's vm->drv; results are VMCI codes (vmci_kapi.h). */
+struct vmci_kernel_ops {
+    uint32_t (*context_id)(struct guest_drv *d);
+    uint32_t (*priv_flags)(struct guest_drv *d, uint32_t cid);
+    int (*dg_create)(struct guest_drv *d, uint32_t rid, uint32_t flags, uint32_t priv_flags,
+                     vmci_datagram_recv_cb cb, void *client_data, vmci_handle *out);
+    int (*dg_destroy)(struct guest_drv *d, vmci_handle handle);
+    int (*dg_send)(struct guest_drv *d, struct vmci_datagram *dg);
+    int (*event_subscribe)(struct guest_drv *d, uint32_t event, vmci_event_cb cb, void *data,
+                           uint32_t *sub_id);
+    int (*event_unsubscribe)(struct guest_drv *d, uint32_t sub_id);
+    int (*db_create)(struct guest_drv *d, vmci_handle *handle, uint32_t flags,
+                     uint32_t priv_flags, vmci_callback cb, void *client_data);
+    int (*db_destroy)(struct guest_drv *d, vmci_handle handle);
+    int (*db_notify)(struct guest_drv *d, vmci_handle dst, uint32_t priv_flags);
+    int (*qp_alloc)(struct guest_drv *d, struct vmci_qp **out, vmci_handle *handle,
+                    uint64_t produce_size, uint64_t consume_size, uint32_t peer, uint32_t flags,
+                    uint32_t priv_flags);
+    int (*qp_detach)(struct guest_drv *d, struct vmci_qp *qp);
+    int (*qp_view)(struct guest_drv *d, struct vmci_qp *qp, struct qp_view *view);
+};
+extern const struct vmci_kernel_ops guest_kernel_ops;
+extern const struct vmci_kernel_ops host_kernel_ops;
 
 /* ---- one endpoint of a queue pair, as handed to clients ------------------------------------ */
 
@@ -65,6 +95,7 @@ struct guest_timer {
 
 struct guest_drv {
     int kind;                    /* VMCI_KERNEL_GUEST (or HOST: see struct host_ep) */
+    const struct vmci_kernel_ops *ops;   /* guest_kernel_ops (or host_kernel_ops) */
     vmcisim_vm *vm;
     vmcisim *sim;
     struct vmci_stack *stack;

@@ -31,9 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../vmci/qp_queue.h"
-#include "../vmci/vmci_defs.h"
-#include "../sim/sim.h"
+#include "vmci/qp_queue.h"
+#include "vmci/vmci_defs.h"
+#include "sim/sim.h"
 
 /* ---- context -------------------------------------------------------------------------------- */
 

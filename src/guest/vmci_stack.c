@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
-#include "kapi_internal.h"
-#include "vmci_stack.h"
+#include "hypervisor/hv.h"
+#include "guest/kapi_internal.h"
+#include "guest/vmci_stack.h"
 
 static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
 {
@@ -32,7 +32,7 @@ static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
     }
     struct vmci_device *dev = vmci_device_create(vm, st->hv);
     struct guest_drv *d = dev ? guest_drv_create(st, vm, dev) : NULL;
-    if (!d || hv_context_attach_device(st->hv, vm, dev) != VMCI_SUCCESS) {
+    if (!d || vmci_device_attach(dev) != VMCI_SUCCESS) {
         sim_trace_vm(st->sim, vm, "drv-start", "result=failed");
         free(d);
         vmci_device_free(dev);

@@ -7,8 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 struct hv_context *hv_ctx_by_cid(struct hv *hv, uint32_t cid)
 {
@@ -134,13 +133,16 @@ uint32_t hv_context_priv_flags(struct hv *hv, uint32_t cid)
 
 bool hv_context_exists(struct hv *hv, uint32_t cid) { return hv_ctx_by_cid(hv, cid) != NULL; }
 
-int hv_context_attach_device(struct hv *hv, vmcisim_vm *vm, struct vmci_device *dev)
+int hv_context_attach_device(struct hv *hv, vmcisim_vm *vm, const struct hv_dev_port *port,
+                             void *dev)
 {
     struct hv_context *c = hv_ctx_by_vm(hv, vm);
     if (!c || vm->is_host)
         return VMCI_ERROR_NOT_FOUND;
+    assert(port && dev);
+    c->port = port;
     c->dev = dev;
-    vmci_device_set_ft(dev, vm->fault_tolerance != 0);
+    port->set_ft(dev, vm->fault_tolerance != 0);
     return VMCI_SUCCESS;
 }
 
@@ -181,7 +183,7 @@ int hv_context_change_cid(vmcisim_vm *vm, uint32_t new_cid)
 {
     if (!vm)
         return VMCI_ERROR_INVALID_ARGS;
-    struct hv *hv = sim_hv(vm->sim);
+    struct hv *hv = hv_of(vm->sim);
     struct hv_context *c = hv_ctx_by_vm(hv, vm);
     if (!c || vm->is_host || vm->state != VMCISIM_VM_RUNNING ||
         new_cid < HV_FIRST_VM_CID ||

@@ -19,8 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static int trace_send(struct hv *hv, const char *from, const struct vmci_datagram *dg, int rc)
 {
@@ -36,14 +35,14 @@ static int trace_send(struct hv *hv, const char *from, const struct vmci_datagra
 int hv_deliver_to_vm(struct hv *hv, struct hv_context *dst, const struct vmci_datagram *dg,
                      bool reserved, const char *how)
 {
-    int rc = dst->dev ? vmci_device_rx_push(dst->dev, dg, reserved)
+    int rc = dst->dev ? dst->port->rx_push(dst->dev, dg, reserved)
                       : VMCI_ERROR_DEVICE_NOT_FOUND;
     if (rc == VMCI_SUCCESS)
         sim_trace_vm(hv->sim, dst->vm, "dg-deliver",
                      "src=%u:%u dst=%u:%u size=%llu to=device "
                      "queued=%llu how=%s",
                      HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg),
-                     (unsigned long long)vmci_device_rx_bytes(dst->dev), how);
+                     (unsigned long long)dst->port->rx_bytes(dst->dev), how);
     else
         sim_trace_vm(hv->sim, dst->vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu reason=%s",
                      HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg),
@@ -111,7 +110,7 @@ static int vm_room(struct hv_context *dst, const struct vmci_datagram *dg)
 {
     if (!dst->dev)
         return VMCI_ERROR_DST_UNREACHABLE;
-    return vmci_device_rx_room(dst->dev, VMCI_DG_SIZE(dg), false);
+    return dst->port->rx_room(dst->dev, VMCI_DG_SIZE(dg), false);
 }
 
 /* ---- from a guest (the VMX passes it up: from_guest) ------------------------------------ */

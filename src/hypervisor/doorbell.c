@@ -11,8 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static struct hv_db_link *find_link(struct hv_context *c, vmci_handle h)
 {
@@ -91,7 +90,7 @@ static int notify(struct hv *hv, uint32_t src_cid, vmci_handle dst, uint32_t src
     struct hv_db_link *l = find_link(dctx, dst);
     if (!l || !dctx->dev)
         return VMCI_ERROR_NOT_FOUND;
-    return vmci_device_ring(dctx->dev, l->idx);
+    return dctx->port->ring(dctx->dev, l->idx);
 }
 
 int hv_db_notify(struct hv *hv, uint32_t src_cid, vmci_handle dst, uint32_t src_priv_flags)

@@ -9,8 +9,7 @@
  */
 #include <string.h>
 
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static const char *event_name(uint32_t ev)
 {
@@ -44,7 +43,7 @@ static int send_event(struct hv *hv, uint32_t to_cid, struct event_dg *e, size_t
     } else {
         struct hv_context *c = hv_ctx_by_cid(hv, to_cid);
         to_vm = c ? c->vm : NULL;
-        rc = c && c->dev ? vmci_device_rx_push(c->dev, &e->hdr, false)
+        rc = c && c->dev ? c->port->rx_push(c->dev, &e->hdr, false)
                          : VMCI_ERROR_DST_UNREACHABLE;
     }
     if (to_vm)

@@ -22,8 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 #define HV_REORDER_HOLD_NS 1000000ull   /* 1 ms of simulated time */
 
@@ -49,7 +48,7 @@ int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *f)
                       (unsigned long long)f->dg_delay_max_ns);
         rc = -1;
     } else {
-        struct hv *hv = sim_hv(sim);
+        struct hv *hv = hv_of(sim);
         hv->faults = *f;
         sim_trace(sim, "faults",
                   "delay=%llu..%llu drop=%g dup=%g reorder=%g qp_alloc_fail=%g "
@@ -73,7 +72,7 @@ void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out)
         return;
     vmcisim *s = (vmcisim *)sim;
     sim_enter(s);
-    *out = sim_hv(s)->faults;
+    *out = hv_of(s)->faults;
     sim_leave(s);
 }
 
@@ -112,7 +111,7 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
                             uint64_t delay, bool reorder, const char *why)
 {
     uint64_t size = VMCI_DG_SIZE(dg);
-    if (dst && vmci_device_rx_reserve(dst->dev, size, false) != VMCI_SUCCESS) {
+    if (dst && dst->port->rx_reserve(dst->dev, size, false) != VMCI_SUCCESS) {
         sim_trace_vm(hv->sim, dst->vm, "dg-drop",
                      "src=%u:%u dst=%u:%u size=%llu "
                      "reason=queue-full why=%s",
@@ -122,7 +121,7 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
     struct hv_held *h = malloc(offsetof(struct hv_held, dg) + (size_t)size);
     if (!h) {
         if (dst)
-            vmci_device_rx_unreserve(dst->dev, size);
+            dst->port->rx_unreserve(dst->dev, size);
         return NULL;
     }
     sim_timer_init(&h->t, held_fire);
@@ -228,7 +227,7 @@ void hv_held_drop_ctx(struct hv *hv, struct hv_context *ctx)
             sim_timer_cancel(&h->t);
             held_unlink(hv, h);
             if (ctx->dev)
-                vmci_device_rx_unreserve(ctx->dev, h->size);
+                ctx->port->rx_unreserve(ctx->dev, h->size);
             sim_trace_vm(hv->sim, ctx->vm, "dg-drop",
                          "src=%u:%u dst=%u:%u size=%llu "
                          "reason=context-removed",

@@ -6,7 +6,7 @@
  */
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static struct hv_context *host_ctx(struct hv *hv)
 {

@@ -1,14 +1,11 @@
 /*
- * hv.c - the hypervisor object: its thread (an event loop), its place among the layers, and
- * world teardown. The layer above it (VMCI devices, guest drivers, the host endpoint) is
- * registered right after it, from here, so that the order is fixed: hypervisor, VMCI stack,
- * then the sockets layer.
+ * hv.c - the hypervisor object: its thread (an event loop), its place among the layers (the
+ * lowest; src/assemble.c registers it first), and world teardown.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "../guest/vmci_stack.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static void hv_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
 {
@@ -33,11 +30,13 @@ static const struct sim_layer_ops hv_layer_ops = {
     .destroy = hv_destroy,
 };
 
-int hv_attach(vmcisim *sim)
+struct hv *hv_of(vmcisim *sim) { return sim_layer_find(sim, &hv_layer_ops); }
+
+struct hv *hv_attach(vmcisim *sim)
 {
     struct hv *hv = calloc(1, sizeof *hv);
     if (!hv)
-        return -1;
+        return NULL;
     hv->sim = sim;
     snprintf(hv->self_vm.name, sizeof hv->self_vm.name, "hypervisor");
     hv->self_vm.sim = sim;
@@ -48,10 +47,7 @@ int hv_attach(vmcisim *sim)
     hv->loop = sim_loop_create(sim, &hv->self_vm, "hypervisor");
     if (!hv->loop || sim_register_layer(sim, &hv_layer_ops, hv) != 0) {
         free(hv);
-        return -1;
+        return NULL;
     }
-    sim_set_hv(sim, hv);
-    if (vmci_stack_attach(sim, hv) != 0)
-        return -1; /* the hypervisor is registered: world teardown frees it */
-    return 0;
+    return hv;
 }

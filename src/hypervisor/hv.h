@@ -5,12 +5,14 @@
  * context, inside the world, as a trap into the VMM would.
  *
  * Who calls what (layering):
- *  - a guest's VMCI device (src/device) calls hv_hypercall() and hv_context_remove();
+ *  - a guest's VMCI device (src/device) attaches itself with hv_context_attach_device(), then
+ *    calls hv_hypercall() and hv_context_remove();
  *  - the host endpoint (src/guest/host_endpoint.c, CID 2) calls the hv_host_* functions: the
  *    host kernel's VMCI, with no device in between;
  *  - the guest driver never calls anything here: it has only its device.
- * The hypervisor reaches a guest only through that guest's device (receive queue, doorbell bits)
- * and the host only through the callbacks the host endpoint registered.
+ * The hypervisor reaches a guest only through the port its device gave at attach (struct
+ * hv_dev_port: receive queue room, push, doorbell bits, FT flag) and the host only through the
+ * callbacks the host endpoint registered. It names no function of the layers above it.
  *
  * Everything here runs inside the world.
  */
@@ -19,17 +21,37 @@
 
 #include <stdbool.h>
 
-#include "../vmci/qp_queue.h"
-#include "../vmci/vmci_defs.h"
-#include "../sim/sim.h"
+#include "vmci/qp_queue.h"
+#include "vmci/vmci_defs.h"
+#include "sim/sim.h"
 
 struct hv;
-struct vmci_device;
 struct hv_qp_entry;      /* a queue-pair broker entry (opaque outside src/hypervisor) */
 
-/* Create the hypervisor of a world and register it as the lowest layer, then the VMCI device /
- * guest driver / host endpoint layer above it. */
-int hv_attach(vmcisim *sim);
+/* Create the hypervisor of a world and register it as the lowest layer (the world's assembly,
+ * src/assemble.c, registers the layers above it next). NULL when out of memory. */
+struct hv *hv_attach(vmcisim *sim);
+/* The hypervisor of a world (NULL before hv_attach). */
+struct hv *hv_of(vmcisim *sim);
+
+/* What the hypervisor asks of a guest's VMCI device, given by the device when it attaches:
+ * the device's side of the receive queue (§5.3 limits), its doorbell notification bits and its
+ * fault-tolerance flag. Results are VMCI codes, as documented at the device (vmci_device.h). */
+struct hv_dev_port {
+    /* Would a datagram of `size` bytes fit in the queue now (VMCI_SUCCESS / NO_RESOURCES)? */
+    int (*rx_room)(const void *dev, uint64_t size, bool is_event);
+    /* Reserve / give back room for a datagram the hypervisor holds back (fault delays). */
+    int (*rx_reserve)(void *dev, uint64_t size, bool is_event);
+    void (*rx_unreserve)(void *dev, uint64_t size);
+    /* Queue a copy of dg for the guest and raise its interrupt. */
+    int (*rx_push)(void *dev, const struct vmci_datagram *dg, bool reserved);
+    /* Bytes queued and reserved (for the trace). */
+    uint64_t (*rx_bytes)(const void *dev);
+    /* Set doorbell notification bit idx and raise the interrupt. */
+    int (*ring)(void *dev, uint32_t idx);
+    /* The VM entered / left fault tolerance. */
+    void (*set_ft)(void *dev, bool on);
+};
 
 /* ---- contexts (§6) --------------------------------------------------------------------------- */
 
@@ -37,8 +59,10 @@ int hv_attach(vmcisim *sim);
  * trusted, a context it does not know is restricted. */
 uint32_t hv_context_priv_flags(struct hv *hv, uint32_t cid);
 bool hv_context_exists(struct hv *hv, uint32_t cid);
-/* The device the hypervisor delivers to for guest `vm`. */
-int hv_context_attach_device(struct hv *hv, vmcisim_vm *vm, struct vmci_device *dev);
+/* The device the hypervisor delivers to for guest `vm`, reached through `port` only; the
+ * device is told the VM's current fault-tolerance state at once. */
+int hv_context_attach_device(struct hv *hv, vmcisim_vm *vm, const struct hv_dev_port *port,
+                             void *dev);
 /* The VM is gone (its device powered off): detach its queue pairs (peers get QP_PEER_DETACH),
  * unlink its doorbells, drop datagrams held for it, tell CTX_REMOVED to the contexts allowed to
  * see it, and forget the context. Idempotent. */

@@ -6,9 +6,9 @@
 #ifndef VMCISIM_HV_INTERNAL_H
 #define VMCISIM_HV_INTERNAL_H
 
-#include "../vmci/resource_table.h"
-#include "../device/vmci_hypercall.h"
-#include "hv.h"
+#include "vmci/resource_table.h"
+#include "vmci/vmci_hypercall.h"
+#include "hypervisor/hv.h"
 
 #define HV_FIRST_VM_CID 3u      /* VM CIDs start here (0 hypervisor, 1 local, 2 host) */
 
@@ -23,7 +23,8 @@ struct hv_context {
     vmcisim_vm *vm;
     uint32_t cid;
     uint32_t priv_flags;         /* VMCI_PRIVILEGE_FLAG_*, from vm->flags */
-    struct vmci_device *dev;     /* guests: where the hypervisor delivers; NULL for the host */
+    const struct hv_dev_port *port; /* guests: how the hypervisor delivers to ... */
+    void *dev;                   /* ... their device; NULL for the host and before attach */
     vmci_handle *qps;            /* pairs this context is attached to, in attach order */
     size_t nqps, qps_cap;
     uint64_t qp_mem;             /* bytes of queue memory it backs (guests) */

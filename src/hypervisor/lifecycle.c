@@ -16,8 +16,7 @@
  *  power-off  the device's power-off already removed the context (hv_context_remove); a VM
  *             without a device is removed here.
  */
-#include "../device/vmci_device.h"
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static void checkpoint_restore(struct hv *hv, struct hv_context *c, const char *why)
 {
@@ -54,13 +53,13 @@ void hv_lifecycle_event(struct hv *hv, vmcisim_vm *vm, enum sim_vm_event ev)
     case SIM_VM_FT_ON:
         if (c) {
             if (c->dev)
-                vmci_device_set_ft(c->dev, true);
+                c->port->set_ft(c->dev, true);
             checkpoint_restore(hv, c, "fault-tolerance");
         }
         break;
     case SIM_VM_FT_OFF:
         if (c && c->dev)
-            vmci_device_set_ft(c->dev, false);
+            c->port->set_ft(c->dev, false);
         break;
     case SIM_VM_POWER_OFF:
         if (c)

@@ -8,7 +8,7 @@
  */
 #include <string.h>
 
-#include "hv_internal.h"
+#include "hypervisor/hv_internal.h"
 
 static const char *svc_name(uint32_t rid)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "posix_internal.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(exit);
 

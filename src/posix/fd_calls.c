@@ -19,11 +19,11 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "posix_internal.h"
-#include "../sock/fdcalls.h"
-#include "../sock/fdtable.h"
-#include "real.h"
-#include "vmci_sockets.h"
+#include "posix/posix_internal.h"
+#include "sock/fdcalls.h"
+#include "sock/fdtable.h"
+#include "posix/real.h"
+#include "vmcisim/vmci_sockets.h"
 
 /* Declared identically in posix_internal.h (the process model's header), which defines it;
  * random_fallback.c has a weak stand-in. */

@@ -14,9 +14,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "posix_internal.h"
-#include "../sock/sockpoll.h"
-#include "real.h"
+#include "posix/posix_internal.h"
+#include "sock/sockpoll.h"
+#include "posix/real.h"
 
 static int ret(int rc)
 {

@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "../sim/sim.h"
-#include "real.h"
+#include "sim/sim.h"
+#include "posix/real.h"
 
 /* Deterministic mode: CLOCK_REALTIME reads this many seconds (2026-01-01T00:00:00Z) plus the
  * simulated time, the monotonic clocks read POSIX_MONO_BASE_S plus it (a machine that has been

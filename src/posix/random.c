@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#include "../sock/usercopy.h"
-#include "posix_internal.h"
+#include "sock/usercopy.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(random);
 

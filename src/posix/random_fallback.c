@@ -8,8 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../sim/sim.h"
-#include "../sock/usercopy.h"
+#include "sim/sim.h"
+#include "sock/usercopy.h"
 
 size_t vmcisim_posix_random_bytes(void *buf, size_t n) __attribute__((weak));
 size_t vmcisim_posix_random_bytes(void *buf, size_t n)

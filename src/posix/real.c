@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include "real.h"
+#include "posix/real.h"
 
 void *vmcisim_real_lookup(const char *name, void **slot)
 {
@@ -28,7 +29,8 @@ void *vmcisim_real_lookup(const char *name, void **slot)
          * cannot work there, so say so rather than call through a NULL pointer. */
         static const char msg[] = "vmcisim: cannot find the C library's definition of a "
                                   "function it interposes (is the program static?)\n";
-        ssize_t unused = write(2, msg, sizeof msg - 1);
+        /* the system call itself: write() may be one of the names being looked up */
+        long unused = syscall(SYS_write, 2, msg, sizeof msg - 1);
         (void)unused;
         abort();
     }

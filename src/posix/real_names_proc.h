@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "real.h"
+#include "posix/real.h"
 
 #define pthread_create(...) REAL(pthread_create)(__VA_ARGS__)
 #define pthread_join(...) REAL(pthread_join)(__VA_ARGS__)

@@ -20,10 +20,10 @@
 #include <string.h>
 #include <sys/select.h>
 
-#include "posix_internal.h"
-#include "../sock/sockpoll.h"
-#include "../sock/usercopy.h"
-#include "real.h"
+#include "posix/posix_internal.h"
+#include "sock/sockpoll.h"
+#include "sock/usercopy.h"
+#include "posix/real.h"
 
 #define WBITS ((int)(8 * sizeof(unsigned long)))
 #define CHUNK 256 /* words read at once */

@@ -8,7 +8,7 @@
 #include <errno.h>
 #include <semaphore.h>
 
-#include "posix_internal.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(sem);
 

@@ -14,8 +14,9 @@
 #include <signal.h>
 #include <string.h>
 
-#include "../sock/usercopy.h"
-#include "posix_internal.h"
+#include "sock/usercopy.h"
+#include "sock/vsock.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(signal);
 
@@ -133,4 +134,10 @@ void vmcisim_posix_raise_sigpipe(void)
         act.sa_handler(SIGPIPE);
     }
     pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
+/* The socket layer cannot call up into this one: it calls the hook this file gives it. */
+__attribute__((constructor)) static void sigpipe_hook_install(void)
+{
+    vsock_sigpipe_hook = vmcisim_posix_raise_sigpipe;
 }

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../sock/usercopy.h"
-#include "posix_internal.h"
+#include "sock/usercopy.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(sleep_time);
 

@@ -14,11 +14,11 @@
 #include <errno.h>
 #include <sys/socket.h>
 
-#include "posix_internal.h"
-#include "../sock/fdcalls.h"
-#include "../sock/fdtable.h"
-#include "real.h"
-#include "vmci_sockets.h"
+#include "posix/posix_internal.h"
+#include "sock/fdcalls.h"
+#include "sock/fdtable.h"
+#include "posix/real.h"
+#include "vmcisim/vmci_sockets.h"
 
 static bool simulated_thread(void)
 {

@@ -20,7 +20,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "posix_internal.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(sync);
 

@@ -8,7 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "posix_internal.h"
+#include "posix/posix_internal.h"
 
 VMCISIM_POSIX_ANCHOR(threads);
 

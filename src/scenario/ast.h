@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 #define SCEN_NAME_MAX 40
 #define SCEN_HOST_VM 0 /* index of the host in scen_script.vms */

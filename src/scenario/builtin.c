@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp.h"
+#include "scenario/interp.h"
 
 #define IDLE_POLL_MS 20          /* how soon an idle daemon notices that the others are done */
 #define IO_CHUNK 65536

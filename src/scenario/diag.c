@@ -1,7 +1,7 @@
 /*
  * diag.c - near-miss suggestions and source excerpts for parse errors (diag.h).
  */
-#include "diag.h"
+#include "scenario/diag.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "interp.h"
-#include "names.h"
+#include "scenario/interp.h"
+#include "scenario/names.h"
 
 unsigned char scen_fill_byte(uint64_t i)
 {

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "interp.h"
-#include "names.h"
+#include "scenario/interp.h"
+#include "scenario/names.h"
 
 void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap)
 {

@@ -5,7 +5,7 @@
  * of packets in the same nanosecond stay readable; a long run keeps its first and last rows and
  * says how many were left out between them.
  */
-#include "html_report.h"
+#include "scenario/html_report.h"
 
 #include <errno.h>
 #include <pthread.h>

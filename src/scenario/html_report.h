@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 struct scen_html;
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interp.h"
-#include "names.h"
-#include "html_report.h"
-#include "pcap.h"
+#include "scenario/interp.h"
+#include "scenario/names.h"
+#include "scenario/html_report.h"
+#include "scenario/pcap.h"
 
 #define WAIT_STEP_MIN_NS 100000ull      /* `wait` polls every 0.1 ms at first ... */
 #define WAIT_STEP_MAX_NS 1000000ull     /* ... backing off to every 1 ms */

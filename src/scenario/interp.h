@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ast.h"
-#include "scenario.h"
-#include "vmci_sockets.h"
-#include "vmcisim.h"
+#include "scenario/ast.h"
+#include "scenario/scenario.h"
+#include "vmcisim/vmci_sockets.h"
+#include "vmcisim/vmcisim.h"
 
 struct scen_run;
 

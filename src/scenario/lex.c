@@ -3,7 +3,7 @@
  * character, an unterminated string or an oversized number becomes one T_ERROR token carrying
  * what was expected, and lexing goes on after it.
  */
-#include "lex.h"
+#include "scenario/lex.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ast.h" /* enum scen_cmp */
+#include "scenario/ast.h" /* enum scen_cmp */
 
 enum scen_tok {
     T_EOF,

@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "ast.h"
-#include "names.h"
+#include "scenario/ast.h"
+#include "scenario/names.h"
 
 struct errno_name {
     const char *name;

@@ -16,12 +16,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "ast.h"
-#include "diag.h"
-#include "lex.h"
-#include "names.h"
-#include "scenario.h"
-#include "vmci_sockets.h"
+#include "scenario/ast.h"
+#include "scenario/diag.h"
+#include "scenario/lex.h"
+#include "scenario/names.h"
+#include "scenario/scenario.h"
+#include "vmcisim/vmci_sockets.h"
 
 #define MAX_DEPTH 8                    /* nested repeat blocks */
 #define MAX_COUNT 1000000000LL         /* repeat, instances and built-in counts */

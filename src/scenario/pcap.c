@@ -4,7 +4,7 @@
  * pcapng (formats.md §1.5): the same frames as Enhanced Packet Blocks with nanosecond
  * timestamps, plus comments for what is not a packet (lifecycle events, a failed expectation).
  */
-#include "pcap.h"
+#include "scenario/pcap.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 #define SCEN_PCAP_LINKTYPE_VSOCK 271u
 #define SCEN_PCAP_SNAPLEN 262144u

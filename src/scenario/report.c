@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 void scen_json_string(const char *s, char *buf, size_t n)
 {

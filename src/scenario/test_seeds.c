@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../sim/sim.h"
-#include "pcap.h"
+#include "sim/sim.h"
+#include "scenario/pcap.h"
 #include "vmcisim/vmcisim_test.h"
 
 struct seed_run {

@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 #define ADDR_BUCKETS 1024u
 

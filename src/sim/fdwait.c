@@ -28,8 +28,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../posix/real.h"
-#include "world_internal.h"
+#include "posix/real.h"
+#include "sim/world_internal.h"
 
 static bool set_ready(struct pollfd *p, size_t n)
 {

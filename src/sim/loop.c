@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 struct sim_loop {
     vmcisim *sim;

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmcisim.h"
-#include "world_internal.h"
+#include "vmcisim/vmcisim.h"
+#include "sim/world_internal.h"
 
 #define MARK_NAME_MAX 128
 

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 sim_thread *sim_self_proc_thread(void)
 {

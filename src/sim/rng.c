@@ -3,7 +3,7 @@
  * configured seed. Every random choice of a run (scheduling, fault knobs, ephemeral port
  * starts) comes from here, so one seed fixes the run.
  */
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 static uint64_t splitmix64(uint64_t *x)
 {

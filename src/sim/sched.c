@@ -21,7 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 static __thread sim_thread *tls_self;
 

@@ -1,7 +1,8 @@
 /*
  * sim.h - the runtime kernel of a world: simulated threads, the scheduler, waits, time, the
  * seeded random source, the trace, and event-loop threads. Every other layer (hypervisor,
- * device, guest driver, sockets) is written against this interface only.
+ * device, guest driver, sockets) is written against this interface only, and this layer knows
+ * none of them: they register with sim_register_layer, and src/assemble.c stacks them.
  *
  * Execution rules (both modes):
  *  - Simulator code runs "inside" the world: between sim_enter() and sim_leave() on a simulated
@@ -29,7 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "vmcisim.h"
+#include "vmcisim/vmcisim.h"
 
 #define SIM_NO_DEADLINE UINT64_MAX
 #define VMCISIM_CID_ANY 0xFFFFFFFFu
@@ -59,10 +60,6 @@ enum sim_vm_event {
 };
 const char *sim_vm_event_name(enum sim_vm_event ev);
 
-struct hv_context;   /* the hypervisor's record of a context (src/hypervisor) */
-struct vmci_device;  /* the VM's VMCI device (src/device) */
-struct guest_drv;    /* the guest's VMCI driver (src/guest) */
-
 struct vmcisim_vm {
     vmcisim *sim;
     char name[SIM_NAME_MAX];
@@ -74,9 +71,11 @@ struct vmcisim_vm {
     uint32_t index;        /* creation order; the host is 0 */
     sim_waitq resume_q;    /* realtime: threads of a suspended VM wait here */
     sim_loop *kworker;     /* the VM's kernel worker: interrupts and deferred work */
-    struct hv_context *hvctx;
-    struct vmci_device *dev;
-    struct guest_drv *drv;
+    /* Owned by the layers above, opaque here: the hypervisor's record of the context, the
+     * VM's VMCI device, its VMCI driver (or the host's endpoint). */
+    void *hvctx;
+    void *dev;
+    void *drv;
 };
 
 struct sim_proc {
@@ -155,14 +154,18 @@ struct sim_layer_ops {
     void (*destroy)(void *self);                   /* world teardown, threads already gone */
 };
 int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self);
-/* The self of the layer registered with ops, or NULL (for modules that keep per-world state). */
+/* The `self` of the layer registered with `ops` (how a layer finds its own state from the
+ * world), or NULL if none is. */
 void *sim_layer_find(vmcisim *sim, const struct sim_layer_ops *ops);
 /* The first VMCISIM_ASSERT that failed in this world, or NULL (test_assert.c). */
 const char *sim_test_failure(vmcisim *sim);
 
-/* A world whose contexts have the VMCI stack but no vsock module above it: for tests of the
- * stack that claim vsock's resources (resource 1) or count event subscriptions from 1. */
-vmcisim *sim_create_without_sockets(const struct vmcisim_config *cfg);
+/* Building a world (src/assemble.c): the runtime alone, with no layer and no VM; then the host
+ * VM (CID 2) once the layers below it are registered; then, all layers registered, the host's
+ * creation is announced to them. The world is torn down with vmcisim_destroy on failure. */
+vmcisim *sim_world_new(const struct vmcisim_config *cfg);
+vmcisim_vm *sim_world_add_host(vmcisim *sim);
+void sim_world_ready(vmcisim *sim);
 
 bool sim_is_realtime(const vmcisim *sim);
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid);
@@ -170,12 +173,6 @@ vmcisim_vm *sim_host(vmcisim *sim);
 size_t sim_vm_count(const vmcisim *sim);
 vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i);           /* creation order */
 void sim_set_error(vmcisim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-struct hv;                                               /* the hypervisor (src/hypervisor) */
-struct hv *sim_hv(vmcisim *sim);
-void sim_set_hv(vmcisim *sim, struct hv *hv);
-struct sock_world;                                       /* the sockets layer (src/sock) */
-struct sock_world *sim_sock(vmcisim *sim);
-void sim_set_sock(vmcisim *sim, struct sock_world *sw);
 
 /* ---- entering the world, scheduling points, waiting -------------------------------------- */
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "vmcisim/vmcisim_test.h"
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 struct test_failure {
     char what[512];

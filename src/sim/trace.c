@@ -9,7 +9,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull

@@ -2,24 +2,19 @@
  * world.c - the public face of a world (include/vmcisim.h): creation and teardown, VMs and
  * their lifecycle, processes, running, time and the trace hash.
  *
- * The world assembles the layers: the hypervisor registers first, then the sockets layer. VM
- * lifecycle changes are announced to the layers (see sim_register_layer for the order) after the
- * world has applied their effect on threads.
+ * The layers above are stacked by src/assemble.c, which registers them here; the world knows
+ * them only as registered layer operations. VM lifecycle changes are announced to the layers
+ * (see sim_register_layer for the order) after the world has applied their effect on threads.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../hypervisor/hv.h"
-#include "../sock/vsock.h"
-#include "world_internal.h"
+#include "sim/world_internal.h"
 
 #define CID_FIRST_VM 3u
-
-/* Every program that makes a world gets the interposed libc functions (src/posix/link_all.c). */
-extern const char *const vmcisim_posix_link_all[];
-__attribute__((used)) static const char *const *const pull_posix = vmcisim_posix_link_all;
 
 /* ---- errors ---------------------------------------------------------------------------------- */
 
@@ -41,10 +36,6 @@ const char *vmcisim_error(const vmcisim *sim)
 /* ---- small accessors --------------------------------------------------------------------------- */
 
 bool sim_is_realtime(const vmcisim *sim) { return sim->realtime; }
-struct hv *sim_hv(vmcisim *sim) { return sim->hv; }
-void sim_set_hv(vmcisim *sim, struct hv *hv) { sim->hv = hv; }
-struct sock_world *sim_sock(vmcisim *sim) { return sim->sock; }
-void sim_set_sock(vmcisim *sim, struct sock_world *sw) { sim->sock = sw; }
 vmcisim_vm *sim_host(vmcisim *sim) { return sim->vms[0]; }
 size_t sim_vm_count(const vmcisim *sim) { return sim->nvms; }
 vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i) { return i < sim->nvms ? sim->vms[i] : NULL; }
@@ -139,7 +130,7 @@ static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned
     return vm;
 }
 
-static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets)
+vmcisim *sim_world_new(const struct vmcisim_config *cfg)
 {
     vmcisim *sim = calloc(1, sizeof *sim);
     if (!sim)
@@ -169,22 +160,19 @@ static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets
     }
     sim_trace(sim, "world", "seed=%llu mode=%s", (unsigned long long)sim->cfg.seed,
               sim->realtime ? "realtime" : "deterministic");
-
-    /* The hypervisor first (it owns CID 0), then the host context, then the sockets layer. */
-    if (hv_attach(sim) != 0 || !vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED) ||
-        (with_sockets && sock_attach(sim) != 0)) {
-        vmcisim_destroy(sim);
-        return NULL;
-    }
-    announce(sim, sim->vms[0], SIM_VM_CREATED);
     return sim;
 }
 
-vmcisim *vmcisim_create(const struct vmcisim_config *cfg) { return world_create(cfg, true); }
-
-vmcisim *sim_create_without_sockets(const struct vmcisim_config *cfg)
+vmcisim_vm *sim_world_add_host(vmcisim *sim)
 {
-    return world_create(cfg, false);
+    assert(sim->nvms == 0);
+    return vm_new(sim, "host", VMCISIM_HOST_CID, VMCISIM_VM_TRUSTED);
+}
+
+void sim_world_ready(vmcisim *sim)
+{
+    assert(sim->nvms == 1 && sim->vms[0]->is_host);
+    announce(sim, sim->vms[0], SIM_VM_CREATED);
 }
 
 void vmcisim_destroy(vmcisim *sim)

@@ -6,7 +6,7 @@
 
 #include <time.h>
 
-#include "sim.h"
+#include "sim/sim.h"
 
 #define SIM_MAX_LAYERS 8
 
@@ -60,8 +60,6 @@ struct vmcisim {
     /* layers */
     struct sim_layer layers[SIM_MAX_LAYERS];
     size_t nlayers;
-    struct hv *hv;
-    struct sock_world *sock;
     sim_loop **loops;
     size_t nloops, loops_cap;
 

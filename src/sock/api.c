@@ -17,16 +17,15 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../guest/vmci_kapi.h"
-#include "../posix/posix_internal.h"
-#include "../posix/real.h"
-#include "apicall.h"
-#include "fdcalls.h"
-#include "fdtable.h"
-#include "sockpoll.h"
-#include "usercopy.h"
-#include "vmci_sockets.h"
-#include "vsock.h"
+#include "guest/vmci_kapi.h"
+#include "posix/real.h"
+#include "sock/apicall.h"
+#include "sock/fdcalls.h"
+#include "sock/fdtable.h"
+#include "sock/sockpoll.h"
+#include "sock/usercopy.h"
+#include "vmcisim/vmci_sockets.h"
+#include "sock/vsock.h"
 
 #define ADDR_MAX 128 /* sizeof(struct sockaddr_storage) */
 
@@ -96,7 +95,7 @@ unsigned int VMCISock_GetLocalCID(void)
     struct call c;
     if (call_begin(&c) != 0)
         return VMADDR_CID_ANY;
-    unsigned int cid = vmci_get_context_id(c.proc->vm);
+    unsigned int cid = vsock_local_cid(c.sw, c.proc->vm);
     sim_trace(c.sim, "call", "op=get-local-cid rc=%u", cid);
     sim_leave(c.sim);
     return cid;
@@ -301,11 +300,14 @@ static long do_send(int fd, const void *buf, size_t len, int flags, const struct
     rc = call_end(&c, op, fd, rc);
     if (rc < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
         /* §2.7: Linux sends SIGPIPE to the sender, then the call fails with EPIPE */
-        vmcisim_posix_raise_sigpipe();
+        if (vsock_sigpipe_hook)
+            vsock_sigpipe_hook();
         errno = EPIPE;
     }
     return rc;
 }
+
+void (*vsock_sigpipe_hook)(void);
 
 static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                     socklen_t *fromlen, int *msg_flags, const char *op)

@@ -2,11 +2,11 @@
  * apicall.c - the calling context of user calls on the simulation (apicall.h).
  */
 #define _GNU_SOURCE
-#include "apicall.h"
+#include "sock/apicall.h"
 
 #include <string.h>
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 int call_begin(struct call *c)
 {
@@ -19,7 +19,7 @@ int call_begin(struct call *c)
     c->fdid = -1;
     c->rc_is_fd = false;
     sim_enter(c->sim);
-    c->sw = sim_sock(c->sim);
+    c->sw = sock_of(c->sim);
     return 0;
 }
 

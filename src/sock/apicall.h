@@ -10,8 +10,8 @@
 #include <errno.h>
 #include <stdbool.h>
 
-#include "../sim/sim.h"
-#include "fdtable.h"
+#include "sim/sim.h"
+#include "sock/fdtable.h"
 
 struct call {
     sim_thread *self;

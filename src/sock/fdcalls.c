@@ -6,7 +6,7 @@
  * fs/ioctl.c, fs/file.c), so the rules here are those of the VFS, cited per call.
  */
 #define _GNU_SOURCE
-#include "fdcalls.h"
+#include "sock/fdcalls.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -15,12 +15,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../guest/vmci_kapi.h"
-#include "../posix/real.h"
-#include "apicall.h"
-#include "usercopy.h"
-#include "vmci_sockets.h"
-#include "vsock.h"
+#include "guest/vmci_kapi.h"
+#include "posix/real.h"
+#include "sock/apicall.h"
+#include "sock/usercopy.h"
+#include "vmcisim/vmci_sockets.h"
+#include "sock/vsock.h"
 
 /* ---- dup family (fs/file.c) ------------------------------------------------------------------ */
 

@@ -15,7 +15,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "fdtable.h"
+#include "sock/fdtable.h"
 
 /* dup (newfd < 0, minfd 0), F_DUPFD[_CLOEXEC] (newfd < 0, minfd), dup2 (newfd, flags 0),
  * dup3 (newfd, flags O_CLOEXEC or 0; oldfd == newfd is EINVAL). */

@@ -4,7 +4,7 @@
  * (fdtable.h says why).
  */
 #define _GNU_SOURCE
-#include "fdtable.h"
+#include "sock/fdtable.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -13,8 +13,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../posix/real.h"
-#include "vsock.h"
+#include "posix/real.h"
+#include "sock/vsock.h"
 
 /* ---- the process-wide registry of simulated numbers ------------------------------------------
  * Real descriptor numbers are shared by every simulated process (and every world) of this real

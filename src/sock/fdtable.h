@@ -25,7 +25,7 @@
 
 #include <stdbool.h>
 
-#include "../sim/sim.h"
+#include "sim/sim.h"
 
 #define VSOCK_FD_BASE (1 << 26) /* the first descriptor id in the trace */
 #define VSOCK_FD_MAX 65536      /* simulated descriptors per process; real numbers above this

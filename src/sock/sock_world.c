@@ -2,12 +2,14 @@
  * sock_world.c - the sockets layer's place in a world: its per-context state, per-process
  * descriptor tables, and what it does when VMs come and go or processes end.
  */
+#include <assert.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdtable.h"
-#include "sockpoll.h"
-#include "vsock.h"
+#include "sock/fdtable.h"
+#include "sock/sockpoll.h"
+#include "sock/vsock.h"
 
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm)
 {
@@ -32,8 +34,11 @@ static void ctx_create(struct sock_world *sw, vmcisim_vm *vm)
     ctx->sw = sw;
     ctx->vm = vm;
     sw->ctxs[vm->index] = ctx;
-    if (vmci_stream_ctx_init(ctx) != 0)
-        sim_trace_vm(sw->sim, vm, "sock-ctx", "stream transport unavailable");
+    for (size_t i = 0; i < sw->ntransports; i++) {
+        const struct vsock_transport *t = sw->transports[i];
+        if (t->ctx_init && t->ctx_init(ctx, &ctx->trans_state[i]) != 0)
+            sim_trace_vm(sw->sim, vm, "sock-ctx", "%s transport unavailable", t->name);
+    }
 }
 
 /* Power off: every socket of the VM goes away with its kernel; nothing is sent. The stack
@@ -53,7 +58,12 @@ static void ctx_power_off(struct sock_world *sw, struct vsock_ctx *ctx)
         if (sw->nall == before)
             i++;
     }
-    vmci_stream_ctx_fini(ctx);
+    for (size_t i = sw->ntransports; i-- > 0;) {
+        const struct vsock_transport *t = sw->transports[i];
+        if (t->ctx_fini && ctx->trans_state[i])
+            t->ctx_fini(ctx, ctx->trans_state[i]);
+        ctx->trans_state[i] = NULL;
+    }
 }
 
 static void sock_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
@@ -71,7 +81,7 @@ static void sock_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
     }
     default:
         /* suspend/resume, vMotion and fault tolerance reach the sockets as QP_RESUMED events
-         * from the VMCI stack (vmci_stream.c); the refusal of new connections under fault
+         * from the VMCI stack (to the stream transport); the refusal of new connections under fault
          * tolerance comes from the queue-pair broker. */
         break;
     }
@@ -102,7 +112,8 @@ static void sock_destroy(void *self)
     for (size_t i = 0; i < sw->nctxs; i++) {
         if (!sw->ctxs[i])
             continue;
-        free(sw->ctxs[i]->stream_trans);
+        for (size_t k = 0; k < VSOCK_MAX_TRANSPORTS; k++)
+            free(sw->ctxs[i]->trans_state[k]);
         free(sw->ctxs[i]);
     }
     free(sw->ctxs);
@@ -116,17 +127,44 @@ static const struct sim_layer_ops sock_layer_ops = {
     .destroy = sock_destroy,
 };
 
-int sock_attach(vmcisim *sim)
+int vsock_core_register(struct sock_world *sw, const struct vsock_transport *t, unsigned features)
+{
+    if (!t || !features || (features & ~(VSOCK_TRANSPORT_F_STREAM | VSOCK_TRANSPORT_F_DGRAM)) ||
+        sw->ntransports == VSOCK_MAX_TRANSPORTS)
+        return -EINVAL;
+    if (((features & VSOCK_TRANSPORT_F_STREAM) && sw->stream) ||
+        ((features & VSOCK_TRANSPORT_F_DGRAM) && sw->dgram))
+        return -EBUSY;
+    /* Contexts made from now on get the transport's per-context state; the assembly registers
+     * every transport before the first context (the host) is announced. */
+    assert(sw->nctxs == 0);
+    sw->transports[sw->ntransports++] = t;
+    if (features & VSOCK_TRANSPORT_F_STREAM)
+        sw->stream = t;
+    if (features & VSOCK_TRANSPORT_F_DGRAM)
+        sw->dgram = t;
+    return 0;
+}
+
+uint32_t vsock_local_cid(struct sock_world *sw, vmcisim_vm *vm)
+{
+    struct vsock_ctx *ctx = vsock_ctx_of(sw, vm);
+    const struct vsock_transport *t = sw->stream ? sw->stream : sw->dgram;
+    return ctx && t ? t->get_local_cid(ctx) : VMADDR_CID_ANY;
+}
+
+struct sock_world *sock_of(vmcisim *sim) { return sim_layer_find(sim, &sock_layer_ops); }
+
+struct sock_world *sock_attach(vmcisim *sim)
 {
     struct sock_world *sw = calloc(1, sizeof *sw);
     if (!sw)
-        return -1;
+        return NULL;
     sw->sim = sim;
     sw->next_sock_id = 1;
     if (sim_register_layer(sim, &sock_layer_ops, sw) != 0) {
         free(sw);
-        return -1;
+        return NULL;
     }
-    sim_set_sock(sim, sw);
-    return 0;
+    return sw;
 }

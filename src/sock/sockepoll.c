@@ -30,11 +30,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../posix/real.h"
-#include "fdtable.h"
-#include "sockpoll.h"
-#include "usercopy.h"
-#include "vsock.h"
+#include "posix/real.h"
+#include "sock/fdtable.h"
+#include "sock/sockpoll.h"
+#include "sock/usercopy.h"
+#include "sock/vsock.h"
 
 #define EP_MAX_EVENTS (INT32_MAX / (int)sizeof(struct epoll_event))
 /* what EPOLLEXCLUSIVE may be combined with (Linux's EPOLLEXCLUSIVE_OK_BITS) */
@@ -75,7 +75,7 @@ static int enter(struct ep_call *c)
         return -EPERM;
     c->sim = c->self->sim;
     sim_enter(c->sim);
-    c->sw = sim_sock(c->sim);
+    c->sw = sock_of(c->sim);
     return 0;
 }
 

@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../posix/real.h"
-#include "fdtable.h"
-#include "sockpoll.h"
-#include "usercopy.h"
-#include "vsock.h"
+#include "posix/real.h"
+#include "sock/fdtable.h"
+#include "sock/sockpoll.h"
+#include "sock/usercopy.h"
+#include "sock/vsock.h"
 
 #define POLL_NFDS_MAX ((nfds_t)VSOCK_FD_MAX * 2) /* stands for RLIMIT_NOFILE */
 
@@ -71,7 +71,7 @@ int sockpoll_poll_k(struct pollfd *kfds, size_t n, int64_t timeout_ns, uint64_t 
     }
     vmcisim *sim = self->sim;
     sim_enter(sim);
-    struct sock_world *sw = sim_sock(sim);
+    struct sock_world *sw = sock_of(sim);
     uint64_t deadline =
         timeout_ns < 0 ? SIM_NO_DEADLINE : sim_deadline_after(sim, (uint64_t)timeout_ns);
     int ready;

@@ -19,7 +19,9 @@
  *    of the same signal with the same core as without us.
  */
 #define _GNU_SOURCE
-#include "usercopy.h"
+#include "sock/usercopy.h"
+
+#include "posix/real.h"
 
 #include <pthread.h>
 #include <setjmp.h>
@@ -66,7 +68,7 @@ static void uc_chain(int sig, siginfo_t *si, void *uctx)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, NULL);
+    REAL(sigaction)(sig, &dfl, NULL);
 }
 
 static void uc_fault(int sig, siginfo_t *si, void *uctx)
@@ -86,10 +88,10 @@ static void uc_install(void)
     sa.sa_sigaction = uc_fault;
     sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(SIGSEGV, &sa, &uc_old_segv) != 0)
+    if (REAL(sigaction)(SIGSEGV, &sa, &uc_old_segv) != 0)
         return;
-    if (sigaction(SIGBUS, &sa, &uc_old_bus) != 0) {
-        sigaction(SIGSEGV, &uc_old_segv, NULL);
+    if (REAL(sigaction)(SIGBUS, &sa, &uc_old_bus) != 0) {
+        REAL(sigaction)(SIGSEGV, &uc_old_segv, NULL);
         return;
     }
     __atomic_store_n(&uc_installed, 1, __ATOMIC_RELEASE);

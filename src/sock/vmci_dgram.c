@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../guest/vmci_kapi.h"
-#include "usercopy.h"
-#include "vmci_stream_pkt.h"
-#include "vsock.h"
+#include "guest/vmci_kapi.h"
+#include "sock/usercopy.h"
+#include "sock/vmci_transport.h"
+#include "sock/vsock.h"
 
 struct vdg_sock {
     vmci_handle handle;

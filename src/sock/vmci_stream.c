@@ -14,10 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../guest/vmci_kapi.h"
-#include "usercopy.h"
-#include "vmci_stream_pkt.h"
-#include "vsock.h"
+#include "guest/vmci_kapi.h"
+#include "sock/usercopy.h"
+#include "sock/vmci_stream_pkt.h"
+#include "sock/vmci_transport.h"
+#include "sock/vsock.h"
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 #define PENDING_TIMEOUT_NS 1000000000ull /* §3.5: a pending child lives 1 s */
@@ -51,26 +52,6 @@ struct vst_sock {
 #define RT_SPIN_NS 50000ull
 
 static struct vst_sock *T(struct vsock *sk) { return sk->trans; }
-
-/* §1.7 */
-int vmci_error_to_errno(int e)
-{
-    switch (e) {
-    case VMCI_ERROR_NO_MEM:
-        return ENOMEM;
-    case VMCI_ERROR_DUPLICATE_ENTRY:
-    case VMCI_ERROR_ALREADY_EXISTS:
-        return EADDRINUSE;
-    case VMCI_ERROR_NO_ACCESS:
-        return EPERM;
-    case VMCI_ERROR_NO_RESOURCES:
-        return ENOBUFS;
-    case VMCI_ERROR_INVALID_RESOURCE:
-        return EHOSTUNREACH;
-    default:
-        return EINVAL;
-    }
-}
 
 static uint32_t local_cid(struct vsock_ctx *ctx) { return vmci_get_context_id(ctx->vm); }
 
@@ -657,7 +638,7 @@ void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why)
     }
 }
 
-int vmci_stream_ctx_init(struct vsock_ctx *ctx)
+static int st_ctx_init(struct vsock_ctx *ctx, void **state)
 {
     struct vst_ctx *vc = calloc(1, sizeof *vc);
     if (!vc)
@@ -675,21 +656,18 @@ int vmci_stream_ctx_init(struct vsock_ctx *ctx)
     if (!ctx->vm->is_host &&
         vmci_event_subscribe(ctx->vm, VMCI_EVENT_QP_RESUMED, qp_resumed_cb, vc, &vc->resumed_sub) >= 0)
         vc->have_resumed_sub = true;
-    ctx->stream_trans = vc;
+    *state = vc;
     return 0;
 }
 
-void vmci_stream_ctx_fini(struct vsock_ctx *ctx)
+static void st_ctx_fini(struct vsock_ctx *ctx, void *state)
 {
-    struct vst_ctx *vc = ctx->stream_trans;
-    if (!vc)
-        return;
+    struct vst_ctx *vc = state;
     if (vc->have_ctl)
         vmci_datagram_destroy_handle(ctx->vm, vc->ctl);
     if (vc->have_resumed_sub)
         vmci_event_unsubscribe(ctx->vm, vc->resumed_sub);
     free(vc);
-    ctx->stream_trans = NULL;
 }
 
 /* ---- the transport operations ---------------------------------------------------------------- */
@@ -864,4 +842,6 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_poll_wait = st_poll_wait,
     .stream_spin = st_spin,
     .get_local_cid = local_cid,
+    .ctx_init = st_ctx_init,
+    .ctx_fini = st_ctx_fini,
 };

@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "../vmci/vmci_defs.h"
+#include "vmci/vmci_defs.h"
 
 #define VST_PACKET_RID 1u              /* VMCI_TRANSPORT_PACKET_RID */
 #define VST_HYPERVISOR_PACKET_RID 15u  /* when the peer is CID 0 */
@@ -53,7 +53,5 @@ struct vst_packet {
 };
 _Static_assert(sizeof(struct vst_packet) == 56, "control packet is 56 bytes");
 _Static_assert(__builtin_offsetof(struct vst_packet, u) == 40, "control packet body layout");
-
-int vmci_error_to_errno(int vmci_error);
 
 #endif

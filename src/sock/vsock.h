@@ -1,8 +1,9 @@
 /*
  * vsock.h - the socket core (like Linux's af_vsock.c): socket objects, their states, the per-
  * context bound and connected tables, and the table of operations a transport implements. The
- * core knows nothing of queue pairs or VMCI datagrams; transports (vmci_stream.c, vmci_dgram.c)
- * know nothing of descriptors or user calls.
+ * core knows nothing of queue pairs or VMCI datagrams and names no transport: transports
+ * register with vsock_core_register, as Linux's do (vmci_transport.c registers the VMCI ones),
+ * and know nothing of descriptors or user calls.
  *
  * Every function here runs inside the world.
  */
@@ -12,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../sim/sim.h"
-#include "vmci_sockets.h"
+#include "sim/sim.h"
+#include "vmcisim/vmci_sockets.h"
 
 /* Linux's sock->state values (SS_*) and sk->sk_state values (TCP_*), §3.1. */
 enum { SS_FREE = 0, SS_UNCONNECTED = 1, SS_CONNECTING = 2, SS_CONNECTED = 3, SS_DISCONNECTING = 4 };
@@ -86,7 +87,22 @@ struct vsock_transport {
     bool (*dgram_allow)(uint32_t cid, uint32_t port);
     /* the context's own CID as this transport knows it */
     uint32_t (*get_local_cid)(struct vsock_ctx *ctx);
+    /* per context (VM or host) of the world: it came up (*state: the transport's own state for
+     * it, NULL for none; < 0: the transport cannot serve the context), it is powered off (undo
+     * ctx_init through the layers below). At world teardown the core frees *state with free(). */
+    int (*ctx_init)(struct vsock_ctx *ctx, void **state);
+    void (*ctx_fini)(struct vsock_ctx *ctx, void *state);
 };
+
+/* What a transport provides, given when it registers (Linux's VSOCK_TRANSPORT_F_*, with one
+ * transport serving guest-to-host and host-to-guest streams alike, as VMCI's does). */
+#define VSOCK_TRANSPORT_F_STREAM 0x1u
+#define VSOCK_TRANSPORT_F_DGRAM 0x2u
+#define VSOCK_MAX_TRANSPORTS 4
+
+/* Register t for the socket types in `features` (like vsock_core_register). 0, or -EBUSY if a
+ * transport already serves one of them, -EINVAL for no feature or too many transports. */
+int vsock_core_register(struct sock_world *sw, const struct vsock_transport *t, unsigned features);
 
 struct vsock_list {
     struct vsock *first, *last;
@@ -153,8 +169,7 @@ struct vsock_ctx {
     struct vsock_list bound, connected;
     uint32_t next_port;
     bool port_seeded;
-    void *stream_trans;   /* the VMCI stream transport's per-context state */
-    void *dgram_trans;
+    void *trans_state[VSOCK_MAX_TRANSPORTS];   /* each registered transport's (ctx_init) */
 };
 
 struct sock_world {
@@ -162,6 +177,10 @@ struct sock_world {
     struct vsock_ctx **ctxs;      /* by vm->index */
     size_t nctxs;
     uint32_t next_sock_id;
+    /* registered transports, in registration order; which serves streams, which datagrams */
+    const struct vsock_transport *transports[VSOCK_MAX_TRANSPORTS];
+    size_t ntransports;
+    const struct vsock_transport *stream, *dgram;
     sim_waitq poll_wq;            /* every socket event wakes pollers */
     struct sockepoll *epolls;     /* epoll instances holding simulated sockets (sockepoll.c) */
     /* every socket alive, in creation order (for lifecycle sweeps) */
@@ -174,9 +193,19 @@ struct sock_world {
 int vsock_sol_setsockopt(struct vsock *sk, int name, const void *val, socklen_t len);
 int vsock_sol_getsockopt(struct vsock *sk, int name, void *val, socklen_t *len);
 
-/* sock_world.c */
-int sock_attach(vmcisim *sim);
+/* A send that fails with EPIPE without MSG_NOSIGNAL raises SIGPIPE in the calling simulated
+ * process (§2.7). Signals are the posix layer's, above this one, so it gives the socket layer
+ * the function to call when it is linked (src/posix/signal.c); NULL: only EPIPE. One per real
+ * process, like the signal dispositions it serves. */
+extern void (*vsock_sigpipe_hook)(void);
+
+/* sock_world.c: register the sockets layer of a world (NULL when out of memory); find it. */
+struct sock_world *sock_attach(vmcisim *sim);
+struct sock_world *sock_of(vmcisim *sim);
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm);
+/* The CID of vm's context as the transports see it (IOCTL_VM_SOCKETS_GET_LOCAL_CID), or
+ * VMADDR_CID_ANY when no transport is registered. */
+uint32_t vsock_local_cid(struct sock_world *sw, vmcisim_vm *vm);
 
 /* vsock_core.c: objects and tables */
 struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int type,
@@ -220,15 +249,5 @@ void vsock_op_poll_wait(struct vsock *sk, short events);
 int vsock_op_setsockopt(struct vsock *sk, int level, int name, const void *val, socklen_t len);
 int vsock_op_getsockopt(struct vsock *sk, int level, int name, void *val, socklen_t *len);
 int64_t vsock_op_fionread(struct vsock *sk);
-
-/* the transports */
-extern const struct vsock_transport vmci_stream_transport;
-extern const struct vsock_transport vmci_dgram_transport;
-/* vmci_stream.c: set a context's transport up / down (its control-packet handle, events) */
-int vmci_stream_ctx_init(struct vsock_ctx *ctx);
-void vmci_stream_ctx_fini(struct vsock_ctx *ctx);
-/* lifecycle: drop every connection of the context (resume, vMotion, fault tolerance) */
-void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why);
-
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port)
 {
@@ -82,8 +82,8 @@ struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int typ
         sk->rcvlowat = 1;
     }
     sk->sndbuf = VS_DEFAULT_SNDBUF; /* sock_init_data: every new socket, children too */
-    sk->transport = type == SOCK_DGRAM ? &vmci_dgram_transport : &vmci_stream_transport;
-    if (sk->transport->init && sk->transport->init(sk, parent) != 0) {
+    sk->transport = type == SOCK_DGRAM ? sw->dgram : sw->stream;
+    if (!sk->transport || (sk->transport->init && sk->transport->init(sk, parent) != 0)) {
         free(sk);
         return NULL;
     }

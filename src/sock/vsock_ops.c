@@ -13,8 +13,8 @@
 #include <string.h>
 #include <sys/time.h>
 
-#include "usercopy.h"
-#include "vsock.h"
+#include "sock/usercopy.h"
+#include "sock/vsock.h"
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "vsock.h"
+#include "sock/vsock.h"
 
 enum {
     VS_SOL_REUSEADDR = 1u << 0,

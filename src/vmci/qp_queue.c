@@ -1,7 +1,7 @@
 /*
  * qp_queue.c - queue-pair ring memory and arithmetic (vmci-semantics.md §§4.1-4.2).
  */
-#include "qp_queue.h"
+#include "vmci/qp_queue.h"
 
 #include <assert.h>
 #include <sched.h>

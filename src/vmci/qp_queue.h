@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmci_defs.h"
+#include "vmci/vmci_defs.h"
 
 struct qp_header {
     vmci_handle handle;

@@ -1,7 +1,7 @@
 /*
  * resource_table.c - a VMCI kernel's resources and its resource-ID counter (§§1.4, 5.1).
  */
-#include "resource_table.h"
+#include "vmci/resource_table.h"
 
 #include <assert.h>
 #include <stdlib.h>

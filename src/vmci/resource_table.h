@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vmci_defs.h"
+#include "vmci/vmci_defs.h"
 
 enum vmci_resource_kind {
     VMCI_RESOURCE_ANY = 0,        /* lookups only: any kind */

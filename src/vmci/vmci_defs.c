@@ -1,7 +1,7 @@
 /*
  * vmci_defs.c - names of VMCI result codes, for the trace and error messages.
  */
-#include "vmci_defs.h"
+#include "vmci/vmci_defs.h"
 
 const char *vmci_strerror(int code)
 {

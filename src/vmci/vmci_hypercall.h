@@ -14,8 +14,8 @@
 
 #include <stdint.h>
 
-#include "../vmci/qp_queue.h"
-#include "../vmci/vmci_defs.h"
+#include "vmci/qp_queue.h"
+#include "vmci/vmci_defs.h"
 
 /* ---- device registers ------------------------------------------------------------------- */
 #define VMCI_CAPS_HYPERCALL 0x1u      /* datagrams to the hypervisor */
