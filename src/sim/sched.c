@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -30,7 +31,6 @@ sim_thread *sim_self(void) { return tls_self; }
 /* ---- the baton --------------------------------------------------------------------------- */
 
 enum { BATON_NONE = 0, BATON_GIVEN = 1, BATON_SLEEPING = 2 };
-#define BATON_SPINS 2000
 
 static void futex_wait(uint32_t *w, uint32_t val)
 {
@@ -49,15 +49,8 @@ static void baton_give(uint32_t *b)
 
 static void baton_take(uint32_t *b)
 {
-    /* Spin a little first: a handoff that comes straight back (ping-pong) then costs no
-     * sleep and no wake-up system call. */
-    for (int i = 0; i < BATON_SPINS; i++) {
-        if (__atomic_load_n(b, __ATOMIC_ACQUIRE) == BATON_GIVEN) {
-            __atomic_store_n(b, BATON_NONE, __ATOMIC_RELAXED);
-            return;
-        }
-        __builtin_ia32_pause();
-    }
+    /* No spinning: the giver runs on this CPU too (the world is pinned to one), so a spin would
+     * only delay the giver's own sleep. The kernel switches to us when the giver blocks. */
     for (;;) {
         uint32_t v = BATON_NONE;
         if (__atomic_compare_exchange_n(b, &v, BATON_SLEEPING, false, __ATOMIC_ACQ_REL,
@@ -253,28 +246,22 @@ static sim_thread *sched_pick(vmcisim *sim)
             sim->run_result = 0;
             return NULL;
         }
-        size_t n = 0;
-        for (size_t i = 0; i < sim->nthreads; i++)
-            n += eligible(sim->threads[i]);
-        if (n) {
-            uint64_t r = n == 1 ? 0 : sim_rand_below(sim, n);
-            for (size_t i = 0; i < sim->nthreads; i++) {
-                sim_thread *t = sim->threads[i];
-                if (eligible(t) && r-- == 0)
-                    return t;
-            }
-            assert(!"unreachable");
+        sim_thread *t = sched_policy_pick(sim);
+        if (t) {
+            assert(eligible(t));
+            return t;
         }
         if (sim->heap_len) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
             sim->now = sim->heap[0]->deadline;
             sim->stats.timer_jumps++;
             while (sim->heap_len && sim->heap[0]->deadline <= sim->now) {
-                sim_thread *t = sim->heap[0];
-                heap_remove(sim, t);
-                waitq_remove(t);
-                t->woken = false;
-                t->state = T_RUNNABLE;
+                sim_thread *w = sim->heap[0];
+                heap_remove(sim, w);
+                waitq_remove(w);
+                w->woken = false;
+                w->state = T_RUNNABLE;
+                runq_refresh(sim, w);
             }
             continue;
         }
@@ -313,6 +300,7 @@ void sim_point(vmcisim *sim)
     if (!self || self->state != T_RUNNABLE || self->sim != sim)
         return;
     sim->stats.sched_points++;
+    sched_policy_step(sim, self);
     sim_thread *next = sched_pick(sim);
     if (next != self)
         switch_to(sim, self, next);
@@ -415,7 +403,9 @@ int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
         self->waiting_for = NULL;
         return ETIMEDOUT;
     }
+    runq_refresh(sim, self);
     sim->stats.sched_points++;
+    sched_policy_step(sim, self);
     sim_thread *next = sched_pick(sim);
     if (next != self)
         switch_to(sim, self, next);
@@ -433,6 +423,7 @@ static void wake(vmcisim *sim, sim_thread *t)
     } else {
         heap_remove(sim, t);
         t->state = T_RUNNABLE;
+        runq_refresh(sim, t);
     }
 }
 
@@ -474,7 +465,14 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     t->arg = arg;
     t->state = T_RUNNABLE;
     t->heap_idx = SIZE_MAX;
+    t->rq_idx = SIZE_MAX;
     t->deadline = SIM_NO_DEADLINE;
+    t->slot = sim->nthreads;
+    if (!sim->realtime && runq_reserve(sim, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    sched_policy_new_thread(sim, t);
     if (sim->realtime) {
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -485,6 +483,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     sim->threads[sim->nthreads++] = t;
     if (proc)
         sim->live_procs++;
+    runq_refresh(sim, t);
     return t;
 }
 
@@ -502,6 +501,7 @@ static void thread_finish(sim_thread *t)
         }
     }
     t->state = T_DONE;
+    runq_refresh(sim, t);
     if (sim->realtime) {
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
@@ -549,9 +549,21 @@ static void *trampoline(void *p)
 
 int sim_thread_start(sim_thread *t)
 {
-    int rc = pthread_create(&t->pt, NULL, trampoline, t);
+    pthread_attr_t attr, *ap = NULL;
+    if (t->sim->cpu >= 0 && pthread_attr_init(&attr) == 0) {
+        /* Deterministic: every thread of the world on the world's CPU (sched_policy.c). */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(t->sim->cpu, &set);
+        ap = &attr;
+        pthread_attr_setaffinity_np(ap, sizeof set, &set);
+    }
+    int rc = pthread_create(&t->pt, ap, trampoline, t);
+    if (ap)
+        pthread_attr_destroy(ap);
     if (rc != 0) {
         t->state = T_DONE;
+        runq_refresh(t->sim, t);
         t->counted_dead = true;
         if (t->proc)
             t->sim->live_procs--;
@@ -599,6 +611,7 @@ void sim_kill_thread(sim_thread *t)
             sim->reaping = true;
             sim->running = t;
             t->state = T_RUNNABLE;
+            runq_refresh(sim, t);
             baton_give(&t->baton);
             baton_take(self ? &self->baton : &sim->main_baton);
             sim->running = self;
@@ -608,6 +621,7 @@ void sim_kill_thread(sim_thread *t)
             t->joined = true;
         }
         t->state = T_DONE;
+        runq_refresh(sim, t);
     }
     if (t->proc && !was_counted)
         world_proc_ended(sim, t->proc);
@@ -642,10 +656,16 @@ int sched_run_rt(vmcisim *sim)
 
 void sched_vm_state_changed(vmcisim *sim, vmcisim_vm *vm)
 {
-    /* Realtime: threads parked because their VM was suspended re-check it. Deterministic:
-     * eligibility is computed afresh at each pick, nothing to do. */
-    if (sim->realtime && vm->state != VMCISIM_VM_SUSPENDED)
-        sim_wake_all(&vm->resume_q);
+    /* Realtime: threads parked because their VM was suspended re-check it. Deterministic: the
+     * VM's threads join or leave the run queue. */
+    if (sim->realtime) {
+        if (vm->state != VMCISIM_VM_SUSPENDED)
+            sim_wake_all(&vm->resume_q);
+        return;
+    }
+    for (size_t i = 0; i < sim->nthreads; i++)
+        if (sim->threads[i]->vm == vm)
+            runq_refresh(sim, sim->threads[i]);
 }
 
 void sched_kill_all(vmcisim *sim)

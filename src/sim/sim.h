@@ -109,6 +109,10 @@ struct sim_thread {
     /* deterministic mode */
     uint32_t baton;              /* futex word: 0 none, 1 given, 2 sleeping */
     size_t heap_idx;             /* position in the deadline heap, or SIZE_MAX */
+    size_t slot;                 /* index in the world's thread array */
+    bool queued;                 /* in the run queue (runnable, VM running) */
+    size_t rq_idx;               /* PCT: position in the priority heap */
+    uint64_t prio;               /* PCT: priority, higher runs first */
     /* realtime mode */
     pthread_cond_t cv;
     /* waiting */
