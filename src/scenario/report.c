@@ -41,20 +41,22 @@ void scen_format_line(const struct scen_result *r, const char *path, const char 
                       char *buf, size_t n)
 {
     if (r->status == SCEN_PASS)
-        snprintf(buf, n, "PASS %s seed=%llu hash=%016llx records=%llu time=%.9fs", path,
+        snprintf(buf, n, "PASS %s seed=%llu hash=%016llx records=%llu time=%.9fs sched=%s", path,
                  (unsigned long long)r->seed, (unsigned long long)r->trace_hash,
-                 (unsigned long long)r->trace_records, (double)r->sim_ns / 1e9);
+                 (unsigned long long)r->trace_records, (double)r->sim_ns / 1e9,
+                 r->sched[0] ? r->sched : "-");
     else
-        snprintf(buf, n, "FAIL %s seed=%llu hash=%016llx %s | replay: %s", path,
-                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash, r->message,
-                 replay ? replay : "");
+        snprintf(buf, n, "FAIL %s seed=%llu hash=%016llx sched=%s %s | replay: %s", path,
+                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash,
+                 r->sched[0] ? r->sched : "-", r->message, replay ? replay : "");
 }
 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
-    char jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
+    char jsched[100], jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
     scen_json_string(path, jpath, sizeof jpath);
+    scen_json_string(r->sched, jsched, sizeof jsched);
     scen_json_string(r->where, jwhere, sizeof jwhere);
     scen_json_string(r->expected, jexp, sizeof jexp);
     scen_json_string(r->got, jgot, sizeof jgot);
@@ -63,9 +65,9 @@ void scen_format_json(const struct scen_result *r, const char *path, const char 
     scen_json_string(replay ? replay : "", jrep, sizeof jrep);
     snprintf(buf, n,
              "{\"result\":\"%s\",\"file\":%s,\"seed\":%llu,\"hash\":\"%016llx\","
-             "\"records\":%llu,\"sim_ns\":%llu,\"line\":%d,\"where\":%s,\"expected\":%s,"
+             "\"sched\":%s,\"records\":%llu,\"sim_ns\":%llu,\"line\":%d,\"where\":%s,\"expected\":%s,"
              "\"got\":%s,\"message\":%s,\"detail\":%s,\"replay\":%s}",
              r->status == SCEN_PASS ? "pass" : "fail", jpath, (unsigned long long)r->seed,
-             (unsigned long long)r->trace_hash, (unsigned long long)r->trace_records,
+             (unsigned long long)r->trace_hash, jsched, (unsigned long long)r->trace_records,
              (unsigned long long)r->sim_ns, r->line, jwhere, jexp, jgot, jmsg, jdet, jrep);
 }
