@@ -9,7 +9,9 @@
  *             ASPLOS 2010). Every thread gets a random priority when it is made; the runnable
  *             thread of highest priority runs, so the running thread goes on until it blocks or
  *             a change point comes. D-1 change points are drawn uniformly from the first K
- *             scheduling points (K defaults to SCHED_PCT_HORIZON); at the i-th, the thread that
+ *             scheduling points; without K, each from the first 2^j points with j drawn
+ *             uniformly from 4..20 (the run's length is not known in advance, and this loses
+ *             only a constant factor against the right K at any length); at the i-th, the thread that
  *             takes it drops below every priority given so far. A bug that needs d ordering
  *             constraints between n threads over k points is then hit with probability at least
  *             1/(n k^(d-1)) per run, instead of shrinking exponentially with the run's length as
@@ -28,7 +30,9 @@
 
 #include "world_internal.h"
 
-#define SCHED_PCT_HORIZON 20000u
+#define SCHED_PCT_HORIZON 0u          /* none given: change points on a log scale */
+#define PCT_SCALE_MIN 4
+#define PCT_SCALE_MAX 20
 #define SCHED_PCT_STARVE 4096u
 #define PCT_STREAM 0x5043545f73636864ull   /* "PCT_schd": keeps PCT's draws apart */
 #define PRIO_INITIAL_BASE (1ull << 62)     /* initial priorities are above every demotion */
@@ -54,7 +58,14 @@ static void draw_change_points(struct sim_sched *sc)
         uint64_t c;
         bool dup;
         do { /* distinct points: D-1 demotions, as the algorithm counts them */
-            c = 1 + rng_below(sc->rng, sc->horizon);
+            uint64_t k = sc->horizon;
+            if (!sc->horizon_given) {
+                /* The run's length is not known in advance: draw the scale first, log-uniform
+                 * from 2^4 to 2^20 points, so a window of w points at point p is hit with
+                 * probability about 2w/(17p) whatever the run's length. */
+                k = 1ull << (PCT_SCALE_MIN + rng_below(sc->rng, PCT_SCALE_MAX - PCT_SCALE_MIN + 1));
+            }
+            c = 1 + rng_below(sc->rng, k);
             dup = false;
             for (unsigned j = 0; j < i; j++)
                 dup |= sc->change[j] == c;
@@ -96,7 +107,8 @@ int sched_policy_init(vmcisim *sim, const char *spec)
     sc->policy = SIM_SCHED_PCT;
     sc->depth = (unsigned)d;
     sc->horizon = k;
-    if (k == SCHED_PCT_HORIZON)
+    sc->horizon_given = k != SCHED_PCT_HORIZON;
+    if (!sc->horizon_given)
         snprintf(sc->name, sizeof sc->name, "pct:%u", sc->depth);
     else
         snprintf(sc->name, sizeof sc->name, "pct:%u:%llu", sc->depth, (unsigned long long)k);

@@ -17,6 +17,7 @@ struct sim_sched {
     enum sim_sched_policy policy;
     unsigned depth;                  /* PCT: bug depth d; d-1 priority-change points */
     uint64_t horizon;                /* PCT: change points are drawn in [1, horizon] */
+    bool horizon_given;              /* else a scale is drawn per change point */
     uint64_t change[SIM_PCT_MAX_DEPTH];
     unsigned nchange, next_change;
     uint64_t steps;                  /* scheduling points so far */
