@@ -151,8 +151,7 @@ static void source_stream(struct scen_inst *in, int fd)
         if (scen_winding_down(in->run))
             return;
         size_t n = (size_t)(bp->bytes - off < bp->chunk ? bp->bytes - off : bp->chunk);
-        for (size_t i = 0; i < n; i++)
-            buf[i] = scen_fill_byte((uint64_t)off + i);
+        scen_fill(buf, (uint64_t)off, n);
         sum = scen_crc32c(sum, buf, n);
         if (send_all(in, fd, buf, n) < 0)
             return;
