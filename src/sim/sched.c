@@ -100,78 +100,18 @@ static void waitq_remove(sim_thread *t)
 
 bool sim_waitq_empty(const sim_waitq *q) { return q->first == NULL; }
 
-/* ---- deadline heap (deterministic mode), ordered by (deadline, thread id) ------------------ */
+/* ---- deadlines (deterministic mode): the shared heap of heap.c, by (deadline, thread id) --- */
 
-static bool heap_less(const sim_thread *a, const sim_thread *b)
+static sim_thread *thread_of(struct sim_heap_node *n)
 {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->id < b->id);
+    return (sim_thread *)((char *)n - offsetof(sim_thread, hn));
 }
 
-static void heap_swap(vmcisim *sim, size_t i, size_t j)
+static int deadline_push(vmcisim *sim, sim_thread *t)
 {
-    sim_thread *a = sim->heap[i], *b = sim->heap[j];
-    sim->heap[i] = b;
-    sim->heap[j] = a;
-    b->heap_idx = i;
-    a->heap_idx = j;
-}
-
-static void heap_up(vmcisim *sim, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!heap_less(sim->heap[i], sim->heap[p]))
-            break;
-        heap_swap(sim, i, p);
-        i = p;
-    }
-}
-
-static void heap_down(vmcisim *sim, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < sim->heap_len && heap_less(sim->heap[l], sim->heap[m]))
-            m = l;
-        if (r < sim->heap_len && heap_less(sim->heap[r], sim->heap[m]))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(sim, i, m);
-        i = m;
-    }
-}
-
-static int heap_push(vmcisim *sim, sim_thread *t)
-{
-    if (sim->heap_len == sim->heap_cap) {
-        size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 16;
-        sim_thread **h = realloc(sim->heap, cap * sizeof *h);
-        if (!h)
-            return -1;
-        sim->heap = h;
-        sim->heap_cap = cap;
-    }
-    t->heap_idx = sim->heap_len;
-    sim->heap[sim->heap_len++] = t;
-    heap_up(sim, t->heap_idx);
-    return 0;
-}
-
-static void heap_remove(vmcisim *sim, sim_thread *t)
-{
-    size_t i = t->heap_idx;
-    if (i == SIZE_MAX)
-        return;
-    assert(i < sim->heap_len && sim->heap[i] == t);
-    sim->heap_len--;
-    if (i != sim->heap_len) {
-        sim->heap[i] = sim->heap[sim->heap_len];
-        sim->heap[i]->heap_idx = i;
-        heap_down(sim, i);
-        heap_up(sim, i);
-    }
-    t->heap_idx = SIZE_MAX;
+    t->hn.key = t->deadline;
+    t->hn.tie = t->id;
+    return sim_heap_push(&sim->deadlines, &t->hn);
 }
 
 /* ---- time ------------------------------------------------------------------------------- */
@@ -251,13 +191,15 @@ static sim_thread *sched_pick(vmcisim *sim)
             assert(eligible(t));
             return t;
         }
-        if (sim->heap_len) {
+        struct sim_heap_node *first = sim_heap_min(&sim->deadlines);
+        if (first) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
-            sim->now = sim->heap[0]->deadline;
+            sim->now = first->key;
             sim->stats.timer_jumps++;
-            while (sim->heap_len && sim->heap[0]->deadline <= sim->now) {
-                sim_thread *w = sim->heap[0];
-                heap_remove(sim, w);
+            struct sim_heap_node *n;
+            while ((n = sim_heap_min(&sim->deadlines)) != NULL && n->key <= sim->now) {
+                sim_thread *w = thread_of(n);
+                sim_heap_remove(&sim->deadlines, n);
                 waitq_remove(w);
                 w->woken = false;
                 w->state = T_RUNNABLE;
@@ -396,7 +338,7 @@ int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
     if (sim->realtime)
         return wait_rt(sim, self, q, deadline);
 
-    if (deadline != SIM_NO_DEADLINE && heap_push(sim, self) != 0) {
+    if (deadline != SIM_NO_DEADLINE && deadline_push(sim, self) != 0) {
         /* No memory for the timer: do not sleep past a deadline we cannot keep. */
         waitq_remove(self);
         self->state = T_RUNNABLE;
@@ -409,7 +351,7 @@ int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
     sim_thread *next = sched_pick(sim);
     if (next != self)
         switch_to(sim, self, next);
-    assert(self->state == T_RUNNABLE && self->waitq == NULL && self->heap_idx == SIZE_MAX);
+    assert(self->state == T_RUNNABLE && self->waitq == NULL && !sim_heap_node_in(&self->hn));
     self->waiting_for = NULL;
     return self->woken ? 0 : ETIMEDOUT;
 }
@@ -421,7 +363,7 @@ static void wake(vmcisim *sim, sim_thread *t)
     if (sim->realtime) {
         pthread_cond_signal(&t->cv);
     } else {
-        heap_remove(sim, t);
+        sim_heap_remove(&sim->deadlines, &t->hn);
         t->state = T_RUNNABLE;
         runq_refresh(sim, t);
     }
@@ -464,7 +406,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     t->fn = fn;
     t->arg = arg;
     t->state = T_RUNNABLE;
-    t->heap_idx = SIZE_MAX;
+    t->hn.idx = SIM_HEAP_NONE;
     t->rq_idx = SIZE_MAX;
     t->deadline = SIM_NO_DEADLINE;
     t->slot = sim->nthreads;
@@ -601,7 +543,7 @@ void sim_kill_thread(sim_thread *t)
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
     } else {
-        heap_remove(sim, t);
+        sim_heap_remove(&sim->deadlines, &t->hn);
         if (t->pt_started) {
             /* Let it unwind now, while everything it might point at still exists. */
             sim_thread *self = tls_self;

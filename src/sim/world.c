@@ -210,7 +210,7 @@ void vmcisim_destroy(vmcisim *sim)
         sched_thread_free(sim->threads[i]);
     free(sim->threads);
     runq_free(sim);
-    free(sim->heap);
+    sim_heap_free(&sim->deadlines);
     if (sim->trace_fp) {
         if (sim->trace_fp_owned)
             fclose(sim->trace_fp);

@@ -72,8 +72,7 @@ struct vmcisim {
     int run_result;
     sim_thread *reaper;              /* a killed thread gives the baton back to it (NULL: main) */
     bool reaping;
-    sim_thread **heap;               /* threads waiting with a deadline, min-heap */
-    size_t heap_len, heap_cap;
+    struct sim_heap deadlines;       /* threads waiting with a deadline (heap.c) */
     struct vmcisim_stats stats;
     struct sim_sched sched;
     struct sim_runq runq;
