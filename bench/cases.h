@@ -22,6 +22,16 @@ extern const struct bench_sched_spec bench_sched_switch_4;
 int bench_sched_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
                     char *err, size_t errlen);
 
+/* det_bench.c: deterministic mode, a switch (next to a futex handoff on one CPU) and whole
+ * runs (the shipped suite; the 64-VM world). impl: &bench_det_suite or &bench_det_big. */
+extern const int bench_det_suite, bench_det_big;
+int bench_futex_handoff_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                            char *err, size_t errlen);
+int bench_det_switch_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                         char *err, size_t errlen);
+int bench_det_suite_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                        char *err, size_t errlen);
+
 /* vmci_bench.c: the simulator's transports in a realtime world (see there). */
 struct bench_vmci_spec {
     int guest_writes;     /* 1: guest -> host; 0: host -> guest */

@@ -114,6 +114,16 @@ static const struct bench_case cases[] = {
                    bench_sched_run, &bench_sched_switch_2),
     BENCH_RATE_ROW("vmcisim-sched", "switches-4threads", "4-threads", "switches/s",
                    bench_sched_run, &bench_sched_switch_4),
+    /* Deterministic mode (issue 13): a switch next to the futex floor on one CPU, then whole
+     * runs of the shipped suite and of the 64-VM x 100-connection x 1 MiB world. */
+    BENCH_ROW("futex-handoff/switch-1cpu", "futex-handoff", "1-cpu", BENCH_LATENCY, 0, 0, NULL,
+              1, bench_futex_handoff_run, NULL),
+    BENCH_ROW("vmcisim-det/switch-1cpu", "vmcisim-det", "1-cpu", BENCH_LATENCY, 0, 0, NULL, 1,
+              bench_det_switch_run, NULL),
+    BENCH_RATE_ROW("vmcisim-det", "suite", "suite", "runs/min", bench_det_suite_run,
+                   &bench_det_suite),
+    BENCH_ROW("vmcisim-det/run/big_64x100", "vmcisim-det", "64x100x1MiB", BENCH_LATENCY, 0, 0,
+              NULL, 1, bench_det_suite_run, &bench_det_big),
 };
 
 size_t bench_case_count(void) { return sizeof cases / sizeof cases[0]; }

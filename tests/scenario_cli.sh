@@ -50,7 +50,7 @@ check "--json: exit 1 with a failing file" '[ $rc -eq 1 ]'
 check "--json: one object per line with result, seed and hash" \
   '[ "$(grep -c "^{\"result\":\"\(pass\|fail\)\",\"file\":\"[^\"]*\",\"seed\":[0-9]*,\"hash\":\"[0-9a-f]\{16\}\"" "$tmp/json.txt")" -eq 4 ]'
 check "--json: a failure has its line, expected, got and replay" \
-  'grep -q "\"result\":\"fail\".*\"line\":12,.*\"expected\":\"success\",\"got\":\"EINVAL\".*\"replay\":\".* run --seed 3 --expect-hash [0-9a-f]* tests/scenario_broken.vmcis\"" "$tmp/json.txt"'
+  'grep -q "\"result\":\"fail\".*\"line\":12,.*\"expected\":\"success\",\"got\":\"EINVAL\".*\"replay\":\".* run --seed 3 --sched random --expect-hash [0-9a-f]* tests/scenario_broken.vmcis\"" "$tmp/json.txt"'
 if command -v python3 >/dev/null 2>&1; then
   check "--json: every line is valid JSON" 'python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$tmp/json.txt"'
 fi
@@ -59,11 +59,11 @@ fi
 "$bin" run --seed 8 $broken >"$tmp/fail.txt"; rc=$?
 check "broken scenario: exit 1" '[ $rc -eq 1 ]'
 check "FAIL line names file:line, expected, got and the seed" \
-  'grep -q "^FAIL $broken seed=8 hash=[0-9a-f]\{16\} $broken:12: expected success, got EINVAL (suspend in operator) | replay: " "$tmp/fail.txt"'
+  'grep -q "^FAIL $broken seed=8 hash=[0-9a-f]\{16\} sched=random $broken:12: expected success, got EINVAL (suspend in operator) | replay: " "$tmp/fail.txt"'
 replay=$(sed -n "s/.* | replay: //p" "$tmp/fail.txt")
 hash=$(sed -n "s/.* hash=\([0-9a-f]*\) .*/\1/p" "$tmp/fail.txt")
 check "the replay command carries the seed and the trace hash" \
-  'echo "$replay" | grep -q -- "run --seed 8 --expect-hash $hash tests/scenario_broken.vmcis$"'
+  'echo "$replay" | grep -q -- "run --seed 8 --sched random --expect-hash $hash tests/scenario_broken.vmcis$"'
 sh -c "$replay" >"$tmp/replay.txt"; rc=$?
 check "the replay fails the same way with the same trace hash" '[ $rc -eq 1 ] && cmp -s "$tmp/fail.txt" "$tmp/replay.txt"'
 "$bin" run --seed 8 --expect-hash 0123456789abcdef $broken >"$tmp/wrong.txt"
@@ -83,7 +83,7 @@ check "a sweep ends with its counts and rate on stderr" \
 check "... per file" \
   'grep -q "^   $world: 4 runs, 0 failed$" "$tmp/sum.txt" && grep -q "^   $broken: 4 runs, 4 failed$" "$tmp/sum.txt"'
 check "... and each failing seed with the command that replays it" \
-  '[ "$(grep -c "^   $broken seed=[1-4]: " "$tmp/sum.txt")" -eq 4 ] && [ "$(grep -c "^     replay: .* run --seed [1-4] --expect-hash [0-9a-f]\{16\} $broken$" "$tmp/sum.txt")" -eq 4 ]'
+  '[ "$(grep -c "^   $broken seed=[1-4]: " "$tmp/sum.txt")" -eq 4 ] && [ "$(grep -c "^     replay: .* run --seed [1-4] \(--sched [a-z0-9:]* \)\{0,1\}--expect-hash [0-9a-f]\{16\} $broken$" "$tmp/sum.txt")" -eq 4 ]'
 check "stdout keeps one result per line" '[ "$(wc -l <"$tmp/o.txt")" -eq 8 ]'
 "$bin" run --failures-only --seeds 1..4 -j 2 $world $broken >"$tmp/o.txt" 2>/dev/null; rc=$?
 check "--failures-only prints FAIL lines only" \

@@ -26,6 +26,8 @@ struct vmcisim_config {
     /* --- extensions (a zeroed value keeps the default) --- */
     const char *trace_path; /* readable trace written here ("-": stderr). NULL: the environment
                                variable VMCISIM_TRACE names the file, if set; else no text. */
+    const char *sched;      /* deterministic scheduler: "random" or "pct:D" (also "pct:D:K").
+                               NULL: the environment variable VMCISIM_SCHED, else "random". */
 };                      /* a zeroed struct is valid; more fields may be added after these */
 
 vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */
@@ -88,6 +90,8 @@ struct vmcisim_stats {
     uint64_t timer_jumps;    /* times the clock jumped to the next timer */
 };
 void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out);
+/* The deterministic scheduler in use, as given to vmcisim_config.sched ("random", "pct:3"). */
+const char *vmcisim_sched_name(const vmcisim *sim);
 
 /* Packet observer: called inside the world for every vsock packet as a capture would see it
  * (stream control packets, stream data moved through a queue pair, datagrams). Used by

@@ -2,7 +2,8 @@
  * run.c - `vmcisim run`: run scenario files over seeds and report one line per (file, seed).
  *
  *   vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE] [--pcap FILE]
- *               [--json] [--realtime] [-j N] [--shard K/N] [--expect-hash H] FILE...
+ *               [--json] [--realtime] [-j N] [--shard K/N] [--expect-hash H]
+ *               [--sched random|pct:D] FILE...
  *
  * Every line carries the seed and the trace hash; a FAIL line also carries the first failed
  * expectation and a command that replays exactly that run. Exit status: 0 all passed, 1 some
@@ -13,8 +14,10 @@
  * does not depend on -j. The wall clock is read here only for the progress line, never inside a
  * run.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +31,7 @@
 #include "cli/summary.h"
 #include "scenario/diag.h"
 #include "scenario/scenario.h"
+#include "vmcisim/vmcisim.h"
 
 #define MAX_JOBS_PARALLEL 256
 
@@ -44,6 +48,7 @@ struct run_opts {
     long shard_k, shard_n;
     int have_expect_hash;
     uint64_t expect_hash;
+    const char *sched;
     const char *argv0;
     int progress;
     int failures_only;
@@ -79,7 +84,7 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
-            "                   [--expect-hash HEX] [--failures-only] FILE...\n"
+            "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
             "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
@@ -110,7 +115,7 @@ static int bad_flag(const char *fmt, const char *arg)
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
     "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--html", "--json",
-    "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--help",
+    "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--sched", "--help",
 };
 
 static int unknown_flag(const char *a)
@@ -237,6 +242,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
                                 val ? val : "nothing");
             o->have_expect_hash = 1;
             i++;
+        } else if (strcmp(a, "--sched") == 0) {
+            /* Checked by the library itself, so the CLI and VMCISIM_SCHED accept the same. */
+            struct vmcisim_config cfg = {.trace_path = "", .sched = val ? val : "?"};
+            vmcisim *w = val && *val ? vmcisim_create(&cfg) : NULL;
+            if (!w)
+                return bad_flag("--sched expects 'random' or 'pct:D' (D from 1 to 16), got '%s'",
+                                val ? val : "nothing");
+            vmcisim_destroy(w);
+            o->sched = val;
+            i++;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             run_usage(stdout);
             return -1;
@@ -339,9 +354,12 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     /* a run whose worker died has no trace hash to pin */
     if (j->res->trace_records && !j->res->realtime)   /* realtime runs are not replayable */
         snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res->trace_hash);
-    snprintf(out, n, "%s run --seed %llu%s%s%s %s", prog, (unsigned long long)j->seed,
-             c->o.realtime ? " --realtime" : "", c->o.check_det ? " --check-determinism" : "",
-             hash, file);
+    char sched[64] = "";
+    if (!c->o.realtime && j->res->sched[0])
+        snprintf(sched, sizeof sched, " --sched %s", j->res->sched);
+    snprintf(out, n, "%s run --seed %llu%s%s%s%s %s", prog, (unsigned long long)j->seed,
+             c->o.realtime ? " --realtime" : "", sched,
+             c->o.check_det ? " --check-determinism" : "", hash, file);
 }
 
 /* ---- determinism check ----------------------------------------------------------------------- */
@@ -436,7 +454,7 @@ static void run_job(const struct cli_run *c, struct job *j)
     job_result(j);
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
-    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime};
+    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);
         ro.trace_path = trace;
@@ -622,6 +640,25 @@ static void worker_died(struct cli_run *c, struct worker *w, int status)
              j->res->expected, j->res->got);
 }
 
+/* Worker i on the i-th CPU it may use (modulo their number): a deterministic world runs one
+ * thread at a time, so one CPU per worker is all it needs, and workers that never share a CPU
+ * never wait for each other (the library pins the world's threads to the worker's CPU). */
+static void pin_worker(long i)
+{
+    cpu_set_t set, one;
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) < 2)
+        return;
+    long k = i % CPU_COUNT(&set);
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &set) || k-- > 0)
+            continue;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        sched_setaffinity(0, sizeof one, &one);
+        return;
+    }
+}
+
 static int run_parallel(struct cli_run *c)
 {
     long n = c->o.jobs;
@@ -665,6 +702,7 @@ static int run_parallel(struct cli_run *c)
             if (pid == 0) {
                 close(p[0]);
                 signal(SIGINT, SIG_DFL);
+                pin_worker(i);
                 struct job *j = &c->jobs[next_job];
                 run_job(c, j);
                 const char *b = (const char *)j->res;

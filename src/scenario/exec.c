@@ -20,6 +20,18 @@ unsigned char scen_fill_byte(uint64_t i)
     return (unsigned char)(x >> 56 ^ i);
 }
 
+void scen_fill(unsigned char *b, uint64_t off, size_t n)
+{
+    /* The same bytes as scen_fill_byte, in one loop the compiler can vectorise (a call per
+     * byte was a tenth of a bulk-transfer run). */
+    uint64_t x = off * 0x9E3779B97F4A7C15ull;
+    unsigned char lo = (unsigned char)off;
+    for (size_t i = 0; i < n; i++) {
+        b[i] = (unsigned char)(x >> 56) ^ lo++;
+        x += 0x9E3779B97F4A7C15ull; /* (i + 1) * C without a multiply */
+    }
+}
+
 void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct scen_addr *a,
                        struct sockaddr_vm *out)
 {

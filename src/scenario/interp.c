@@ -513,7 +513,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     struct scen_pcap *pc = NULL;
 
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
-                                 .trace_path = o->trace_path};
+                                 .trace_path = o->trace_path, .sched = o->sched};
     if (!run.inst || !run.vms || !run.proc_done || !run.marks || !run.on || !tl.v) {
         scen_fail(&run, 1, "memory for the run", "none", NULL);
         goto out;
@@ -527,6 +527,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         scen_fail(&run, 1, "a world to be created", "vmcisim_create failed", NULL);
         goto out;
     }
+    snprintf(res->sched, sizeof res->sched, "%s", vmcisim_sched_name(run.sim));
     if (o->pcap_path) {
         pc = scen_pcap_open(o->pcap_path);
         if (!pc) {

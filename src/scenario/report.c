@@ -47,19 +47,21 @@ void scen_format_line(const struct scen_result *r, const char *path, const char 
     else
         snprintf(hash, sizeof hash, "hash=%016llx", (unsigned long long)r->trace_hash);
     if (r->status == SCEN_PASS)
-        snprintf(buf, n, "PASS %s seed=%llu %s records=%llu time=%.9fs", path,
+        snprintf(buf, n, "PASS %s seed=%llu %s records=%llu time=%.9fs sched=%s", path,
                  (unsigned long long)r->seed, hash, (unsigned long long)r->trace_records,
-                 (double)r->sim_ns / 1e9);
+                 (double)r->sim_ns / 1e9, r->sched[0] ? r->sched : "-");
     else
-        snprintf(buf, n, "FAIL %s seed=%llu %s %s | replay: %s", path,
-                 (unsigned long long)r->seed, hash, r->message, replay ? replay : "");
+        snprintf(buf, n, "FAIL %s seed=%llu %s sched=%s %s | replay: %s", path,
+                 (unsigned long long)r->seed, hash, r->sched[0] ? r->sched : "-", r->message,
+                 replay ? replay : "");
 }
 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
-    char jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
+    char jsched[100], jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
     scen_json_string(path, jpath, sizeof jpath);
+    scen_json_string(r->sched, jsched, sizeof jsched);
     scen_json_string(r->where, jwhere, sizeof jwhere);
     scen_json_string(r->expected, jexp, sizeof jexp);
     scen_json_string(r->got, jgot, sizeof jgot);
@@ -71,9 +73,9 @@ void scen_format_json(const struct scen_result *r, const char *path, const char 
         snprintf(jhash, sizeof jhash, "\"%016llx\"", (unsigned long long)r->trace_hash);
     snprintf(buf, n,
              "{\"result\":\"%s\",\"file\":%s,\"seed\":%llu,\"hash\":%s,"
-             "\"records\":%llu,\"sim_ns\":%llu,\"line\":%d,\"where\":%s,\"expected\":%s,"
+             "\"sched\":%s,\"records\":%llu,\"sim_ns\":%llu,\"line\":%d,\"where\":%s,\"expected\":%s,"
              "\"got\":%s,\"message\":%s,\"detail\":%s,\"replay\":%s}",
              r->status == SCEN_PASS ? "pass" : "fail", jpath, (unsigned long long)r->seed,
-             jhash, (unsigned long long)r->trace_records,
+             jhash, jsched, (unsigned long long)r->trace_records,
              (unsigned long long)r->sim_ns, r->line, jwhere, jexp, jgot, jmsg, jdet, jrep);
 }

@@ -41,6 +41,7 @@ struct scen_run_opts {
     const char *trace_path;   /* readable trace file, or NULL */
     const char *pcap_path;    /* LINKTYPE_VSOCK capture file, or NULL */
     const char *html_path;    /* the run as a sequence diagram (self-contained HTML), or NULL */
+    const char *sched;        /* deterministic scheduler ("random", "pct:3"); NULL: default */
 };
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
@@ -53,6 +54,7 @@ struct scen_result {
     uint64_t trace_records;
     uint64_t sim_ns;          /* simulated time at the end */
     int realtime;             /* a realtime run: its trace is counted, not hashed */
+    char sched[40];           /* the scheduler the run used, as vmcisim_sched_name gives it */
     int line;                 /* line of the first failed expectation (0: none / not a line) */
     char where[320];          /* "path:line" of the failure, or the path */
     char expected[256];

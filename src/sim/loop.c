@@ -1,7 +1,7 @@
 /*
  * loop.c - event-loop threads: the hypervisor and each VM's kernel worker.
  *
- * A loop owns a min-heap of timers ordered by (deadline, arming sequence) and runs their
+ * A loop owns a min-heap of timers (heap.c) ordered by (deadline, arming sequence) and runs their
  * callbacks on its own simulated thread, inside the world. Posting work is arming a timer for
  * "now". Realtime mode drives the loop with libev: an ev_async wakes it when the earliest
  * deadline changes, an ev_timer fires at that deadline. Deterministic mode drives it with
@@ -19,8 +19,7 @@ struct sim_loop {
     vmcisim *sim;
     vmcisim_vm *vm;
     sim_thread *thread;
-    sim_timer **heap;
-    size_t len, cap;
+    struct sim_heap timers;  /* heap.c, by (deadline, arming sequence) */
     uint64_t seq;
     sim_waitq wq;       /* deterministic: the loop thread idles here */
     bool dead;
@@ -30,70 +29,21 @@ struct sim_loop {
     ev_timer timer;
 };
 
-/* ---- the timer heap ------------------------------------------------------------------------ */
+/* ---- timers ------------------------------------------------------------------------------ */
 
-static bool tless(const sim_timer *a, const sim_timer *b)
+static sim_timer *timer_of(struct sim_heap_node *n)
 {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
-}
-
-static void tswap(sim_loop *l, size_t i, size_t j)
-{
-    sim_timer *a = l->heap[i], *b = l->heap[j];
-    l->heap[i] = b;
-    l->heap[j] = a;
-    b->idx = i;
-    a->idx = j;
-}
-
-static void tup(sim_loop *l, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!tless(l->heap[i], l->heap[p]))
-            return;
-        tswap(l, i, p);
-        i = p;
-    }
-}
-
-static void tdown(sim_loop *l, size_t i)
-{
-    for (;;) {
-        size_t a = 2 * i + 1, b = a + 1, m = i;
-        if (a < l->len && tless(l->heap[a], l->heap[m]))
-            m = a;
-        if (b < l->len && tless(l->heap[b], l->heap[m]))
-            m = b;
-        if (m == i)
-            return;
-        tswap(l, i, m);
-        i = m;
-    }
+    return (sim_timer *)((char *)n - offsetof(sim_timer, hn));
 }
 
 void sim_timer_init(sim_timer *t, void (*cb)(sim_timer *t))
 {
     memset(t, 0, sizeof *t);
     t->cb = cb;
-    t->idx = SIZE_MAX;
+    t->hn.idx = SIM_HEAP_NONE;
 }
 
-bool sim_timer_armed(const sim_timer *t) { return t->idx != SIZE_MAX; }
-
-static void heap_take(sim_loop *l, sim_timer *t)
-{
-    size_t i = t->idx;
-    assert(i < l->len && l->heap[i] == t);
-    l->len--;
-    if (i != l->len) {
-        l->heap[i] = l->heap[l->len];
-        l->heap[i]->idx = i;
-        tdown(l, i);
-        tup(l, i);
-    }
-    t->idx = SIZE_MAX;
-}
+bool sim_timer_armed(const sim_timer *t) { return sim_heap_node_in(&t->hn); }
 
 static void loop_kick(sim_loop *l)
 {
@@ -105,9 +55,8 @@ static void loop_kick(sim_loop *l)
 
 void sim_timer_cancel(sim_timer *t)
 {
-    if (t->idx == SIZE_MAX)
-        return;
-    heap_take(t->loop, t);
+    if (sim_heap_node_in(&t->hn))
+        sim_heap_remove(&t->loop->timers, &t->hn);
 }
 
 void sim_timer_arm(sim_loop *l, sim_timer *t, uint64_t deadline)
@@ -115,21 +64,12 @@ void sim_timer_arm(sim_loop *l, sim_timer *t, uint64_t deadline)
     sim_timer_cancel(t);
     if (l->dead)
         return; /* the loop's VM is gone: its timers never fire */
-    if (l->len == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        sim_timer **h = realloc(l->heap, cap * sizeof *h);
-        if (!h)
-            abort(); /* a lost timer would silently break protocol guarantees */
-        l->heap = h;
-        l->cap = cap;
-    }
     t->loop = l;
-    t->deadline = deadline;
-    t->seq = l->seq++;
-    t->idx = l->len;
-    l->heap[l->len++] = t;
-    tup(l, t->idx);
-    if (l->heap[0] == t)
+    t->hn.key = deadline;
+    t->hn.tie = l->seq++;
+    if (sim_heap_push(&l->timers, &t->hn) != 0)
+        abort(); /* a lost timer would silently break protocol guarantees */
+    if (sim_heap_min(&l->timers) == &t->hn)
         loop_kick(l);
 }
 
@@ -168,13 +108,15 @@ int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
 static uint64_t run_due(sim_loop *l)
 {
     vmcisim *sim = l->sim;
-    while (l->len && l->heap[0]->deadline <= sim_now(sim)) {
-        sim_timer *t = l->heap[0];
-        heap_take(l, t);
+    struct sim_heap_node *n;
+    while ((n = sim_heap_min(&l->timers)) != NULL && n->key <= sim_now(sim)) {
+        sim_timer *t = timer_of(n);
+        sim_heap_remove(&l->timers, n);
         t->cb(t);
         sim_point(sim);
     }
-    return l->len ? l->heap[0]->deadline : SIM_NO_DEADLINE;
+    n = sim_heap_min(&l->timers);
+    return n ? n->key : SIM_NO_DEADLINE;
 }
 
 static void rt_process(struct ev_loop *ev, sim_loop *l)
@@ -268,9 +210,9 @@ sim_loop *sim_loop_create(vmcisim *sim, vmcisim_vm *vm, const char *name)
 void sim_loop_kill(sim_loop *l)
 {
     l->dead = true;
-    while (l->len) {
-        sim_timer *t = l->heap[l->len - 1];
-        heap_take(l, t);
+    while (l->timers.len) {
+        sim_timer *t = timer_of(l->timers.a[l->timers.len - 1]);
+        sim_heap_remove(&l->timers, &t->hn);
         if (t->cb == post_cb)
             free(t);
     }
@@ -290,12 +232,14 @@ void sim_loops_stop_rt(vmcisim *sim)
 
 void sim_loop_free(sim_loop *l)
 {
-    for (size_t i = 0; i < l->len; i++)
-        if (l->heap[i]->cb == post_cb)
-            free(l->heap[i]);
+    for (size_t i = 0; i < l->timers.len; i++) {
+        sim_timer *t = timer_of(l->timers.a[i]);
+        if (t->cb == post_cb)
+            free(t);
         else
-            l->heap[i]->idx = SIZE_MAX;
-    free(l->heap);
+            t->hn.idx = SIM_HEAP_NONE;
+    }
+    sim_heap_free(&l->timers);
     if (l->ev)
         ev_loop_destroy(l->ev);
     free(l);

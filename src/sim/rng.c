@@ -13,18 +13,21 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-void rng_seed(vmcisim *sim, uint64_t seed)
+void rng_seed_state(uint64_t s[4], uint64_t seed)
 {
     uint64_t x = seed;
     for (int i = 0; i < 4; i++)
-        sim->rng[i] = splitmix64(&x);
+        s[i] = splitmix64(&x);
 }
+
+void rng_seed(vmcisim *sim, uint64_t seed) { rng_seed_state(sim->rng, seed); }
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t sim_rand(vmcisim *sim)
+uint64_t sim_rand(vmcisim *sim) { return rng_next(sim->rng); }
+
+uint64_t rng_next(uint64_t s[4])
 {
-    uint64_t *s = sim->rng;
     uint64_t r = rotl(s[1] * 5, 7) * 9;
     uint64_t t = s[1] << 17;
     s[2] ^= s[0];
@@ -36,15 +39,17 @@ uint64_t sim_rand(vmcisim *sim)
     return r;
 }
 
-uint64_t sim_rand_below(vmcisim *sim, uint64_t n)
+uint64_t sim_rand_below(vmcisim *sim, uint64_t n) { return rng_below(sim->rng, n); }
+
+uint64_t rng_below(uint64_t s[4], uint64_t n)
 {
     /* Lemire's multiply-shift with rejection: unbiased. */
-    __uint128_t m = (__uint128_t)sim_rand(sim) * n;
+    __uint128_t m = (__uint128_t)rng_next(s) * n;
     uint64_t l = (uint64_t)m;
     if (l < n) {
         uint64_t t = -n % n;
         while (l < t) {
-            m = (__uint128_t)sim_rand(sim) * n;
+            m = (__uint128_t)rng_next(s) * n;
             l = (uint64_t)m;
         }
     }

@@ -16,6 +16,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -30,7 +31,6 @@ sim_thread *sim_self(void) { return tls_self; }
 /* ---- the baton --------------------------------------------------------------------------- */
 
 enum { BATON_NONE = 0, BATON_GIVEN = 1, BATON_SLEEPING = 2 };
-#define BATON_SPINS 2000
 
 static void futex_wait(uint32_t *w, uint32_t val)
 {
@@ -49,15 +49,8 @@ static void baton_give(uint32_t *b)
 
 static void baton_take(uint32_t *b)
 {
-    /* Spin a little first: a handoff that comes straight back (ping-pong) then costs no
-     * sleep and no wake-up system call. */
-    for (int i = 0; i < BATON_SPINS; i++) {
-        if (__atomic_load_n(b, __ATOMIC_ACQUIRE) == BATON_GIVEN) {
-            __atomic_store_n(b, BATON_NONE, __ATOMIC_RELAXED);
-            return;
-        }
-        __builtin_ia32_pause();
-    }
+    /* No spinning: the giver runs on this CPU too (the world is pinned to one), so a spin would
+     * only delay the giver's own sleep. The kernel switches to us when the giver blocks. */
     for (;;) {
         uint32_t v = BATON_NONE;
         if (__atomic_compare_exchange_n(b, &v, BATON_SLEEPING, false, __ATOMIC_ACQ_REL,
@@ -107,78 +100,18 @@ static void waitq_remove(sim_thread *t)
 
 bool sim_waitq_empty(const sim_waitq *q) { return q->first == NULL; }
 
-/* ---- deadline heap (deterministic mode), ordered by (deadline, thread id) ------------------ */
+/* ---- deadlines (deterministic mode): the shared heap of heap.c, by (deadline, thread id) --- */
 
-static bool heap_less(const sim_thread *a, const sim_thread *b)
+static sim_thread *thread_of(struct sim_heap_node *n)
 {
-    return a->deadline < b->deadline || (a->deadline == b->deadline && a->id < b->id);
+    return (sim_thread *)((char *)n - offsetof(sim_thread, hn));
 }
 
-static void heap_swap(vmcisim *sim, size_t i, size_t j)
+static int deadline_push(vmcisim *sim, sim_thread *t)
 {
-    sim_thread *a = sim->heap[i], *b = sim->heap[j];
-    sim->heap[i] = b;
-    sim->heap[j] = a;
-    b->heap_idx = i;
-    a->heap_idx = j;
-}
-
-static void heap_up(vmcisim *sim, size_t i)
-{
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!heap_less(sim->heap[i], sim->heap[p]))
-            break;
-        heap_swap(sim, i, p);
-        i = p;
-    }
-}
-
-static void heap_down(vmcisim *sim, size_t i)
-{
-    for (;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < sim->heap_len && heap_less(sim->heap[l], sim->heap[m]))
-            m = l;
-        if (r < sim->heap_len && heap_less(sim->heap[r], sim->heap[m]))
-            m = r;
-        if (m == i)
-            return;
-        heap_swap(sim, i, m);
-        i = m;
-    }
-}
-
-static int heap_push(vmcisim *sim, sim_thread *t)
-{
-    if (sim->heap_len == sim->heap_cap) {
-        size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 16;
-        sim_thread **h = realloc(sim->heap, cap * sizeof *h);
-        if (!h)
-            return -1;
-        sim->heap = h;
-        sim->heap_cap = cap;
-    }
-    t->heap_idx = sim->heap_len;
-    sim->heap[sim->heap_len++] = t;
-    heap_up(sim, t->heap_idx);
-    return 0;
-}
-
-static void heap_remove(vmcisim *sim, sim_thread *t)
-{
-    size_t i = t->heap_idx;
-    if (i == SIZE_MAX)
-        return;
-    assert(i < sim->heap_len && sim->heap[i] == t);
-    sim->heap_len--;
-    if (i != sim->heap_len) {
-        sim->heap[i] = sim->heap[sim->heap_len];
-        sim->heap[i]->heap_idx = i;
-        heap_down(sim, i);
-        heap_up(sim, i);
-    }
-    t->heap_idx = SIZE_MAX;
+    t->hn.key = t->deadline;
+    t->hn.tie = t->id;
+    return sim_heap_push(&sim->deadlines, &t->hn);
 }
 
 /* ---- time ------------------------------------------------------------------------------- */
@@ -253,31 +186,27 @@ static sim_thread *sched_pick(vmcisim *sim)
             sim->run_result = 0;
             return NULL;
         }
-        size_t n = 0;
-        for (size_t i = 0; i < sim->nthreads; i++)
-            n += eligible(sim->threads[i]);
-        if (n) {
-            uint64_t r = n == 1 ? 0 : sim_rand_below(sim, n);
-            for (size_t i = 0; i < sim->nthreads; i++) {
-                sim_thread *t = sim->threads[i];
-                if (eligible(t) && r-- == 0)
-                    return t;
-            }
-            assert(!"unreachable");
+        sim_thread *t = sched_policy_pick(sim);
+        if (t) {
+            assert(eligible(t));
+            return t;
         }
         /* Nothing can run: threads also waiting on real descriptors may be ready. */
-        if (fdwait_idle(sim, sim->heap_len == 0))
+        struct sim_heap_node *first = sim_heap_min(&sim->deadlines);
+        if (fdwait_idle(sim, first == NULL))
             continue;
-        if (sim->heap_len) {
+        if (first) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
-            sim->now = sim->heap[0]->deadline;
+            sim->now = first->key;
             sim->stats.timer_jumps++;
-            while (sim->heap_len && sim->heap[0]->deadline <= sim->now) {
-                sim_thread *t = sim->heap[0];
-                heap_remove(sim, t);
-                waitq_remove(t);
-                t->woken = false;
-                t->state = T_RUNNABLE;
+            struct sim_heap_node *n;
+            while ((n = sim_heap_min(&sim->deadlines)) != NULL && n->key <= sim->now) {
+                sim_thread *w = thread_of(n);
+                sim_heap_remove(&sim->deadlines, n);
+                waitq_remove(w);
+                w->woken = false;
+                w->state = T_RUNNABLE;
+                runq_refresh(sim, w);
             }
             continue;
         }
@@ -316,6 +245,7 @@ void sim_point(vmcisim *sim)
     if (!self || self->state != T_RUNNABLE || self->sim != sim)
         return;
     sim->stats.sched_points++;
+    sched_policy_step(sim, self);
     sim_thread *next = sched_pick(sim);
     if (next != self)
         switch_to(sim, self, next);
@@ -411,18 +341,20 @@ int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
     if (sim->realtime)
         return wait_rt(sim, self, q, deadline);
 
-    if (deadline != SIM_NO_DEADLINE && heap_push(sim, self) != 0) {
+    if (deadline != SIM_NO_DEADLINE && deadline_push(sim, self) != 0) {
         /* No memory for the timer: do not sleep past a deadline we cannot keep. */
         waitq_remove(self);
         self->state = T_RUNNABLE;
         self->waiting_for = NULL;
         return ETIMEDOUT;
     }
+    runq_refresh(sim, self);
     sim->stats.sched_points++;
+    sched_policy_step(sim, self);
     sim_thread *next = sched_pick(sim);
     if (next != self)
         switch_to(sim, self, next);
-    assert(self->state == T_RUNNABLE && self->waitq == NULL && self->heap_idx == SIZE_MAX);
+    assert(self->state == T_RUNNABLE && self->waitq == NULL && !sim_heap_node_in(&self->hn));
     self->waiting_for = NULL;
     return self->woken ? 0 : ETIMEDOUT;
 }
@@ -435,8 +367,9 @@ static void wake(vmcisim *sim, sim_thread *t)
         pthread_cond_signal(&t->cv);
         fdwait_rt_kick(t);
     } else {
-        heap_remove(sim, t);
+        sim_heap_remove(&sim->deadlines, &t->hn);
         t->state = T_RUNNABLE;
+        runq_refresh(sim, t);
     }
 }
 
@@ -477,9 +410,16 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     t->fn = fn;
     t->arg = arg;
     t->state = T_RUNNABLE;
-    t->heap_idx = SIZE_MAX;
+    t->hn.idx = SIM_HEAP_NONE;
+    t->rq_idx = SIZE_MAX;
     t->deadline = SIM_NO_DEADLINE;
     t->rt_wakefd = -1;
+    t->slot = sim->nthreads;
+    if (!sim->realtime && runq_reserve(sim, t) != 0) {
+        free(t);
+        return NULL;
+    }
+    sched_policy_new_thread(sim, t);
     if (sim->realtime) {
         pthread_condattr_t ca;
         pthread_condattr_init(&ca);
@@ -490,6 +430,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
     sim->threads[sim->nthreads++] = t;
     if (proc)
         sim->live_procs++;
+    runq_refresh(sim, t);
     return t;
 }
 
@@ -507,6 +448,7 @@ static void thread_finish(sim_thread *t)
         }
     }
     t->state = T_DONE;
+    runq_refresh(sim, t);
     if (sim->realtime) {
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
@@ -554,9 +496,21 @@ static void *trampoline(void *p)
 
 int sim_thread_start(sim_thread *t)
 {
-    int rc = pthread_create(&t->pt, NULL, trampoline, t);
+    pthread_attr_t attr, *ap = NULL;
+    if (t->sim->cpu >= 0 && pthread_attr_init(&attr) == 0) {
+        /* Deterministic: every thread of the world on the world's CPU (sched_policy.c). */
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(t->sim->cpu, &set);
+        ap = &attr;
+        pthread_attr_setaffinity_np(ap, sizeof set, &set);
+    }
+    int rc = pthread_create(&t->pt, ap, trampoline, t);
+    if (ap)
+        pthread_attr_destroy(ap);
     if (rc != 0) {
         t->state = T_DONE;
+        runq_refresh(t->sim, t);
         t->counted_dead = true;
         if (t->proc)
             t->sim->live_procs--;
@@ -595,7 +549,7 @@ void sim_kill_thread(sim_thread *t)
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
     } else {
-        heap_remove(sim, t);
+        sim_heap_remove(&sim->deadlines, &t->hn);
         if (t->pt_started) {
             /* Let it unwind now, while everything it might point at still exists. */
             sim_thread *self = tls_self;
@@ -605,6 +559,7 @@ void sim_kill_thread(sim_thread *t)
             sim->reaping = true;
             sim->running = t;
             t->state = T_RUNNABLE;
+            runq_refresh(sim, t);
             baton_give(&t->baton);
             baton_take(self ? &self->baton : &sim->main_baton);
             sim->running = self;
@@ -614,6 +569,7 @@ void sim_kill_thread(sim_thread *t)
             t->joined = true;
         }
         t->state = T_DONE;
+        runq_refresh(sim, t);
     }
     if (t->proc && !was_counted)
         sim_proc_thread_ended(sim, t);
@@ -648,10 +604,16 @@ int sched_run_rt(vmcisim *sim)
 
 void sched_vm_state_changed(vmcisim *sim, vmcisim_vm *vm)
 {
-    /* Realtime: threads parked because their VM was suspended re-check it. Deterministic:
-     * eligibility is computed afresh at each pick, nothing to do. */
-    if (sim->realtime && vm->state != VMCISIM_VM_SUSPENDED)
-        sim_wake_all(&vm->resume_q);
+    /* Realtime: threads parked because their VM was suspended re-check it. Deterministic: the
+     * VM's threads join or leave the run queue. */
+    if (sim->realtime) {
+        if (vm->state != VMCISIM_VM_SUSPENDED)
+            sim_wake_all(&vm->resume_q);
+        return;
+    }
+    for (size_t i = 0; i < sim->nthreads; i++)
+        if (sim->threads[i]->vm == vm)
+            runq_refresh(sim, sim->threads[i]);
 }
 
 void sched_kill_all(vmcisim *sim)

@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sim/heap.h"
 #include "vmcisim/vmcisim.h"
 
 #define SIM_NO_DEADLINE UINT64_MAX
@@ -122,7 +123,11 @@ struct sim_thread {
     bool counted_dead;           /* live counters already updated */
     /* deterministic mode */
     uint32_t baton;              /* futex word: 0 none, 1 given, 2 sleeping */
-    size_t heap_idx;             /* position in the deadline heap, or SIZE_MAX */
+    struct sim_heap_node hn;     /* in the deadline heap (key: deadline, tie: id) */
+    size_t slot;                 /* index in the world's thread array */
+    bool queued;                 /* in the run queue (runnable, VM running) */
+    size_t rq_idx;               /* PCT: position in the priority heap */
+    uint64_t prio;               /* PCT: priority, higher runs first */
     /* realtime mode */
     pthread_cond_t cv;
     /* waiting */
@@ -227,9 +232,7 @@ bool sim_observe_packet_wanted(const vmcisim *sim);
  * the world and must not block. */
 typedef struct sim_timer sim_timer;
 struct sim_timer {
-    uint64_t deadline;
-    uint64_t seq;
-    size_t idx;                       /* SIZE_MAX when not armed */
+    struct sim_heap_node hn;          /* key: deadline, tie: arming sequence; armed if in */
     void (*cb)(sim_timer *t);
     sim_loop *loop;
 };

@@ -147,6 +147,13 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
     clock_gettime(CLOCK_MONOTONIC, &sim->t0);
     rng_seed(sim, sim->cfg.seed);
     trace_init(sim);
+    if (sched_policy_init(sim, sim->cfg.sched) != 0 || sched_pin_init(sim) != 0) {
+        pthread_cond_destroy(&sim->main_cv);
+        pthread_mutex_destroy(&sim->lock);
+        free(sim);
+        errno = EINVAL;
+        return NULL;
+    }
     sim->next_pid = 1;
 
     const char *path = sim->cfg.trace_path ? sim->cfg.trace_path : getenv("VMCISIM_TRACE");
@@ -158,8 +165,13 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
             sim->trace_fp_owned = sim->trace_fp != NULL;
         }
     }
-    sim_trace(sim, "world", "seed=%llu mode=%s", (unsigned long long)sim->cfg.seed,
-              sim->realtime ? "realtime" : "deterministic");
+    /* The policy is named only when it is not the historical one, so that `random` runs keep
+     * the trace hashes they always had. */
+    bool named = !sim->realtime && sim->sched.policy != SIM_SCHED_RANDOM;
+    sim_trace(sim, "world", "seed=%llu mode=%s%s%s", (unsigned long long)sim->cfg.seed,
+              sim->realtime ? "realtime" : "deterministic", named ? " sched=" : "",
+              named ? sim->sched.name : "");
+
     return sim;
 }
 
@@ -205,7 +217,8 @@ void vmcisim_destroy(vmcisim *sim)
     for (size_t i = 0; i < sim->nthreads; i++)
         sched_thread_free(sim->threads[i]);
     free(sim->threads);
-    free(sim->heap);
+    runq_free(sim);
+    sim_heap_free(&sim->deadlines);
     if (sim->trace_fp) {
         if (sim->trace_fp_owned)
             fclose(sim->trace_fp);
@@ -463,6 +476,11 @@ void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out)
         *out = sim->stats;
 }
 
+const char *vmcisim_sched_name(const vmcisim *sim)
+{
+    return !sim ? "" : sim->realtime ? "realtime" : sim->sched.name;
+}
+
 /* ---- lifecycle ---------------------------------------------------------------------------------- */
 
 static int lifecycle_refuse(vmcisim *sim, vmcisim_vm *vm, const char *op, const char *why)
@@ -487,6 +505,7 @@ int vmcisim_vm_suspend(vmcisim_vm *vm)
     if (vm->state != VMCISIM_VM_RUNNING)
         return lifecycle_refuse(sim, vm, "suspend", "VM is not running");
     vm->state = VMCISIM_VM_SUSPENDED;
+    sched_vm_state_changed(sim, vm);
     sim_trace_vm(sim, vm, "vm-suspend", "cid=%u", vm->cid);
     announce(sim, vm, SIM_VM_SUSPEND);
     sched_vm_state_changed(sim, vm);
@@ -506,6 +525,7 @@ int vmcisim_vm_resume(vmcisim_vm *vm)
     if (vm->state != VMCISIM_VM_SUSPENDED)
         return lifecycle_refuse(sim, vm, "resume", "VM is not suspended");
     vm->state = VMCISIM_VM_RUNNING;
+    sched_vm_state_changed(sim, vm);
     sim_trace_vm(sim, vm, "vm-resume", "cid=%u", vm->cid);
     announce(sim, vm, SIM_VM_RESUME);
     sched_vm_state_changed(sim, vm);
@@ -569,6 +589,7 @@ int vmcisim_vm_power_off(vmcisim_vm *vm)
     sim_thread *self = sim_self();
     bool self_inside = self && self->sim == sim && self->vm == vm;
     vm->state = VMCISIM_VM_POWERED_OFF;
+    sched_vm_state_changed(sim, vm);
     sim_trace_vm(sim, vm, "vm-power-off", "cid=%u", vm->cid);
     /* End the VM's threads where they stand (in creation order), then tear its state down. */
     for (size_t i = 0; i < sim->nthreads; i++) {

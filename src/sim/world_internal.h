@@ -9,6 +9,33 @@
 #include "sim/sim.h"
 
 #define SIM_MAX_LAYERS 8
+#define SIM_PCT_MAX_DEPTH 16
+
+/* The deterministic scheduler's policy (sched_policy.c). */
+enum sim_sched_policy { SIM_SCHED_RANDOM, SIM_SCHED_PCT };
+struct sim_sched {
+    enum sim_sched_policy policy;
+    unsigned depth;                  /* PCT: bug depth d; d-1 priority-change points */
+    uint64_t horizon;                /* PCT: change points are drawn in [1, horizon] */
+    bool horizon_given;              /* else a scale is drawn per change point */
+    uint64_t change[SIM_PCT_MAX_DEPTH];
+    unsigned nchange, next_change;
+    uint64_t steps;                  /* scheduling points so far */
+    uint64_t rng[4];                 /* PCT's own stream, so fault draws stay put */
+    uint64_t low;                    /* PCT: the next demoted priority (decreasing) */
+    sim_thread *last;                /* the thread picked last */
+    uint64_t run_len;                /* points it took in a row */
+    char name[40];                   /* "random", "pct:3", as printed */
+};
+
+/* Threads that may run now (runq.c). */
+struct sim_runq {
+    uint32_t *fen;                   /* Fenwick tree of queued flags by slot, 1-based */
+    size_t fen_cap;
+    size_t count;
+    sim_thread **heap;               /* PCT: max-heap by priority */
+    size_t len, heap_cap;
+};
 
 struct sim_layer {
     const struct sim_layer_ops *ops;
@@ -45,9 +72,11 @@ struct vmcisim {
     int run_result;
     sim_thread *reaper;              /* a killed thread gives the baton back to it (NULL: main) */
     bool reaping;
-    sim_thread **heap;               /* threads waiting with a deadline, min-heap */
-    size_t heap_len, heap_cap;
+    struct sim_heap deadlines;       /* threads waiting with a deadline (heap.c) */
     struct vmcisim_stats stats;
+    struct sim_sched sched;
+    struct sim_runq runq;
+    int cpu;                         /* the CPU this world's threads are pinned to, or -1 */
 
     /* processes */
     sim_proc **procs;
@@ -98,6 +127,22 @@ bool fdwait_idle(vmcisim *sim, bool nothing_else);  /* wake threads whose real f
 void fdwait_rt_kick(sim_thread *t);                 /* realtime: t is woken or killed */
 void fdwait_thread_free(sim_thread *t);
 
+/* runq.c */
+int runq_reserve(vmcisim *sim, sim_thread *t);
+void runq_refresh(vmcisim *sim, sim_thread *t);
+void runq_reprioritize(vmcisim *sim, sim_thread *t, uint64_t prio);
+size_t runq_count(const vmcisim *sim);
+sim_thread *runq_nth(vmcisim *sim, size_t r);
+sim_thread *runq_top(vmcisim *sim);
+void runq_free(vmcisim *sim);
+
+/* sched_policy.c */
+int sched_policy_init(vmcisim *sim, const char *spec);   /* 0, or -1 (bad spec, error set) */
+void sched_policy_new_thread(vmcisim *sim, sim_thread *t);
+void sched_policy_step(vmcisim *sim, sim_thread *self);
+sim_thread *sched_policy_pick(vmcisim *sim);
+int sched_pin_init(vmcisim *sim);
+
 /* world.c */
 void world_proc_ended(vmcisim *sim, sim_proc *p);
 
@@ -111,6 +156,9 @@ sim_proc *world_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void
 /* trace.c, rng.c */
 void trace_init(vmcisim *sim);
 void rng_seed(vmcisim *sim, uint64_t seed);
+void rng_seed_state(uint64_t s[4], uint64_t seed);
+uint64_t rng_next(uint64_t s[4]);
+uint64_t rng_below(uint64_t s[4], uint64_t n);
 
 /* loop.c */
 void sim_loop_kill(sim_loop *l);
