@@ -131,6 +131,31 @@ void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);
 
+/* Coverage assertions (docs/finding-bugs.md). Called from a simulated thread; each returns cond.
+ * An `always` that is false writes an "always-failed" trace record and is kept as the world's
+ * first failure (vmcisim_always_failed); `sometimes` and `reachable` only count, so a sweep can
+ * report the ones that never held. Names are at most VMCISIM_COV_NAME_MAX-1 characters. */
+int  vmcisim_always(int cond, const char *name);
+int  vmcisim_sometimes(int cond, const char *name);
+void vmcisim_reachable(const char *name);
+
+#define VMCISIM_COV_NAME_MAX 96
+enum vmcisim_cov_kind { VMCISIM_COV_ALWAYS = 1, VMCISIM_COV_SOMETIMES = 2, VMCISIM_COV_REACHABLE = 3 };
+struct vmcisim_cov_point {
+    char     name[VMCISIM_COV_NAME_MAX];
+    int      kind;                 /* enum vmcisim_cov_kind */
+    uint64_t evals;                /* times the assertion was evaluated */
+    uint64_t hits;                 /* times its condition held (reachable: times reached) */
+    uint64_t fails;                /* always: times it did not hold */
+};
+/* The same from any thread, for a given world (e.g. checks made after vmcisim_run). */
+int vmcisim_cov_record(vmcisim *sim, int kind, int cond, const char *name);
+/* Copies up to max points (the stack's own first, then in first-use order); returns how many
+ * the world has. */
+size_t vmcisim_coverage(const vmcisim *sim, struct vmcisim_cov_point *out, size_t max);
+/* The name of the first `always` that failed (and when, if when_ns), or NULL. */
+const char *vmcisim_always_failed(const vmcisim *sim, uint64_t *when_ns);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,6 +42,7 @@ struct run_opts {
     uint64_t expect_hash;
     const char *argv0;
     int progress;
+    int coverage;           /* --coverage: the coverage report after the results */
 };
 
 struct job {
@@ -68,7 +69,7 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--pcap FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
-            "                   [--expect-hash HEX] FILE...\n"
+            "                   [--expect-hash HEX] [--coverage] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
 }
@@ -138,6 +139,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             else
                 o->pcap = val;
             i++;
+        } else if (strcmp(a, "--coverage") == 0) {
+            o->coverage = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--realtime") == 0) {
@@ -582,6 +585,18 @@ static int run_parallel(struct cli_run *c)
     return 0;
 }
 
+/* Every coverage point of the sweep, with its hits across the runs (docs/finding-bugs.md). */
+static void print_coverage(const struct cli_run *c)
+{
+    struct scen_covreport *r = scen_covreport_new();
+    for (size_t i = 0; r && i < c->njobs; i++)
+        if (scen_covreport_add(r, &c->jobs[i].res) != 0)
+            break;
+    if (r)
+        scen_covreport_print(r, stdout);
+    scen_covreport_free(r);
+}
+
 /* ---- the command ----------------------------------------------------------------------------- */
 
 static int build_jobs(struct cli_run *c)
@@ -673,6 +688,8 @@ int cli_run(int argc, char **argv, const char *prog)
             print_ready(&c);
         }
         clear_progress(&c);
+        if (c.o.coverage)
+            print_coverage(&c);
         fflush(stdout);
         rc = c.failed ? 1 : 0;
     }

@@ -208,6 +208,8 @@ struct scen_check {
     int cmp;                /* enum scen_cmp */
     int64_t value;          /* or the vm state / ft flag */
     int64_t hi;             /* a range `x 1..5` uses value..hi with cmp == -1 */
+    int cov;                /* 0: a plain check; VMCISIM_COV_ALWAYS / _SOMETIMES: counted in
+                               the coverage report (`check always ...`, `check sometimes ...`) */
 };
 
 struct scen_script {

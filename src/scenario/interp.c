@@ -297,11 +297,51 @@ static void check_value_text(const struct scen_check *c, int64_t v, char *buf, s
         snprintf(buf, n, "%lld", (long long)v);
 }
 
+/* The coverage name of a `check always/sometimes`: where it is and what it says. */
+static void check_cov_name(const struct scen_script *sc, const struct scen_check *c,
+                           const char *what, char *buf, size_t n)
+{
+    const char *slash = strrchr(sc->path, '/');
+    int k = snprintf(buf, n, "%.40s:%d: ", slash ? slash + 1 : sc->path, c->line);
+    if (k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, "%.*s", (int)(n - (size_t)k - 1), what);
+}
+
+/* An `always` anywhere (the stack, a program, a check) that did not hold fails the run. */
+static void judge_always(struct scen_run *run)
+{
+    uint64_t when = 0;
+    const char *name = vmcisim_always_failed(run->sim, &when);
+    if (!name)
+        return;
+    if (run->failed)
+        return; /* the first failure is the one reported */
+    /* no line of the script to blame: the assertion is in the stack or a program */
+    struct scen_result *r = run->res;
+    run->failed = 1;
+    r->status = SCEN_FAIL;
+    r->line = 0;
+    snprintf(r->where, sizeof r->where, "%s", run->sc->path);
+    snprintf(r->expected, sizeof r->expected, "always '%s' to hold", name);
+    snprintf(r->got, sizeof r->got, "false at %.9fs", (double)when / 1e9);
+    snprintf(r->message, sizeof r->message, "%s: expected %s, got %s", run->sc->path, r->expected,
+             r->got);
+}
+
+static void copy_coverage(struct scen_run *run)
+{
+    size_t n = vmcisim_coverage(run->sim, run->res->cov, SCEN_COV_MAX);
+    run->res->ncov = n < SCEN_COV_MAX ? n : SCEN_COV_MAX;
+}
+
 static void run_checks(struct scen_run *run)
 {
     const struct scen_script *sc = run->sc;
-    for (size_t i = 0; i < sc->nchecks && !run->failed; i++) {
+    for (size_t i = 0; i < sc->nchecks; i++) {
         const struct scen_check *c = &sc->checks[i];
+        /* after a failure only `sometimes` checks are still counted (for the report) */
+        if (run->failed && c->cov != VMCISIM_COV_SOMETIMES)
+            continue;
         int64_t v = 0;
         char lhs[SCEN_NAME_MAX * 2 + 16];
         switch (c->lhs) {
@@ -323,7 +363,8 @@ static void run_checks(struct scen_run *run)
                      scen_counter_name(c->counter));
             break;
         }
-        if (cmp_holds(c->cmp, v, c->value, c->hi))
+        int holds = cmp_holds(c->cmp, v, c->value, c->hi);
+        if (holds && !c->cov)
             continue;
         char a[64], b[64], exp[320], got[96];
         check_value_text(c, c->value, a, sizeof a);
@@ -332,6 +373,13 @@ static void run_checks(struct scen_run *run)
             snprintf(exp, sizeof exp, "%s in %s..%s", lhs, a, b);
         } else {
             snprintf(exp, sizeof exp, "%s %s %s", lhs, cmp_text(c->cmp), a);
+        }
+        if (c->cov) {
+            char name[VMCISIM_COV_NAME_MAX];
+            check_cov_name(sc, c, exp, name, sizeof name);
+            vmcisim_cov_record(run->sim, c->cov, holds, name);
+            if (holds || c->cov == VMCISIM_COV_SOMETIMES)
+                continue;
         }
         check_value_text(c, v, got, sizeof got);
         scen_fail(run, c->line, exp, got, "check");
@@ -503,6 +551,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         if (!run.failed)
             judge_stuck(&run, rc);
         run_checks(&run);
+        judge_always(&run);
+        copy_coverage(&run);
     }
     res->trace_hash = vmcisim_trace_hash(run.sim);
     res->trace_records = vmcisim_trace_count(run.sim);

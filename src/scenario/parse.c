@@ -1131,6 +1131,14 @@ static void top_check(struct parser *p)
     c->line = t->line;
     c->col = t->col;
     c->proc = -1;
+    /* `check sometimes X` / `check always X` (unless a process is named so: `sometimes.eof`) */
+    if (peek2(p)->kind != T_DOT) {
+        if (accept_word(p, "sometimes"))
+            c->cov = VMCISIM_COV_SOMETIMES;
+        else if (accept_word(p, "always"))
+            c->cov = VMCISIM_COV_ALWAYS;
+        t = peek(p);
+    }
     if (accept_word(p, "time")) {
         c->lhs = LHS_TIME;
     } else if (t->kind == T_STAR || t->kind == T_IDENT) {

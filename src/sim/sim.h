@@ -174,6 +174,16 @@ uint64_t sim_rand(vmcisim *sim);                       /* from the world's seed 
 uint64_t sim_rand_below(vmcisim *sim, uint64_t n);    /* uniform in [0, n), n > 0 */
 bool sim_chance(vmcisim *sim, double p);              /* true with probability p */
 
+/* ---- coverage assertions (coverage.c) -------------------------------------------------------
+ * For the stack's own code, already inside the world: counts a point (kind: enum
+ * vmcisim_cov_kind) and returns cond. No trace record unless an `always` fails. */
+bool sim_cov(vmcisim *sim, int kind, bool cond, const char *name);
+#define SIM_REACHABLE(sim, name) ((void)sim_cov((sim), VMCISIM_COV_REACHABLE, true, (name)))
+#define SIM_SOMETIMES(sim, cond, name) sim_cov((sim), VMCISIM_COV_SOMETIMES, (cond), (name))
+#define SIM_ALWAYS(sim, cond, name) sim_cov((sim), VMCISIM_COV_ALWAYS, (cond), (name))
+void sim_cov_init(vmcisim *sim);
+void sim_cov_free(vmcisim *sim);
+
 /* ---- trace --------------------------------------------------------------------------------- */
 /* One record: simulated time, VM/CID and thread of the caller, event name, arguments. */
 void sim_trace(vmcisim *sim, const char *event, const char *fmt, ...)

@@ -139,6 +139,7 @@ static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets
     rng_seed(sim, sim->cfg.seed);
     trace_init(sim);
     sim->next_pid = 1;
+    sim_cov_init(sim);
 
     const char *path = sim->cfg.trace_path ? sim->cfg.trace_path : getenv("VMCISIM_TRACE");
     if (path && *path) {
@@ -198,6 +199,7 @@ void vmcisim_destroy(vmcisim *sim)
     for (size_t i = 0; i < sim->nthreads; i++)
         sched_thread_free(sim->threads[i]);
     free(sim->threads);
+    sim_cov_free(sim);
     free(sim->heap);
     if (sim->trace_fp) {
         if (sim->trace_fp_owned)

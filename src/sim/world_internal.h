@@ -72,6 +72,9 @@ struct vmcisim {
     uint64_t trace_count;
     bool destroying;
 
+    /* coverage assertions (coverage.c), allocated on first use */
+    struct sim_cov *cov;
+
     /* packet observer (pcap) */
     vmcisim_packet_fn pkt_fn;
     void *pkt_ctx;
