@@ -26,6 +26,7 @@ struct vmcisim_config {
     /* --- extensions (a zeroed value keeps the default) --- */
     const char *trace_path; /* readable trace written here ("-": stderr). NULL: the environment
                                variable VMCISIM_TRACE names the file, if set; else no text. */
+    const struct vmcisim_cost *cost; /* what moving data costs in simulated time (NULL: none) */
 };                      /* a zeroed struct is valid; more fields may be added after these */
 
 vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */
@@ -127,6 +128,22 @@ struct vmcisim_faults {
 };
 int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *faults); /* 0, or -1 EINVAL */
 void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
+
+/* The cost model (docs/finding-bugs.md): what moving data costs in simulated time. All zero (the
+ * default) is a world where data moves in no time. VMCISIM_COST_PUBLISHED is a preset from
+ * published VMCI figures. */
+struct vmcisim_cost {
+    uint64_t qp_byte_ps;     /* picoseconds per byte copied into a queue pair, spent by the
+                                sender before the bytes become readable */
+    uint64_t dgram_ns;       /* added to the delivery of each datagram crossing a VM boundary */
+    uint64_t notify_ns;      /* added on top for stream control packets (notifications) */
+    uint64_t hypercall_ns;   /* time a process spends in each hypercall */
+};
+/* 276 ps/byte: the 29 Gbit/s VM-to-VM VMCI stream throughput of VMware's "VMCI Socket
+ * Performance" (2009); the three latencies are estimates (docs/finding-bugs.md). */
+#define VMCISIM_COST_PUBLISHED {276, 10000, 5000, 1000}
+int  vmcisim_set_cost(vmcisim *sim, const struct vmcisim_cost *cost);   /* 0, or -1 EINVAL */
+void vmcisim_get_cost(const vmcisim *sim, struct vmcisim_cost *out);
 
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);

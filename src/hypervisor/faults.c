@@ -176,6 +176,10 @@ bool hv_faults_take(struct hv *hv, struct hv_context *dst, struct vmci_datagram 
     uint64_t size = VMCI_DG_SIZE(dg);
     bool app = !is_control(dg);
     uint64_t latency = (from_guest || dst) ? f->hv_latency_ns : 0;
+    if (from_guest || dst) { /* the cost model (src/sim/cost.c) */
+        const struct vmcisim_cost *c = sim_cost(hv->sim);
+        latency += c->dgram_ns + (app ? 0 : c->notify_ns);
+    }
     bool dup = false, reorder = false;
     uint64_t delay = 0;
     if (app) {

@@ -229,6 +229,8 @@ struct scen_script {
     char (*events)[SCEN_NAME_MAX * 2];
     size_t nevents;
     struct scen_faults faults; /* the `faults` line(s) before the run */
+    struct vmcisim_cost cost;  /* the `cost` line(s): what moving data costs in simulated time */
+    int has_cost;
     int faults_line;
 };
 

@@ -117,6 +117,7 @@ struct sim_thread {
     const char *waiting_for;
     uint64_t deadline;
     bool woken;
+    uint64_t owed_ns;            /* cost model: hypercall time to spend at the next point */
     jmp_buf unwind;
 };
 
@@ -183,6 +184,16 @@ bool sim_cov(vmcisim *sim, int kind, bool cond, const char *name);
 #define SIM_ALWAYS(sim, cond, name) sim_cov((sim), VMCISIM_COV_ALWAYS, (cond), (name))
 void sim_cov_init(vmcisim *sim);
 void sim_cov_free(vmcisim *sim);
+
+/* ---- the cost model (cost.c) ----------------------------------------------------------------- */
+const struct vmcisim_cost *sim_cost(const vmcisim *sim);
+/* The calling process thread spends ns of simulated time now (no-op for other threads). */
+void sim_spend(vmcisim *sim, uint64_t ns, const char *what);
+/* ... or owes it, paid at its next scheduling point (sim_point). */
+void sim_owe(vmcisim *sim, uint64_t ns);
+void sim_pay_owed(vmcisim *sim);
+/* Copy time of bytes [done, done + more) of a stream at qp_byte_ps. */
+uint64_t sim_copy_cost_ns(const vmcisim *sim, uint64_t done_bytes, uint64_t more_bytes);
 
 /* ---- trace --------------------------------------------------------------------------------- */
 /* One record: simulated time, VM/CID and thread of the caller, event name, arguments. */

@@ -160,6 +160,9 @@ static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets
         return NULL;
     }
     announce(sim, sim->vms[0], SIM_VM_CREATED);
+    if (sim->cfg.cost)
+        vmcisim_set_cost(sim, sim->cfg.cost);
+    sim->cfg.cost = NULL; /* copied: the caller's struct need not outlive the call */
     return sim;
 }
 

@@ -72,6 +72,9 @@ struct vmcisim {
     uint64_t trace_count;
     bool destroying;
 
+    /* the cost model (cost.c) */
+    struct vmcisim_cost cost;
+
     /* coverage assertions (coverage.c), allocated on first use */
     struct sim_cov *cov;
 

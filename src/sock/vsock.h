@@ -106,6 +106,7 @@ struct vsock {
     uint64_t rcvtimeo_ns, sndtimeo_ns;   /* 0: none */
     int rcvlowat;
     int rcvbuf;
+    uint64_t cost_bytes;                 /* cost model: bytes whose copy time was spent */
     /* listener */
     int max_backlog, ack_backlog;
     struct vsock_list pending;           /* children between REQUEST and OFFER */
