@@ -43,6 +43,7 @@ struct run_opts {
     const char *argv0;
     int progress;
     int coverage;           /* --coverage: the coverage report after the results */
+    int swarm;              /* --swarm: a fault profile per seed (docs/finding-bugs.md) */
 };
 
 struct job {
@@ -69,7 +70,7 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--pcap FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
-            "                   [--expect-hash HEX] [--coverage] FILE...\n"
+            "                   [--expect-hash HEX] [--coverage] [--swarm] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
 }
@@ -141,6 +142,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             i++;
         } else if (strcmp(a, "--coverage") == 0) {
             o->coverage = 1;
+        } else if (strcmp(a, "--swarm") == 0) {
+            o->swarm = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--realtime") == 0) {
@@ -248,9 +251,9 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     /* a run whose worker died has no trace hash to pin */
     if (j->res.trace_records)
         snprintf(hash, sizeof hash, " --expect-hash %016llx", (unsigned long long)j->res.trace_hash);
-    snprintf(out, n, "%s run --seed %llu%s%s%s %s", prog, (unsigned long long)j->seed,
+    snprintf(out, n, "%s run --seed %llu%s%s%s%s %s", prog, (unsigned long long)j->seed,
              c->o.realtime ? " --realtime" : "", c->o.check_det ? " --check-determinism" : "",
-             hash, file);
+             c->o.swarm ? " --swarm" : "", hash, file);
 }
 
 /* ---- determinism check ----------------------------------------------------------------------- */
@@ -333,7 +336,7 @@ static void run_job(const struct cli_run *c, struct job *j)
 {
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
-    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime};
+    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .swarm = c->o.swarm};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);
         ro.trace_path = trace;

@@ -74,8 +74,15 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
 
 static void fg_done(struct scen_run *run)
 {
-    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0)
+    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
+        if (run->swarm && run->sim) {
+            /* the swarm's events past the end of the work are not waited for */
+            sim_enter(run->sim);
+            sim_wake_all(&run->swarm_q);
+            sim_leave(run->sim);
+        }
+    }
 }
 
 int scen_should_stop(struct scen_inst *in)
@@ -253,6 +260,29 @@ static void timeline_main(void *arg)
             break;
     }
     fg_done(tl->run);
+}
+
+/* The swarm's lifecycle events (swarm.c), in a host process of their own that holds no run
+ * open: it waits for each event's time unless the work is done first. An action the world
+ * refuses (resume of a VM the file powered off) is no failure: the draw did not know. */
+static void swarm_main(void *arg)
+{
+    struct scen_run *run = arg;
+    for (size_t i = 0; i < run->sw.nevents; i++) {
+        const struct scen_swarm_event *e = &run->sw.ev[i];
+        sim_enter(run->sim);
+        while (!__atomic_load_n(&run->stop, __ATOMIC_SEQ_CST) && !scen_winding_down(run) &&
+               sim_now(run->sim) < e->at_ns)
+            sim_wait(&run->swarm_q, e->at_ns, "the swarm's next event");
+        sim_leave(run->sim);
+        if (__atomic_load_n(&run->stop, __ATOMIC_SEQ_CST) || scen_winding_down(run))
+            return;
+        char note[96];
+        snprintf(note, sizeof note, "swarm %s %s", scen_action_name(e->action),
+                 run->sc->vms[e->vm].name);
+        vmcisim_trace_note(run->sim, note);
+        scen_do_action(run, e->action, e->vm);
+    }
 }
 
 /* ---- judging --------------------------------------------------------------------------------- */
@@ -433,6 +463,9 @@ static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
         scen_describe_rc(-1, errno, got, sizeof got);
         return scen_fail(run, sc->faults_line, "the fault knobs to be accepted", got, NULL);
     }
+    /* the swarm's knobs on top: the file's own knobs were left out of the draw */
+    if (run->swarm && run->sw.faults.mask && scen_do_faults(run, &run->sw.faults) != 0)
+        return scen_fail(run, 1, "the swarm's fault knobs to be accepted", "EINVAL", NULL);
     (void)o;
     return 0;
 }
@@ -482,6 +515,9 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
     }
     if (run->fg_left == 0)
         run->stop = 1;
+    if (run->swarm && run->sw.nevents &&
+        vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "swarm", swarm_main, run) != 0)
+        return scen_fail(run, 1, "the swarm process to start", vmcisim_error(run->sim), NULL);
     return 0;
 }
 
@@ -496,6 +532,11 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     memset(&run, 0, sizeof run);
     run.sc = sc;
     run.res = res;
+    if (o->swarm) {
+        run.swarm = 1;
+        scen_swarm_draw(sc, o->seed, &run.sw);
+        scen_swarm_describe(sc, &run.sw, res->swarm, sizeof res->swarm);
+    }
     pthread_mutex_init(&run.mu, NULL);
     size_t ninst = 0;
     for (size_t i = 0; i < sc->nprocs; i++)

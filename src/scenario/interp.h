@@ -15,12 +15,31 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../sim/sim.h"
 #include "ast.h"
 #include "scenario.h"
 #include "vmci_sockets.h"
 #include "vmcisim.h"
 
 struct scen_run;
+
+/* ---- swarm.c --------------------------------------------------------------------------------- */
+#define SCEN_SWARM_MAX_EVENTS 6
+struct scen_swarm_event {
+    uint64_t at_ns;
+    int action;                  /* enum scen_action */
+    int vm;                      /* index into scen_script.vms */
+};
+struct scen_swarm {
+    struct scen_faults faults;   /* the knobs drawn on (mask) and their values */
+    size_t nevents;
+    struct scen_swarm_event ev[SCEN_SWARM_MAX_EVENTS];   /* in time order */
+};
+/* The profile of one seed: a function of the script and the seed alone. */
+void scen_swarm_draw(const struct scen_script *sc, uint64_t seed, struct scen_swarm *sw);
+/* As scenario text: "faults dgram-drop 0.05 hv-latency 1000us; at 1.5s suspend g1; ..." */
+void scen_swarm_describe(const struct scen_script *sc, const struct scen_swarm *sw, char *buf,
+                         size_t n);
 
 /* One running instance of a process or program. */
 struct scen_inst {
@@ -60,6 +79,9 @@ struct scen_run {
     struct scen_on *on;          /* per timed entry */
     int fg_left;                 /* atomic: foreground activities not yet ended */
     int stop;                    /* atomic: set once fg_left reaches 0; daemons then end */
+    int swarm;                   /* --swarm: the drawn profile below is in force */
+    struct scen_swarm sw;
+    sim_waitq swarm_q;           /* the swarm helper waits here for its next event */
     pthread_mutex_t mu;          /* the first failure */
     int failed;
     struct scen_result *res;

@@ -40,20 +40,25 @@ void scen_json_string(const char *s, char *buf, size_t n)
 void scen_format_line(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
+    int k;
     if (r->status == SCEN_PASS)
-        snprintf(buf, n, "PASS %s seed=%llu hash=%016llx records=%llu time=%.9fs", path,
-                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash,
-                 (unsigned long long)r->trace_records, (double)r->sim_ns / 1e9);
+        k = snprintf(buf, n, "PASS %s seed=%llu hash=%016llx records=%llu time=%.9fs", path,
+                     (unsigned long long)r->seed, (unsigned long long)r->trace_hash,
+                     (unsigned long long)r->trace_records, (double)r->sim_ns / 1e9);
     else
-        snprintf(buf, n, "FAIL %s seed=%llu hash=%016llx %s | replay: %s", path,
-                 (unsigned long long)r->seed, (unsigned long long)r->trace_hash, r->message,
-                 replay ? replay : "");
+        k = snprintf(buf, n, "FAIL %s seed=%llu hash=%016llx %s | replay: %s", path,
+                     (unsigned long long)r->seed, (unsigned long long)r->trace_hash, r->message,
+                     replay ? replay : "");
+    /* the swarm profile of the run, drawn from its seed */
+    if (r->swarm[0] && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, " | swarm: %s", r->swarm);
 }
 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
     char jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
+    char jswarm[1100];
     scen_json_string(path, jpath, sizeof jpath);
     scen_json_string(r->where, jwhere, sizeof jwhere);
     scen_json_string(r->expected, jexp, sizeof jexp);
@@ -68,4 +73,10 @@ void scen_format_json(const struct scen_result *r, const char *path, const char 
              r->status == SCEN_PASS ? "pass" : "fail", jpath, (unsigned long long)r->seed,
              (unsigned long long)r->trace_hash, (unsigned long long)r->trace_records,
              (unsigned long long)r->sim_ns, r->line, jwhere, jexp, jgot, jmsg, jdet, jrep);
+    /* the swarm profile only when there is one, so other records keep their shape */
+    size_t k = strlen(buf);
+    if (r->swarm[0] && k > 0 && k < n && buf[k - 1] == '}') {
+        scen_json_string(r->swarm, jswarm, sizeof jswarm);
+        snprintf(buf + k - 1, n - (k - 1), ",\"swarm\":%s}", jswarm);
+    }
 }

@@ -30,6 +30,7 @@ struct scen_run_opts {
     int realtime;
     const char *trace_path;   /* readable trace file, or NULL */
     const char *pcap_path;    /* LINKTYPE_VSOCK capture file, or NULL */
+    int swarm;                /* draw a fault profile from the seed (docs/finding-bugs.md) */
 };
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
@@ -49,6 +50,7 @@ struct scen_result {
     char got[256];
     char message[2048];       /* one line: "path:line: expected X, got Y" (more for deadlocks) */
     char detail[2048];        /* extra lines (e.g. a determinism divergence), may be empty */
+    char swarm[512];          /* --swarm: the profile drawn, as scenario text ("" without) */
     /* coverage points of the run (the stack's, the program's, `check always/sometimes`) */
     size_t ncov;
     struct vmcisim_cov_point cov[SCEN_COV_MAX];
