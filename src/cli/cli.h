@@ -8,5 +8,7 @@ int cli_demo(int argc, char **argv);
 /* `vmcisim run`; prog is how the tool was invoked, for the replay commands it prints. */
 int cli_run(int argc, char **argv, const char *prog);
 int cli_bench(int argc, char **argv);
+/* `vmcisim shrink` (shrink.c) */
+int cli_shrink(int argc, char **argv, const char *prog);
 
 #endif

@@ -13,6 +13,7 @@ static void usage(FILE *f)
                "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
                "  run [options] FILE...                   run scenario files over seeds "
                "(vmcisim run --help)\n"
+               "  shrink --seed N [--swarm] FILE [-o OUT]  reduce a failing run's faults\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
                "                                            measure the transports and the scheduler\n"
                "  version                                   print the version\n");
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
         return cli_demo(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cli_run(argc - 1, argv + 1, argv[0]);
+    if (strcmp(argv[1], "shrink") == 0)
+        return cli_shrink(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -133,7 +133,7 @@ void scen_swarm_describe(const struct scen_script *sc, const struct scen_swarm *
         k = put(buf, n, k, " hv-latency %gus", (double)v->hv_latency_ns / 1e3);
     for (size_t i = 0; i < sw->nevents; i++) {
         const struct scen_swarm_event *e = &sw->ev[i];
-        k = put(buf, n, k, "; at %.9fs", (double)e->at_ns / 1e9);
+        k = put(buf, n, k, "; at %lluns", (unsigned long long)e->at_ns); /* exact, parseable */
         k = put(buf, n, k, " %s %s", scen_action_name(e->action), sc->vms[e->vm].name);
     }
 }
