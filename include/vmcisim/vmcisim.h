@@ -129,6 +129,13 @@ struct vmcisim_faults {
 int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *faults); /* 0, or -1 EINVAL */
 void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
 
+/* Holds (docs/finding-bugs.md): while a VM is held, the datagrams it sends and those sent to it
+ * (stream notifications and handshakes included) wait in the hypervisor; the release delivers
+ * them in sending order, delayed, never lost. 0, or -1 EINVAL (already held / not held / no
+ * such VM). */
+int vmcisim_vm_hold(vmcisim_vm *vm);
+int vmcisim_vm_release(vmcisim_vm *vm);
+
 /* The cost model (docs/finding-bugs.md): what moving data costs in simulated time. All zero (the
  * default) is a world where data moves in no time. VMCISIM_COST_PUBLISHED is a preset from
  * published VMCI figures. */

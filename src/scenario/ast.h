@@ -47,6 +47,7 @@ int scen_counter_by_name(const char *s, size_t n);
 /* Lifecycle and world actions: statements of processes, `at` and `on` lines. */
 enum scen_action {
     ACT_SUSPEND, ACT_RESUME, ACT_MIGRATE, ACT_POWER_OFF, ACT_FT_ON, ACT_FT_OFF,
+    ACT_HOLD, ACT_RELEASE, ACT_CLOG,   /* clog: hold, release after stmt.num ns */
 };
 
 enum scen_cidref { CIDREF_NUM, CIDREF_VM, CIDREF_SELF };

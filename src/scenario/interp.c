@@ -173,6 +173,9 @@ int scen_do_action(struct scen_run *run, int action, int vmi)
     case ACT_MIGRATE: return vmcisim_vm_migrate(vm);
     case ACT_FT_ON: return vmcisim_vm_fault_tolerance(vm, 1);
     case ACT_FT_OFF: return vmcisim_vm_fault_tolerance(vm, 0);
+    case ACT_HOLD:
+    case ACT_CLOG: return vmcisim_vm_hold(vm);
+    case ACT_RELEASE: return vmcisim_vm_release(vm);
     case ACT_POWER_OFF:
         power_off_accounting(run, vm);
         return vmcisim_vm_power_off(vm);
@@ -180,6 +183,48 @@ int scen_do_action(struct scen_run *run, int action, int vmi)
         errno = EINVAL;
         return -1;
     }
+}
+
+struct scen_clog {
+    struct scen_run *run;
+    int vm;
+    uint64_t ns;
+    struct scen_clog *next;      /* run->clogs: freed with the run (a helper may be killed) */
+};
+
+static void clog_main(void *arg)
+{
+    struct scen_clog *c = arg;
+    vmcisim_sleep(c->ns);
+    vmcisim_vm_release(c->run->vms[c->vm]);
+    fg_done(c->run);
+}
+
+int scen_do_stmt_action(struct scen_run *run, const struct scen_stmt *st)
+{
+    if (st->action != ACT_CLOG)
+        return scen_do_action(run, st->action, st->vm);
+    /* clog VM D: hold now, and a helper releases it D later (the run waits for it: what the
+     * VM's peers sent is delivered before the run ends) */
+    struct scen_clog *c = malloc(sizeof *c);
+    if (!c) {
+        errno = ENOMEM;
+        return -1;
+    }
+    pthread_mutex_lock(&run->mu);
+    *c = (struct scen_clog){.run = run, .vm = st->vm, .ns = (uint64_t)st->num, .next = run->clogs};
+    run->clogs = c;
+    pthread_mutex_unlock(&run->mu);
+    if (vmcisim_vm_hold(run->vms[st->vm]) != 0)
+        return -1;
+    __atomic_add_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST);
+    if (vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "clog", clog_main, c) != 0) {
+        fg_done(run);
+        vmcisim_vm_release(run->vms[st->vm]);
+        errno = EAGAIN;
+        return -1;
+    }
+    return 0;
 }
 
 int scen_do_faults(struct scen_run *run, const struct scen_faults *f)
@@ -614,6 +659,11 @@ out:
         free(run.inst[i].bstate);
         free(run.inst[i].pfds);
         free(run.inst[i].obuf);
+    }
+    while (run.clogs) {
+        struct scen_clog *c = run.clogs;
+        run.clogs = c->next;
+        free(c);
     }
     free(run.inst);
     free(run.vms);

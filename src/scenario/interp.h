@@ -22,6 +22,7 @@
 #include "vmcisim.h"
 
 struct scen_run;
+struct scen_clog;
 
 /* ---- swarm.c --------------------------------------------------------------------------------- */
 #define SCEN_SWARM_MAX_EVENTS 6
@@ -79,6 +80,7 @@ struct scen_run {
     struct scen_on *on;          /* per timed entry */
     int fg_left;                 /* atomic: foreground activities not yet ended */
     int stop;                    /* atomic: set once fg_left reaches 0; daemons then end */
+    struct scen_clog *clogs;     /* `clog` helpers' state (interp.c) */
     int swarm;                   /* --swarm: the drawn profile below is in force */
     struct scen_swarm sw;
     sim_waitq swarm_q;           /* the swarm helper waits here for its next event */
@@ -102,6 +104,8 @@ int scen_past_limit(struct scen_run *run);
  * a failed run ends soon instead of waiting out the limit. */
 int scen_winding_down(struct scen_run *run);
 int scen_do_action(struct scen_run *run, int action, int vm);   /* 0, or -1 with errno */
+/* The action of a statement (clog needs its duration); 0, or -1 with errno. */
+int scen_do_stmt_action(struct scen_run *run, const struct scen_stmt *st);
 int scen_do_faults(struct scen_run *run, const struct scen_faults *f); /* 0, or -1 with errno */
 uint64_t scen_now(struct scen_run *run);
 void scen_count(struct scen_inst *in, int counter, int64_t n);

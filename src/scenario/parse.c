@@ -669,6 +669,8 @@ static int world_action(struct parser *p, struct scen_stmt *st)
         st->op = OP_ACTION;
         st->action = a;
         st->vm = vm_ref(p);
+        if (a == ACT_CLOG)
+            st->num = (int64_t)duration_value(p, "how long to clog the VM");
         expectation(p, st);
         return 1;
     }
