@@ -752,7 +752,6 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 {
     struct vst_sock *t = T(sk);
     int64_t n = vmci_qpair_enqueue(t->qp, ubuf, len, uc_copy_from_user);
-    SIM_SOMETIMES(sk->sw->sim, n >= 0 && (uint64_t)n < len, "vsock.stream.queue-full");
     if (n == VMCI_ERROR_INVALID_ARGS)
         return -EFAULT;
     if (n < 0)

@@ -286,7 +286,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
             err = space;
             break;
         }
-        if (space == 0) {
+        if (SIM_SOMETIMES(sk->sw->sim, space == 0, "vsock.stream.queue-full")) {
             if (sk->err) {
                 err = -sk->err;
                 sk->err = 0;
