@@ -256,6 +256,35 @@ START_TEST(report_names_never_hit_sometimes_in_shipped_scenario)
 }
 END_TEST
 
+static void rt_proc(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 100; i++) {
+        vmcisim_sometimes(i % 2 == 0, "rt.even");
+        vmcisim_always(1, "rt.always");
+    }
+}
+
+/* Realtime mode: processes assert in parallel; the world lock keeps the counts exact. */
+START_TEST(realtime_assertions_count_exactly)
+{
+    vmcisim *sim = tu_world_rt();
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "rt", rt_proc, NULL), 0);
+    ck_assert_int_eq(vmcisim_run(sim), 0);
+    struct vmcisim_cov_point pts[16];
+    size_t n = vmcisim_coverage(sim, pts, 16);
+    const struct vmcisim_cov_point *p = find_point(pts, n, "rt.even");
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->evals, 400);
+    ck_assert_uint_eq(p->hits, 200);
+    p = find_point(pts, n, "rt.always");
+    ck_assert_uint_eq(p->hits, 400);
+    ck_assert_ptr_null(vmcisim_always_failed(sim, NULL));
+    vmcisim_destroy(sim);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("coverage");
@@ -267,5 +296,8 @@ int main(void)
     tcase_add_test(tc, process_named_sometimes_is_still_a_counter_check);
     tcase_add_test(tc, report_names_never_hit_sometimes_in_shipped_scenario);
     suite_add_tcase(s, tc);
+    TCase *rt = tcase_create("realtime");
+    tcase_add_test(rt, realtime_assertions_count_exactly);
+    suite_add_tcase(s, rt);
     return tu_run_suite(s);
 }
