@@ -11,6 +11,7 @@
 #ifndef VMCISIM_H
 #define VMCISIM_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -28,6 +29,7 @@ struct vmcisim_config {
                                variable VMCISIM_TRACE names the file, if set; else no text. */
     const char *sched;      /* deterministic scheduler: "random" or "pct:D" (also "pct:D:K").
                                NULL: the environment variable VMCISIM_SCHED, else "random". */
+    const struct vmcisim_cost *cost; /* what moving data costs in simulated time (NULL: none) */
 };                      /* a zeroed struct is valid; more fields may be added after these */
 
 vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */
@@ -133,6 +135,29 @@ struct vmcisim_faults {
 int vmcisim_set_faults(vmcisim *sim, const struct vmcisim_faults *faults); /* 0, or -1 EINVAL */
 void vmcisim_get_faults(const vmcisim *sim, struct vmcisim_faults *out);
 
+/* Holds (docs/finding-bugs.md): while a VM is held, the datagrams it sends and those sent to it
+ * (stream notifications and handshakes included) wait in the hypervisor; the release delivers
+ * them in sending order, delayed, never lost. 0, or -1 EINVAL (already held / not held / no
+ * such VM). */
+int vmcisim_vm_hold(vmcisim_vm *vm);
+int vmcisim_vm_release(vmcisim_vm *vm);
+
+/* The cost model (docs/finding-bugs.md): what moving data costs in simulated time. All zero (the
+ * default) is a world where data moves in no time. VMCISIM_COST_PUBLISHED is a preset from
+ * published VMCI figures. */
+struct vmcisim_cost {
+    uint64_t qp_byte_ps;     /* picoseconds per byte copied into a queue pair, spent by the
+                                sender before the bytes become readable */
+    uint64_t dgram_ns;       /* added to the delivery of each datagram crossing a VM boundary */
+    uint64_t notify_ns;      /* added on top for stream control packets (notifications) */
+    uint64_t hypercall_ns;   /* time a process spends in each hypercall */
+};
+/* 276 ps/byte: the 29 Gbit/s VM-to-VM VMCI stream throughput of VMware's "VMCI Socket
+ * Performance" (2009); the three latencies are estimates (docs/finding-bugs.md). */
+#define VMCISIM_COST_PUBLISHED {276, 10000, 5000, 1000}
+int  vmcisim_set_cost(vmcisim *sim, const struct vmcisim_cost *cost);   /* 0, or -1 EINVAL */
+void vmcisim_get_cost(const vmcisim *sim, struct vmcisim_cost *out);
+
 /* An explicit scheduling point for simulated threads (e.g. inside a user spin loop). */
 void vmcisim_yield(void);
 
@@ -166,6 +191,31 @@ vmcisim_proc *vmcisim_spawn_main_root(vmcisim_vm *vm, const char *name,
 int vmcisim_proc_status(const vmcisim_proc *p, int *status);
 /* From a simulated thread: the next number of the world's seeded random stream. */
 uint64_t vmcisim_random(void);
+
+/* Coverage assertions (docs/finding-bugs.md). Called from a simulated thread; each returns cond.
+ * An `always` that is false writes an "always-failed" trace record and is kept as the world's
+ * first failure (vmcisim_always_failed); `sometimes` and `reachable` only count, so a sweep can
+ * report the ones that never held. Names are at most VMCISIM_COV_NAME_MAX-1 characters. */
+int  vmcisim_always(int cond, const char *name);
+int  vmcisim_sometimes(int cond, const char *name);
+void vmcisim_reachable(const char *name);
+
+#define VMCISIM_COV_NAME_MAX 96
+enum vmcisim_cov_kind { VMCISIM_COV_ALWAYS = 1, VMCISIM_COV_SOMETIMES = 2, VMCISIM_COV_REACHABLE = 3 };
+struct vmcisim_cov_point {
+    char     name[VMCISIM_COV_NAME_MAX];
+    int      kind;                 /* enum vmcisim_cov_kind */
+    uint64_t evals;                /* times the assertion was evaluated */
+    uint64_t hits;                 /* times its condition held (reachable: times reached) */
+    uint64_t fails;                /* always: times it did not hold */
+};
+/* The same from any thread, for a given world (e.g. checks made after vmcisim_run). */
+int vmcisim_cov_record(vmcisim *sim, int kind, int cond, const char *name);
+/* Copies up to max points (the stack's own first, then in first-use order); returns how many
+ * the world has. */
+size_t vmcisim_coverage(const vmcisim *sim, struct vmcisim_cov_point *out, size_t max);
+/* The name of the first `always` that failed (and when, if when_ns), or NULL. */
+const char *vmcisim_always_failed(const vmcisim *sim, uint64_t *when_ns);
 
 #ifdef __cplusplus
 }

@@ -9,5 +9,7 @@ int cli_demo(int argc, char **argv);
 int cli_run(int argc, char **argv, const char *prog);
 /* `vmcisim report`: merge `vmcisim run --json` output of many shards into one summary. */
 int cli_report(int argc, char **argv);
+/* `vmcisim shrink` (shrink.c) */
+int cli_shrink(int argc, char **argv, const char *prog);
 
 #endif

@@ -16,6 +16,7 @@ static void usage(FILE *f)
                "(vmcisim run --help)\n"
                "  report [FILE...]                        merge `run --json` output of many "
                "shards\n"
+               "  shrink --seed N [--swarm] FILE [-o OUT]  reduce a failing run's faults\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
                "                                            measure the transports and the scheduler\n"
                "  version                                   print the version\n");
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "report") == 0)
         return cli_report(argc - 1, argv + 1);
+    if (strcmp(argv[1], "shrink") == 0)
+        return cli_shrink(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -52,6 +52,8 @@ struct run_opts {
     const char *argv0;
     int progress;
     int failures_only;
+    int coverage;           /* --coverage: the coverage report after the results */
+    int swarm;              /* --swarm: a fault profile per seed (docs/finding-bugs.md) */
 };
 
 struct job {
@@ -73,6 +75,7 @@ struct cli_run {
     struct timespec t0;
     int progress_shown;
     struct sweep_summary sum;
+    struct scen_covreport *cov;   /* --coverage: hits gathered as results are printed */
 };
 
 /* Ctrl-C ends a sweep early and still prints the summary of what ran. */
@@ -84,7 +87,8 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
-            "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D] FILE...\n"
+            "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D]\n"
+            "                   [--coverage] [--swarm] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
             "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
@@ -208,6 +212,10 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             else
                 o->html = val;
             i++;
+        } else if (strcmp(a, "--coverage") == 0) {
+            o->coverage = 1;
+        } else if (strcmp(a, "--swarm") == 0) {
+            o->swarm = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--failures-only") == 0) {
@@ -357,9 +365,10 @@ static void replay_command(const struct cli_run *c, const struct job *j, char *o
     char sched[64] = "";
     if (!c->o.realtime && j->res->sched[0])
         snprintf(sched, sizeof sched, " --sched %s", j->res->sched);
-    snprintf(out, n, "%s run --seed %llu%s%s%s%s %s", prog, (unsigned long long)j->seed,
+    snprintf(out, n, "%s run --seed %llu%s%s%s%s%s %s", prog, (unsigned long long)j->seed,
              c->o.realtime ? " --realtime" : "", sched,
-             c->o.check_det ? " --check-determinism" : "", hash, file);
+             c->o.check_det ? " --check-determinism" : "", c->o.swarm ? " --swarm" : "", hash,
+             file);
 }
 
 /* ---- determinism check ----------------------------------------------------------------------- */
@@ -454,7 +463,8 @@ static void run_job(const struct cli_run *c, struct job *j)
     job_result(j);
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
-    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched};
+    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched,
+                               .swarm = c->o.swarm};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);
         ro.trace_path = trace;
@@ -582,6 +592,10 @@ static void print_job(struct cli_run *c, struct job *j)
     replay_command(c, j, replay, sizeof replay);
     clear_progress(c);
     int show = !(c->o.failures_only && j->res->status == SCEN_PASS);
+    if (c->cov && scen_covreport_add(c->cov, j->res) != 0) {
+        scen_covreport_free(c->cov);   /* out of memory: no report rather than a wrong one */
+        c->cov = NULL;
+    }
     summary_add(&c->sum, path, j->seed, j->res->status == SCEN_PASS, j->res->message, replay);
     if (!show) {
         /* only the summary counts it */
@@ -760,6 +774,15 @@ static int run_parallel(struct cli_run *c)
     return 0;
 }
 
+/* Every coverage point of the sweep, with its hits across the runs (docs/finding-bugs.md). */
+static void print_coverage(struct cli_run *c)
+{
+    if (c->cov)
+        scen_covreport_print(c->cov, stdout);
+    else
+        fprintf(stderr, "vmcisim run: no memory for the coverage report\n");
+}
+
 /* ---- the command ----------------------------------------------------------------------------- */
 
 static int build_jobs(struct cli_run *c)
@@ -845,6 +868,8 @@ int cli_run(int argc, char **argv, const char *prog)
             sigaction(SIGINT, &sa, NULL);
         }
         clock_gettime(CLOCK_MONOTONIC, &c.t0);
+        if (c.o.coverage)
+            c.cov = scen_covreport_new();
         if (c.njobs == 0)
             fprintf(stderr, "vmcisim run: no seeds in this shard\n");
         if (c.o.jobs > 1 && c.njobs > 1) {
@@ -859,6 +884,8 @@ int cli_run(int argc, char **argv, const char *prog)
             print_ready(&c);
         }
         clear_progress(&c);
+        if (c.o.coverage)
+            print_coverage(&c);
         fflush(stdout);
         rc = c.failed ? 1 : 0;
         /* The closing lines go to stderr: stdout stays one result per line for scripts. */
@@ -868,6 +895,7 @@ int cli_run(int argc, char **argv, const char *prog)
             rc = 130;
     }
     summary_free(&c.sum);
+    scen_covreport_free(c.cov);
     signal(SIGINT, SIG_DFL);
     for (size_t i = 0; i < c.nscripts; i++)
         scen_script_free(c.scripts[i]);

@@ -135,6 +135,7 @@ int vmci_device_hypercall(struct vmci_device *dev, struct vmci_datagram *dg)
                   vmci_strerror(VMCI_ERROR_PAYLOAD_TOO_LARGE));
         return VMCI_ERROR_PAYLOAD_TOO_LARGE;
     }
+    sim_owe(dev->vm->sim, sim_cost(dev->vm->sim)->hypercall_ns); /* cost model */
     return hv_hypercall(dev->hv, dev->vm, dg);
 }
 

@@ -102,6 +102,7 @@ static int trace_full(struct hv *hv, struct hv_context *dst, const struct vmci_d
 {
     sim_trace_vm(hv->sim, dst->vm, "dg-drop", "src=%u:%u dst=%u:%u size=%llu reason=queue-full",
                  HV_H(dg->src), HV_H(dg->dst), (unsigned long long)VMCI_DG_SIZE(dg));
+    SIM_REACHABLE(hv->sim, "hv.dgram.queue-full");
     return rc;
 }
 

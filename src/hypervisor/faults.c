@@ -168,13 +168,87 @@ static bool is_control(const struct vmci_datagram *dg)
     return s == 1 || s == 15 || d == 1 || d == 15;
 }
 
+/* ---- holds (vmcisim_vm_hold) -----------------------------------------------------------------
+ * A held VM's datagrams, both those it sends and those sent to it, stream control packets (the
+ * stream's notifications and handshake) included, wait in the hypervisor in sending order; the
+ * release delivers every one no longer held by the other end, in that order, before anything
+ * sent after it. Nothing is lost unless the destination's queue is full when it is held (the
+ * sender then gets NO_RESOURCES, as for any full queue). Fault knobs are not drawn for held
+ * datagrams. Doorbells, events and queue-pair memory are not held: data already in a queue pair
+ * stays readable, but the notification that it is there waits. */
+
+static bool ctx_held(struct hv *hv, uint32_t cid)
+{
+    struct hv_context *c = hv_ctx_by_cid(hv, cid);
+    return c && c->held;
+}
+
+static bool held_by_vm(struct hv *hv, struct hv_context *dst, const struct vmci_datagram *dg)
+{
+    return ctx_held(hv, dg->src.context) ||
+           (dst ? dst->held : ctx_held(hv, VMCI_HOST_CONTEXT_ID));
+}
+
+static int set_hold(vmcisim_vm *vm, bool on)
+{
+    if (!vm) {
+        errno = EINVAL;
+        return -1;
+    }
+    vmcisim *sim = vm->sim;
+    sim_enter(sim);
+    struct hv *hv = hv_of(sim);
+    struct hv_context *c = hv_ctx_by_vm(hv, vm);
+    int rc = 0;
+    if (!c || vm->state == VMCISIM_VM_POWERED_OFF) {
+        sim_set_error(sim, "%s: no VMCI context to %s", vm->name, on ? "hold" : "release");
+        rc = -1;
+    } else if (c->held == on) {
+        sim_set_error(sim, "%s is %s", vm->name, on ? "already held" : "not held");
+        rc = -1;
+    } else {
+        c->held = on;
+        sim_trace_vm(sim, vm, on ? "vm-hold" : "vm-release", "cid=%u", c->cid);
+        /* in holding order, each datagram whose both ends are free now */
+        for (struct hv_held *h = on ? NULL : hv->held_head, *next; h; h = next) {
+            next = h->next;
+            if (!h->waiting_release || ctx_held(hv, h->src_cid) ||
+                (h->dst_ctx ? h->dst_ctx->held : ctx_held(hv, VMCI_HOST_CONTEXT_ID)))
+                continue;
+            h->waiting_release = false;
+            held_fire(&h->t); /* delivers, unlinks and frees it */
+        }
+    }
+    sim_leave(sim);
+    if (rc)
+        errno = EINVAL;
+    return rc;
+}
+
+int vmcisim_vm_hold(vmcisim_vm *vm) { return set_hold(vm, true); }
+int vmcisim_vm_release(vmcisim_vm *vm) { return set_hold(vm, false); }
+
 bool hv_faults_take(struct hv *hv, struct hv_context *dst, struct vmci_datagram *dg,
                     bool from_guest, int *result)
 {
+    if (held_by_vm(hv, dst, dg)) {
+        *result = (int)VMCI_DG_SIZE(dg);
+        struct hv_held *h = hold(hv, dst, dg, 0, false, "vm-held");
+        if (h) {
+            sim_timer_cancel(&h->t);
+            h->waiting_release = true;
+            h->src_cid = dg->src.context;
+        }
+        return true;
+    }
     const struct vmcisim_faults *f = &hv->faults;
     uint64_t size = VMCI_DG_SIZE(dg);
     bool app = !is_control(dg);
     uint64_t latency = (from_guest || dst) ? f->hv_latency_ns : 0;
+    if (from_guest || dst) { /* the cost model (src/sim/cost.c) */
+        const struct vmcisim_cost *c = sim_cost(hv->sim);
+        latency += c->dgram_ns + (app ? 0 : c->notify_ns);
+    }
     bool dup = false, reorder = false;
     uint64_t delay = 0;
     if (app) {

@@ -30,6 +30,7 @@ struct hv_context {
     uint64_t qp_mem;             /* bytes of queue memory it backs (guests) */
     struct hv_db_link *dbs;      /* guests: linked doorbells, in link order */
     size_t ndbs, dbs_cap;
+    bool held;                   /* vmcisim_vm_hold: its datagrams wait for the release */
 };
 
 /* ---- the queue-pair broker (§4.3) ---------------------------------------------------------- */
@@ -77,6 +78,8 @@ struct hv_held {
     struct hv_context *dst_ctx;  /* VM destination (room reserved in its device), or NULL */
     bool to_host;
     bool waiting_reorder;        /* held until the next datagram to the same destination */
+    bool waiting_release;        /* held with its VM (vmcisim_vm_hold) until the release */
+    uint32_t src_cid;            /* the sending context, for the release */
     uint64_t size;
     struct vmci_datagram dg;     /* payload follows */
 };

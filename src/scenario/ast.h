@@ -47,6 +47,7 @@ int scen_counter_by_name(const char *s, size_t n);
 /* Lifecycle and world actions: statements of processes, `at` and `on` lines. */
 enum scen_action {
     ACT_SUSPEND, ACT_RESUME, ACT_MIGRATE, ACT_POWER_OFF, ACT_FT_ON, ACT_FT_OFF,
+    ACT_HOLD, ACT_RELEASE, ACT_CLOG,   /* clog: hold, release after stmt.num ns */
 };
 
 enum scen_cidref { CIDREF_NUM, CIDREF_VM, CIDREF_SELF };
@@ -208,6 +209,8 @@ struct scen_check {
     int cmp;                /* enum scen_cmp */
     int64_t value;          /* or the vm state / ft flag */
     int64_t hi;             /* a range `x 1..5` uses value..hi with cmp == -1 */
+    int cov;                /* 0: a plain check; VMCISIM_COV_ALWAYS / _SOMETIMES: counted in
+                               the coverage report (`check always ...`, `check sometimes ...`) */
 };
 
 struct scen_script {
@@ -227,6 +230,8 @@ struct scen_script {
     char (*events)[SCEN_NAME_MAX * 2];
     size_t nevents;
     struct scen_faults faults; /* the `faults` line(s) before the run */
+    struct vmcisim_cost cost;  /* the `cost` line(s): what moving data costs in simulated time */
+    int has_cost;
     int faults_line;
 };
 

@@ -250,7 +250,7 @@ int scen_exec_world(struct scen_run *run, const struct scen_stmt *st, const char
         scen_mark(run, st->event);
         return 0;
     case OP_ACTION:
-        rc = scen_do_action(run, st->action, st->vm);
+        rc = scen_do_stmt_action(run, st);
         break;
     case OP_FAULTS:
         rc = scen_do_faults(run, &st->faults);
@@ -307,7 +307,7 @@ int scen_exec_block(struct scen_inst *in, const struct scen_stmt *body, size_t n
             break;
         case OP_ACTION:
         case OP_FAULTS: {
-            long r = st->op == OP_ACTION ? scen_do_action(run, st->action, st->vm)
+            long r = st->op == OP_ACTION ? scen_do_stmt_action(run, st)
                                          : scen_do_faults(run, &st->faults);
             rc = scen_expect(in, st, r, errno, NULL, 0, NULL);
             break;

@@ -83,8 +83,15 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
 
 static void fg_done(struct scen_run *run)
 {
-    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0)
+    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
+        if (run->swarm && run->sim) {
+            /* the swarm's events past the end of the work are not waited for */
+            sim_enter(run->sim);
+            sim_wake_all(&run->swarm_q);
+            sim_leave(run->sim);
+        }
+    }
 }
 
 int scen_should_stop(struct scen_inst *in)
@@ -183,6 +190,9 @@ int scen_do_action(struct scen_run *run, int action, int vmi)
     case ACT_MIGRATE: return vmcisim_vm_migrate(vm);
     case ACT_FT_ON: return vmcisim_vm_fault_tolerance(vm, 1);
     case ACT_FT_OFF: return vmcisim_vm_fault_tolerance(vm, 0);
+    case ACT_HOLD:
+    case ACT_CLOG: return vmcisim_vm_hold(vm);
+    case ACT_RELEASE: return vmcisim_vm_release(vm);
     case ACT_POWER_OFF:
         power_off_accounting(run, vm);
         return vmcisim_vm_power_off(vm);
@@ -190,6 +200,48 @@ int scen_do_action(struct scen_run *run, int action, int vmi)
         errno = EINVAL;
         return -1;
     }
+}
+
+struct scen_clog {
+    struct scen_run *run;
+    int vm;
+    uint64_t ns;
+    struct scen_clog *next;      /* run->clogs: freed with the run (a helper may be killed) */
+};
+
+static void clog_main(void *arg)
+{
+    struct scen_clog *c = arg;
+    vmcisim_sleep(c->ns);
+    vmcisim_vm_release(c->run->vms[c->vm]);
+    fg_done(c->run);
+}
+
+int scen_do_stmt_action(struct scen_run *run, const struct scen_stmt *st)
+{
+    if (st->action != ACT_CLOG)
+        return scen_do_action(run, st->action, st->vm);
+    /* clog VM D: hold now, and a helper releases it D later (the run waits for it: what the
+     * VM's peers sent is delivered before the run ends) */
+    struct scen_clog *c = malloc(sizeof *c);
+    if (!c) {
+        errno = ENOMEM;
+        return -1;
+    }
+    pthread_mutex_lock(&run->mu);
+    *c = (struct scen_clog){.run = run, .vm = st->vm, .ns = (uint64_t)st->num, .next = run->clogs};
+    run->clogs = c;
+    pthread_mutex_unlock(&run->mu);
+    if (vmcisim_vm_hold(run->vms[st->vm]) != 0)
+        return -1;
+    __atomic_add_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST);
+    if (vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "clog", clog_main, c) != 0) {
+        fg_done(run);
+        vmcisim_vm_release(run->vms[st->vm]);
+        errno = EAGAIN;
+        return -1;
+    }
+    return 0;
 }
 
 int scen_do_faults(struct scen_run *run, const struct scen_faults *f)
@@ -272,6 +324,29 @@ static void timeline_main(void *arg)
     fg_done(tl->run);
 }
 
+/* The swarm's lifecycle events (swarm.c), in a host process of their own that holds no run
+ * open: it waits for each event's time unless the work is done first. An action the world
+ * refuses (resume of a VM the file powered off) is no failure: the draw did not know. */
+static void swarm_main(void *arg)
+{
+    struct scen_run *run = arg;
+    for (size_t i = 0; i < run->sw.nevents; i++) {
+        const struct scen_swarm_event *e = &run->sw.ev[i];
+        sim_enter(run->sim);
+        while (!__atomic_load_n(&run->stop, __ATOMIC_SEQ_CST) && !scen_winding_down(run) &&
+               sim_now(run->sim) < e->at_ns)
+            sim_wait(&run->swarm_q, e->at_ns, "the swarm's next event");
+        sim_leave(run->sim);
+        if (__atomic_load_n(&run->stop, __ATOMIC_SEQ_CST) || scen_winding_down(run))
+            return;
+        char note[96];
+        snprintf(note, sizeof note, "swarm %s %s", scen_action_name(e->action),
+                 run->sc->vms[e->vm].name);
+        vmcisim_trace_note(run->sim, note);
+        scen_do_action(run, e->action, e->vm);
+    }
+}
+
 /* ---- judging --------------------------------------------------------------------------------- */
 
 static int64_t counter_total(struct scen_run *run, int proc, int counter)
@@ -314,11 +389,51 @@ static void check_value_text(const struct scen_check *c, int64_t v, char *buf, s
         snprintf(buf, n, "%lld", (long long)v);
 }
 
+/* The coverage name of a `check always/sometimes`: where it is and what it says. */
+static void check_cov_name(const struct scen_script *sc, const struct scen_check *c,
+                           const char *what, char *buf, size_t n)
+{
+    const char *slash = strrchr(sc->path, '/');
+    int k = snprintf(buf, n, "%.40s:%d: ", slash ? slash + 1 : sc->path, c->line);
+    if (k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, "%.*s", (int)(n - (size_t)k - 1), what);
+}
+
+/* An `always` anywhere (the stack, a program, a check) that did not hold fails the run. */
+static void judge_always(struct scen_run *run)
+{
+    uint64_t when = 0;
+    const char *name = vmcisim_always_failed(run->sim, &when);
+    if (!name)
+        return;
+    if (run->failed)
+        return; /* the first failure is the one reported */
+    /* no line of the script to blame: the assertion is in the stack or a program */
+    struct scen_result *r = run->res;
+    run->failed = 1;
+    r->status = SCEN_FAIL;
+    r->line = 0;
+    snprintf(r->where, sizeof r->where, "%s", run->sc->path);
+    snprintf(r->expected, sizeof r->expected, "always '%s' to hold", name);
+    snprintf(r->got, sizeof r->got, "false at %.9fs", (double)when / 1e9);
+    snprintf(r->message, sizeof r->message, "%s: expected %s, got %s", run->sc->path, r->expected,
+             r->got);
+}
+
+static void copy_coverage(struct scen_run *run)
+{
+    size_t n = vmcisim_coverage(run->sim, run->res->cov, SCEN_COV_MAX);
+    run->res->ncov = n < SCEN_COV_MAX ? n : SCEN_COV_MAX;
+}
+
 static void run_checks(struct scen_run *run)
 {
     const struct scen_script *sc = run->sc;
-    for (size_t i = 0; i < sc->nchecks && !run->failed; i++) {
+    for (size_t i = 0; i < sc->nchecks; i++) {
         const struct scen_check *c = &sc->checks[i];
+        /* after a failure only `sometimes` checks are still counted (for the report) */
+        if (run->failed && c->cov != VMCISIM_COV_SOMETIMES)
+            continue;
         int64_t v = 0;
         char lhs[SCEN_NAME_MAX * 2 + 16];
         switch (c->lhs) {
@@ -340,7 +455,8 @@ static void run_checks(struct scen_run *run)
                      scen_counter_name(c->counter));
             break;
         }
-        if (cmp_holds(c->cmp, v, c->value, c->hi))
+        int holds = cmp_holds(c->cmp, v, c->value, c->hi);
+        if (holds && !c->cov)
             continue;
         char a[64], b[64], exp[320], got[96];
         check_value_text(c, c->value, a, sizeof a);
@@ -349,6 +465,13 @@ static void run_checks(struct scen_run *run)
             snprintf(exp, sizeof exp, "%s in %s..%s", lhs, a, b);
         } else {
             snprintf(exp, sizeof exp, "%s %s %s", lhs, cmp_text(c->cmp), a);
+        }
+        if (c->cov) {
+            char name[VMCISIM_COV_NAME_MAX];
+            check_cov_name(sc, c, exp, name, sizeof name);
+            vmcisim_cov_record(run->sim, c->cov, holds, name);
+            if (holds || c->cov == VMCISIM_COV_SOMETIMES)
+                continue;
         }
         check_value_text(c, v, got, sizeof got);
         scen_fail(run, c->line, exp, got, "check");
@@ -402,6 +525,9 @@ static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
         scen_describe_rc(-1, errno, got, sizeof got);
         return scen_fail(run, sc->faults_line, "the fault knobs to be accepted", got, NULL);
     }
+    /* the swarm's knobs on top: the file's own knobs were left out of the draw */
+    if (run->swarm && run->sw.faults.mask && scen_do_faults(run, &run->sw.faults) != 0)
+        return scen_fail(run, 1, "the swarm's fault knobs to be accepted", "EINVAL", NULL);
     (void)o;
     return 0;
 }
@@ -451,6 +577,9 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
     }
     if (run->fg_left == 0)
         run->stop = 1;
+    if (run->swarm && run->sw.nevents &&
+        vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "swarm", swarm_main, run) != 0)
+        return scen_fail(run, 1, "the swarm process to start", vmcisim_error(run->sim), NULL);
     return 0;
 }
 
@@ -498,6 +627,11 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     memset(&run, 0, sizeof run);
     run.sc = sc;
     run.res = res;
+    if (o->swarm) {
+        run.swarm = 1;
+        scen_swarm_draw(sc, o->seed, &run.sw);
+        scen_swarm_describe(sc, &run.sw, res->swarm, sizeof res->swarm);
+    }
     pthread_mutex_init(&run.mu, NULL);
     size_t ninst = 0;
     for (size_t i = 0; i < sc->nprocs; i++)
@@ -513,7 +647,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     struct scen_pcap *pc = NULL;
 
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
-                                 .trace_path = o->trace_path, .sched = o->sched};
+                                 .trace_path = o->trace_path, .sched = o->sched,
+                                 .cost = sc->has_cost ? &sc->cost : NULL};
     if (!run.inst || !run.vms || !run.proc_done || !run.marks || !run.on || !tl.v) {
         scen_fail(&run, 1, "memory for the run", "none", NULL);
         goto out;
@@ -563,6 +698,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         if (!run.failed)
             judge_stuck(&run, rc);
         run_checks(&run);
+        judge_always(&run);
+        copy_coverage(&run);
     }
     res->trace_hash = vmcisim_trace_hash(run.sim);
     res->trace_records = vmcisim_trace_count(run.sim);
@@ -596,6 +733,11 @@ out:
         free(run.inst[i].bstate);
         free(run.inst[i].pfds);
         free(run.inst[i].obuf);
+    }
+    while (run.clogs) {
+        struct scen_clog *c = run.clogs;
+        run.clogs = c->next;
+        free(c);
     }
     free(run.inst);
     free(run.vms);

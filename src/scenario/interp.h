@@ -15,12 +15,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sim/sim.h"
 #include "scenario/ast.h"
 #include "scenario/scenario.h"
 #include "vmcisim/vmci_sockets.h"
 #include "vmcisim/vmcisim.h"
 
 struct scen_run;
+struct scen_clog;
+
+/* ---- swarm.c --------------------------------------------------------------------------------- */
+#define SCEN_SWARM_MAX_EVENTS 6
+struct scen_swarm_event {
+    uint64_t at_ns;
+    int action;                  /* enum scen_action */
+    int vm;                      /* index into scen_script.vms */
+};
+struct scen_swarm {
+    struct scen_faults faults;   /* the knobs drawn on (mask) and their values */
+    size_t nevents;
+    struct scen_swarm_event ev[SCEN_SWARM_MAX_EVENTS];   /* in time order */
+};
+/* The profile of one seed: a function of the script and the seed alone. */
+void scen_swarm_draw(const struct scen_script *sc, uint64_t seed, struct scen_swarm *sw);
+/* As scenario text: "faults dgram-drop 0.05 hv-latency 1000us; at 1.5s suspend g1; ..." */
+void scen_swarm_describe(const struct scen_script *sc, const struct scen_swarm *sw, char *buf,
+                         size_t n);
 
 /* One running instance of a process or program. */
 struct scen_inst {
@@ -60,6 +80,10 @@ struct scen_run {
     struct scen_on *on;          /* per timed entry */
     int fg_left;                 /* atomic: foreground activities not yet ended */
     int stop;                    /* atomic: set once fg_left reaches 0; daemons then end */
+    struct scen_clog *clogs;     /* `clog` helpers' state (interp.c) */
+    int swarm;                   /* --swarm: the drawn profile below is in force */
+    struct scen_swarm sw;
+    sim_waitq swarm_q;           /* the swarm helper waits here for its next event */
     pthread_mutex_t mu;          /* the first failure */
     int failed;
     struct scen_result *res;
@@ -82,6 +106,8 @@ int scen_past_limit(struct scen_run *run);
  * a failed run ends soon instead of waiting out the limit. */
 int scen_winding_down(struct scen_run *run);
 int scen_do_action(struct scen_run *run, int action, int vm);   /* 0, or -1 with errno */
+/* The action of a statement (clog needs its duration); 0, or -1 with errno. */
+int scen_do_stmt_action(struct scen_run *run, const struct scen_stmt *st);
 int scen_do_faults(struct scen_run *run, const struct scen_faults *f); /* 0, or -1 with errno */
 uint64_t scen_now(struct scen_run *run);
 void scen_count(struct scen_inst *in, int counter, int64_t n);

@@ -172,6 +172,7 @@ int scen_builtin_by_name(const char *s, size_t n)
 static const char *const actions[] = {
     [ACT_SUSPEND] = "suspend",     [ACT_RESUME] = "resume", [ACT_MIGRATE] = "migrate",
     [ACT_POWER_OFF] = "power-off", [ACT_FT_ON] = "ft-on",   [ACT_FT_OFF] = "ft-off",
+    [ACT_HOLD] = "hold",           [ACT_RELEASE] = "release", [ACT_CLOG] = "clog",
 };
 
 const char *scen_action_name(int a)

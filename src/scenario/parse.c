@@ -706,6 +706,8 @@ static int world_action(struct parser *p, struct scen_stmt *st)
         st->op = OP_ACTION;
         st->action = a;
         st->vm = vm_ref(p);
+        if (a == ACT_CLOG)
+            st->num = (int64_t)duration_value(p, "how long to clog the VM");
         expectation(p, st);
         return 1;
     }
@@ -1168,6 +1170,14 @@ static void top_check(struct parser *p)
     c->line = t->line;
     c->col = t->col;
     c->proc = -1;
+    /* `check sometimes X` / `check always X` (unless a process is named so: `sometimes.eof`) */
+    if (peek2(p)->kind != T_DOT) {
+        if (accept_word(p, "sometimes"))
+            c->cov = VMCISIM_COV_SOMETIMES;
+        else if (accept_word(p, "always"))
+            c->cov = VMCISIM_COV_ALWAYS;
+        t = peek(p);
+    }
     if (accept_word(p, "time")) {
         c->lhs = LHS_TIME;
     } else if (t->kind == T_STAR || t->kind == T_IDENT) {
@@ -1225,6 +1235,61 @@ static void top_check(struct parser *p)
     check_value(p, c, &c->value);
 }
 
+/* A per-byte cost: "276ps", "0.276ns", "10us" or "0" -> whole picoseconds. */
+static uint64_t byte_cost_ps(struct parser *p)
+{
+    const struct scen_token *t = peek(p);
+    if (t->kind != T_NUM)
+        expected(p, t, "a time per byte (ps, ns or us)");
+    double mul;
+    if (!t->unit[0] && t->ival == 0 && !t->has_frac)
+        mul = 0;
+    else if (strcmp(t->unit, "ps") == 0)
+        mul = 1;
+    else if (strcmp(t->unit, "ns") == 0)
+        mul = 1e3;
+    else if (strcmp(t->unit, "us") == 0)
+        mul = 1e6;
+    else
+        expected(p, t, "a time per byte with a unit (ps, ns or us)");
+    double v = t->dval * mul;
+    if (v > 1e12 || v != (double)(uint64_t)v)
+        expected(p, t, "a time per byte: whole picoseconds up to 1s");
+    next(p);
+    return (uint64_t)v;
+}
+
+/* cost none | published | { qp-byte PS | dgram DUR | notify DUR | hypercall DUR } */
+static void top_cost(struct parser *p)
+{
+    struct vmcisim_cost *c = &p->s->cost;
+    const struct scen_token *first = peek(p);
+    p->s->has_cost = 1;
+    if (accept_word(p, "none")) {
+        memset(c, 0, sizeof *c);
+        return;
+    }
+    if (accept_word(p, "published")) {
+        *c = (struct vmcisim_cost)VMCISIM_COST_PUBLISHED;
+        return;
+    }
+    int any = 0;
+    for (;; any = 1) {
+        if (accept_word(p, "qp-byte"))
+            c->qp_byte_ps = byte_cost_ps(p);
+        else if (accept_word(p, "dgram"))
+            c->dgram_ns = duration_value(p, "a latency per datagram");
+        else if (accept_word(p, "notify"))
+            c->notify_ns = duration_value(p, "a latency per notification");
+        else if (accept_word(p, "hypercall"))
+            c->hypercall_ns = duration_value(p, "a time per hypercall");
+        else
+            break;
+    }
+    if (!any)
+        expected(p, first, "a cost (qp-byte, dgram, notify, hypercall), published or none");
+}
+
 static void top_level(struct parser *p)
 {
     for (;;) {
@@ -1272,9 +1337,11 @@ static void top_level(struct parser *p)
             top_timed(p, 1);
         } else if (accept_word(p, "check")) {
             top_check(p);
+        } else if (accept_word(p, "cost")) {
+            top_cost(p);
         } else {
-            expected(p, t, "a top-level statement (scenario, seeds, limit, vm, faults, process, "
-                           "program, at, on, check)");
+            expected(p, t, "a top-level statement (scenario, seeds, limit, vm, faults, cost, "
+                           "process, program, at, on, check)");
         }
         end_of_line(p);
     }

@@ -46,20 +46,25 @@ void scen_format_line(const struct scen_result *r, const char *path, const char 
         snprintf(hash, sizeof hash, "mode=realtime");
     else
         snprintf(hash, sizeof hash, "hash=%016llx", (unsigned long long)r->trace_hash);
+    int k;
     if (r->status == SCEN_PASS)
-        snprintf(buf, n, "PASS %s seed=%llu %s records=%llu time=%.9fs sched=%s", path,
-                 (unsigned long long)r->seed, hash, (unsigned long long)r->trace_records,
-                 (double)r->sim_ns / 1e9, r->sched[0] ? r->sched : "-");
+        k = snprintf(buf, n, "PASS %s seed=%llu %s records=%llu time=%.9fs sched=%s", path,
+                     (unsigned long long)r->seed, hash, (unsigned long long)r->trace_records,
+                     (double)r->sim_ns / 1e9, r->sched[0] ? r->sched : "-");
     else
-        snprintf(buf, n, "FAIL %s seed=%llu %s sched=%s %s | replay: %s", path,
-                 (unsigned long long)r->seed, hash, r->sched[0] ? r->sched : "-", r->message,
-                 replay ? replay : "");
+        k = snprintf(buf, n, "FAIL %s seed=%llu %s sched=%s %s | replay: %s", path,
+                     (unsigned long long)r->seed, hash, r->sched[0] ? r->sched : "-", r->message,
+                     replay ? replay : "");
+    /* the swarm profile of the run, drawn from its seed */
+    if (r->swarm[0] && k > 0 && (size_t)k < n)
+        snprintf(buf + k, n - (size_t)k, " | swarm: %s", r->swarm);
 }
 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n)
 {
     char jsched[100], jpath[700], jwhere[700], jexp[560], jgot[560], jmsg[4200], jdet[4200], jrep[1400];
+    char jswarm[1100];
     scen_json_string(path, jpath, sizeof jpath);
     scen_json_string(r->sched, jsched, sizeof jsched);
     scen_json_string(r->where, jwhere, sizeof jwhere);
@@ -78,4 +83,10 @@ void scen_format_json(const struct scen_result *r, const char *path, const char 
              r->status == SCEN_PASS ? "pass" : "fail", jpath, (unsigned long long)r->seed,
              jhash, jsched, (unsigned long long)r->trace_records,
              (unsigned long long)r->sim_ns, r->line, jwhere, jexp, jgot, jmsg, jdet, jrep);
+    /* the swarm profile only when there is one, so other records keep their shape */
+    size_t k = strlen(buf);
+    if (r->swarm[0] && k > 0 && k < n && buf[k - 1] == '}') {
+        scen_json_string(r->swarm, jswarm, sizeof jswarm);
+        snprintf(buf + k - 1, n - (k - 1), ",\"swarm\":%s}", jswarm);
+    }
 }

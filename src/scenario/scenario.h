@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "vmcisim/vmcisim.h"
+
 struct scen_script;
 
 /* Parse text (path is only used in messages). NULL on error, with err holding
@@ -42,9 +44,12 @@ struct scen_run_opts {
     const char *pcap_path;    /* LINKTYPE_VSOCK capture file, or NULL */
     const char *html_path;    /* the run as a sequence diagram (self-contained HTML), or NULL */
     const char *sched;        /* deterministic scheduler ("random", "pct:3"); NULL: default */
+    int swarm;                /* draw a fault profile from the seed (docs/finding-bugs.md) */
 };
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
+
+#define SCEN_COV_MAX 64
 
 /* Plain data (no pointers), so a forked worker can send it to its parent as bytes. */
 struct scen_result {
@@ -61,6 +66,10 @@ struct scen_result {
     char got[256];
     char message[2048];       /* one line: "path:line: expected X, got Y" (more for deadlocks) */
     char detail[2048];        /* extra lines (e.g. a determinism divergence), may be empty */
+    char swarm[512];          /* --swarm: the profile drawn, as scenario text ("" without) */
+    /* coverage points of the run (the stack's, the program's, `check always/sometimes`) */
+    size_t ncov;
+    struct vmcisim_cov_point cov[SCEN_COV_MAX];
 };
 
 /* Run the script once. Always fills res; returns res->status. */
@@ -72,6 +81,14 @@ void scen_format_line(const struct scen_result *r, const char *path, const char 
                       char *buf, size_t n);
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n);
+/* The coverage report of a sweep (covreport.c): add each run's result in order, then print. */
+struct scen_covreport;
+struct scen_covreport *scen_covreport_new(void);
+int scen_covreport_add(struct scen_covreport *r, const struct scen_result *res);
+size_t scen_covreport_never_hit(const struct scen_covreport *r);   /* sometimes + reachable */
+void scen_covreport_print(const struct scen_covreport *r, FILE *f);
+void scen_covreport_free(struct scen_covreport *r);
+
 /* JSON string escaping into buf (quotes included). */
 void scen_json_string(const char *s, char *buf, size_t n);
 

@@ -244,6 +244,10 @@ void sim_point(vmcisim *sim)
     sim_thread *self = tls_self;
     if (!self || self->state != T_RUNNABLE || self->sim != sim)
         return;
+    if (self->owed_ns) {
+        sim_pay_owed(sim); /* the wait in it is this thread's scheduling point */
+        return;
+    }
     sim->stats.sched_points++;
     sched_policy_step(sim, self);
     sim_thread *next = sched_pick(sim);

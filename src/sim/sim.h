@@ -136,6 +136,7 @@ struct sim_thread {
     const char *waiting_for;
     uint64_t deadline;
     bool woken;
+    uint64_t owed_ns;            /* cost model: hypercall time to spend at the next point */
     jmp_buf unwind;
     /* waiting on real descriptors too (fdwait.c) */
     struct pollfd *fdw;          /* deterministic: the set, while blocked in sim_wait_fds */
@@ -211,6 +212,26 @@ uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns);   /* saturating no
 uint64_t sim_rand(vmcisim *sim);                       /* from the world's seed */
 uint64_t sim_rand_below(vmcisim *sim, uint64_t n);    /* uniform in [0, n), n > 0 */
 bool sim_chance(vmcisim *sim, double p);              /* true with probability p */
+
+/* ---- coverage assertions (coverage.c) -------------------------------------------------------
+ * For the stack's own code, already inside the world: counts a point (kind: enum
+ * vmcisim_cov_kind) and returns cond. No trace record unless an `always` fails. */
+bool sim_cov(vmcisim *sim, int kind, bool cond, const char *name);
+#define SIM_REACHABLE(sim, name) ((void)sim_cov((sim), VMCISIM_COV_REACHABLE, true, (name)))
+#define SIM_SOMETIMES(sim, cond, name) sim_cov((sim), VMCISIM_COV_SOMETIMES, (cond), (name))
+#define SIM_ALWAYS(sim, cond, name) sim_cov((sim), VMCISIM_COV_ALWAYS, (cond), (name))
+void sim_cov_init(vmcisim *sim);
+void sim_cov_free(vmcisim *sim);
+
+/* ---- the cost model (cost.c) ----------------------------------------------------------------- */
+const struct vmcisim_cost *sim_cost(const vmcisim *sim);
+/* The calling process thread spends ns of simulated time now (no-op for other threads). */
+void sim_spend(vmcisim *sim, uint64_t ns, const char *what);
+/* ... or owes it, paid at its next scheduling point (sim_point). */
+void sim_owe(vmcisim *sim, uint64_t ns);
+void sim_pay_owed(vmcisim *sim);
+/* Copy time of bytes [done, done + more) of a stream at qp_byte_ps. */
+uint64_t sim_copy_cost_ns(const vmcisim *sim, uint64_t done_bytes, uint64_t more_bytes);
 
 /* ---- trace --------------------------------------------------------------------------------- */
 /* One record: simulated time, VM/CID and thread of the caller, event name, arguments. */

@@ -155,6 +155,7 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
         return NULL;
     }
     sim->next_pid = 1;
+    sim_cov_init(sim);
 
     const char *path = sim->cfg.trace_path ? sim->cfg.trace_path : getenv("VMCISIM_TRACE");
     if (path && *path) {
@@ -185,6 +186,9 @@ void sim_world_ready(vmcisim *sim)
 {
     assert(sim->nvms == 1 && sim->vms[0]->is_host);
     announce(sim, sim->vms[0], SIM_VM_CREATED);
+    if (sim->cfg.cost)
+        vmcisim_set_cost(sim, sim->cfg.cost);
+    sim->cfg.cost = NULL; /* copied: the caller's struct need not outlive the call */
 }
 
 void vmcisim_destroy(vmcisim *sim)
@@ -219,6 +223,7 @@ void vmcisim_destroy(vmcisim *sim)
     free(sim->threads);
     runq_free(sim);
     sim_heap_free(&sim->deadlines);
+    sim_cov_free(sim);
     if (sim->trace_fp) {
         if (sim->trace_fp_owned)
             fclose(sim->trace_fp);

@@ -102,6 +102,11 @@ struct vmcisim {
     /* process model: wait queues of program mutexes/conds/semaphores (proc.c, addrwait.c) */
     struct addr_table *addrs;
     unsigned addr_waiters;           /* atomic */
+    /* the cost model (cost.c) */
+    struct vmcisim_cost cost;
+
+    /* coverage assertions (coverage.c), allocated on first use */
+    struct sim_cov *cov;
 
     /* packet observer (pcap) */
     vmcisim_packet_fn pkt_fn;

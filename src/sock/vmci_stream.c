@@ -265,6 +265,7 @@ static void pending_timeout_cb(sim_timer *tm)
     struct vsock *child = container_of(tm, struct vsock, pending_timer);
     struct vsock *l = child->listener;
     if (l && child->state == VS_SYN_SENT) {
+        SIM_REACHABLE(child->sw->sim, "vsock.listen.pending-timeout");
         vsock_trace(child, "pending-timeout", "remote=%u:%u", child->remote.svm_cid,
                     child->remote.svm_port);
         child_destroy(l, child);
@@ -318,6 +319,7 @@ static void recv_listen(struct vsock *l, const struct vst_packet *pkt)
         return;
     }
     if (l->ack_backlog >= l->max_backlog) {
+        SIM_REACHABLE(l->sw->sim, "vsock.listen.backlog-full");
         vsock_trace(l, "refuse", "why=backlog-full backlog=%d remote=%u:%u", l->max_backlog,
                     pkt->dg.src.context, pkt->src_port);
         send_reset_reply(l->ctx, pkt);
@@ -420,6 +422,7 @@ static void recv_connecting_client(struct vsock *sk, const struct vst_packet *pk
     case VST_PKT_INVALID:
         if (t->sent_request2 && !t->old_proto) {
             /* an old peer: fall back to REQUEST and ignore the RST it will also send */
+            SIM_REACHABLE(sk->sw->sim, "vsock.connect.fallback-to-request");
             t->old_proto = true;
             t->ignore_connecting_rst = true;
             struct pkt_args a = {.u64 = sk->buffer_size};
@@ -457,6 +460,7 @@ static void recv_connected(struct vsock *sk, const struct vst_packet *pkt)
         /* like a clean shutdown (§3.6): end of file once the data is read */
         sk->done = true;
         sk->peer_shutdown = VS_SHUTDOWN_MASK;
+        SIM_REACHABLE(sk->sw->sim, "vsock.stream.peer-reset");
         int64_t data = T(sk)->qp ? vmci_qpair_consume_buf_ready(T(sk)->qp) : 0;
         if (data <= 0)
             sk->state = VS_CLOSING;
@@ -573,7 +577,10 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
         sk = vsock_find_bound(ctx, &dst, SOCK_STREAM);
     if (!sk || sk->type == SOCK_SEQPACKET) {
         /* a seqpacket socket shares the port space, but a request for it finds no transport
-         * (vsock_assign_transport: ESOCKTNOSUPPORT), and the requester is reset */
+         * (vsock_assign_transport: ESOCKTNOSUPPORT), and the requester is reset; no socket
+         * at all: the peer is half-open */
+        if (!sk && pkt->type != VST_PKT_RST)
+            SIM_REACHABLE(sim, "vsock.stream.rst-on-half-open");
         send_reset_reply(ctx, pkt);
         return 0;
     }
@@ -794,6 +801,7 @@ static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM;
+    SIM_ALWAYS(sk->sw->sim, (uint64_t)n <= len, "vsock.stream.dequeue-within-request");
     if (t->qp != qp)
         return n;
     /* §4.7: READ when the queue left the full state */

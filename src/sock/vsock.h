@@ -141,6 +141,7 @@ struct vsock {
     unsigned sol_flags;          /* VS_SOL_* */
     int linger_s;
 
+    uint64_t cost_bytes;                 /* cost model: bytes whose copy time was spent */
     /* listener */
     int max_backlog, ack_backlog;
     struct vsock_list pending;           /* children between REQUEST and OFFER */

@@ -282,6 +282,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
     bool nonblock = sk->nonblock || (flags & MSG_DONTWAIT);
     uint64_t deadline = deadline_from(sk, sk->sndtimeo_ns, nonblock);
     size_t total = 0;
+    size_t paid = 0; /* cost model: bytes past `total` whose copy time has been spent */
     int64_t err = 0;
     bool spun = false;
     while (total < len) {
@@ -292,7 +293,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
             err = space;
             break;
         }
-        if (space == 0) {
+        if (SIM_SOMETIMES(sk->sw->sim, space == 0, "vsock.stream.queue-full")) {
             if (sk->err) {
                 err = -sk->err;
                 sk->err = 0;
@@ -320,13 +321,29 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
             sim_wait(&sk->wq, deadline, "send (queue full)");
             continue;
         }
-        int64_t n = sk->transport->stream_enqueue(sk, (const char *)ubuf + total, len - total);
+        size_t chunk = len - total;
+        if (sim_cost(sk->sw->sim)->qp_byte_ps) {
+            /* The copy into the queue pair takes time before the reader can see the bytes
+             * (src/sim/cost.c); then the state is checked again, as after any wait. */
+            size_t fits = (size_t)space < chunk ? (size_t)space : chunk;
+            if (paid < fits) {
+                /* over the socket's whole life, so the total rounds down only once */
+                uint64_t ns = sim_copy_cost_ns(sk->sw->sim, sk->cost_bytes, fits - paid);
+                sk->cost_bytes += fits - paid;
+                sim_spend(sk->sw->sim, ns, "copy into the queue pair");
+                paid = fits;
+                continue;
+            }
+            chunk = paid;
+        }
+        int64_t n = sk->transport->stream_enqueue(sk, (const char *)ubuf + total, chunk);
         if (n < 0) {
             err = n;
             break;
         }
         total += (size_t)n;
         spun = false;
+        paid = paid > (size_t)n ? paid - (size_t)n : 0;
     }
     if (total > 0)
         return (int64_t)total;
