@@ -205,7 +205,8 @@ int cli_report(int argc, char **argv)
     }
     /* One entry per (file, seed): the same run in two shards is counted once, unless the two
      * disagree, which is reported. */
-    qsort(r.v, r.n, sizeof *r.v, by_file_seed);
+    if (r.n)   /* qsort wants a real array even for no elements */
+        qsort(r.v, r.n, sizeof *r.v, by_file_seed);
     size_t kept = 0, dups = 0, diverged = 0;
     for (size_t i = 0; i < r.n; i++) {
         if (kept && strcmp(r.v[kept - 1].file, r.v[i].file) == 0 &&
@@ -232,7 +233,8 @@ int cli_report(int argc, char **argv)
         }
         r.v[kept++] = r.v[i];
     }
-    qsort(r.v, kept, sizeof *r.v, by_order);
+    if (kept)
+        qsort(r.v, kept, sizeof *r.v, by_order);
     struct sweep_summary sum;
     summary_init(&sum);
     for (size_t i = 0; i < kept; i++)
