@@ -7,6 +7,7 @@
  * operation; records the call and its result in the trace; sets errno.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -407,26 +408,64 @@ ssize_t vmci_read(int fd, void *buf, size_t len)
     return do_recv(fd, buf, len, 0, NULL, NULL, NULL, "read");
 }
 
+/* Linux's cap on one read or write (MAX_RW_COUNT: INT_MAX rounded down to a page): import_iovec
+ * truncates a longer message to it. */
+#define MSG_RW_MAX ((size_t)0x7ffff000)
+
+/* Sum a message's iovec lengths as Linux's import_iovec does: a length that is negative as a
+ * ssize_t gives EINVAL, and the sum is truncated to MSG_RW_MAX, so it never overflows. */
+static long iov_total(const struct msghdr *m, const struct iovec *iov, size_t *total)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++) {
+        if (iov[i].iov_len > SSIZE_MAX)
+            return -EINVAL;
+        n += iov[i].iov_len < MSG_RW_MAX - n ? iov[i].iov_len : MSG_RW_MAX - n;
+    }
+    assert(n <= MSG_RW_MAX);
+    *total = n;
+    return 0;
+}
+
+/* EFAULT unless the first and the last byte of every iovec (up to the truncated total) can be
+ * read: a length far past the caller's buffer fails here, before a kernel buffer of that size is
+ * allocated (an iov_len of 2^36 over 256 bytes must not allocate 64 GiB). */
+static long iov_probe(const struct msghdr *m, const struct iovec *iov, size_t total)
+{
+    size_t left = total;
+    for (size_t i = 0; i < m->msg_iovlen && left > 0; i++) {
+        size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+        char b;
+        if (n && (uc_copy_from_user(&b, iov[i].iov_base, 1) != 0 ||
+                  uc_copy_from_user(&b, (const char *)iov[i].iov_base + n - 1, 1) != 0))
+            return -EFAULT;
+        left -= n;
+    }
+    return 0;
+}
+
 /* Gather a message's iovecs into one kernel buffer (EFAULT on a bad one). */
 static long gather(const struct msghdr *m, struct iovec *iov, char **out, size_t *total)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->msg_iovlen; i++) {
-        if (iov[i].iov_len > SSIZE_MAX - n)
-            return -EINVAL;
-        n += iov[i].iov_len;
-    }
+    long rc = iov_total(m, iov, &n);
+    if (rc == 0)
+        rc = iov_probe(m, iov, n);
+    if (rc)
+        return rc;
     char *buf = malloc(n ? n : 1);
     if (!buf)
         return -ENOMEM;
     size_t off = 0;
-    for (size_t i = 0; i < m->msg_iovlen; i++) {
-        if (uc_copy_from_user(buf + off, iov[i].iov_base, iov[i].iov_len) != 0) {
+    for (size_t i = 0; i < m->msg_iovlen && off < n; i++) {
+        size_t len = iov[i].iov_len < n - off ? iov[i].iov_len : n - off;
+        if (uc_copy_from_user(buf + off, iov[i].iov_base, len) != 0) {
             free(buf);
             return -EFAULT;
         }
-        off += iov[i].iov_len;
+        off += len;
     }
+    assert(off == n);
     *out = buf;
     *total = n;
     return 0;
@@ -482,8 +521,11 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
     if (rc)
         return fail((int)-rc);
     size_t total = 0;
-    for (size_t i = 0; i < m.msg_iovlen; i++)
-        total += iov[i].iov_len;
+    rc = iov_total(&m, iov, &total);
+    if (rc) {
+        free(iov);
+        return fail((int)-rc);
+    }
     char *buf = malloc(total ? total : 1);
     if (!buf) {
         free(iov);
