@@ -10,7 +10,6 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vmcisim <command> [options]\n"
                "commands:\n"
-               "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
                "  run [options] FILE...                   run scenario files over seeds "
                "(vmcisim run --help)\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
@@ -24,8 +23,6 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "demo") == 0)
-        return cli_demo(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cli_run(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "bench") == 0)

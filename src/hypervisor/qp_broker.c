@@ -42,7 +42,7 @@ static void set_state(struct hv *hv, struct hv_qp_entry *e, int s, const char *w
     e->state = s;
 }
 
-struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
+static struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
 {
     for (size_t i = 0; i < hv->nqps; i++)
         if (vmci_handle_eq(hv->qps[i]->handle, handle))
@@ -370,9 +370,6 @@ int hv_host_qp_view(struct hv *hv, struct hv_qp_entry *e, struct qp_view *view)
     view->consume = *e->produce_q;
     return VMCI_SUCCESS;
 }
-
-vmci_handle hv_qp_entry_handle(const struct hv_qp_entry *e) { return e->handle; }
-int hv_qp_entry_state(const struct hv_qp_entry *e) { return e->state; }
 
 int hv_qp_state(struct hv *hv, vmci_handle handle)
 {

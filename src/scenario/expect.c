@@ -12,7 +12,7 @@
 #include "interp.h"
 #include "names.h"
 
-void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap)
+static void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap)
 {
     size_t k = 0;
     const size_t show = 48;

@@ -490,14 +490,6 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     char note[128];
     snprintf(note, sizeof note, "scenario %s", sc->name);
     vmcisim_trace_note(run.sim, note);
-    /* Test hook: with VMCISIM_TEST_NONDETERMINISM set, each run in a process writes a different
-     * record here, so the tests can watch --check-determinism catch and locate a divergence. */
-    const char *inject = getenv("VMCISIM_TEST_NONDETERMINISM");
-    if (inject && *inject) {
-        static unsigned long runs;
-        snprintf(note, sizeof note, "injected nondeterminism %lu", ++runs);
-        vmcisim_trace_note(run.sim, note);
-    }
     if (setup_world(&run, o) == 0 && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
         if (!run.failed)

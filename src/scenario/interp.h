@@ -103,7 +103,6 @@ void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct 
  * address (recvfrom) or the address read (getsockname/getpeername). */
 int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int err,
                 const void *data, size_t n, const struct sockaddr_vm *from);
-void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap);
 void scen_describe_rc(long rc, int err, char *buf, size_t cap);
 
 /* ---- builtin.c ------------------------------------------------------------------------------- */

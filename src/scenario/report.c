@@ -7,7 +7,7 @@
 
 #include "scenario.h"
 
-void scen_json_string(const char *s, char *buf, size_t n)
+static void scen_json_string(const char *s, char *buf, size_t n)
 {
     size_t k = 0;
     if (n < 3) {

@@ -57,6 +57,5 @@ void scen_format_line(const struct scen_result *r, const char *path, const char 
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n);
 /* JSON string escaping into buf (quotes included). */
-void scen_json_string(const char *s, char *buf, size_t n);
 
 #endif

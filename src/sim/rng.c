@@ -22,7 +22,7 @@ void rng_seed(vmcisim *sim, uint64_t seed)
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t sim_rand(vmcisim *sim)
+static uint64_t sim_rand(vmcisim *sim)
 {
     uint64_t *s = sim->rng;
     uint64_t r = rotl(s[1] * 5, 7) * 9;

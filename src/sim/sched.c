@@ -105,8 +105,6 @@ static void waitq_remove(sim_thread *t)
     t->wnext = t->wprev = NULL;
 }
 
-bool sim_waitq_empty(const sim_waitq *q) { return q->first == NULL; }
-
 /* ---- deadline heap (deterministic mode), ordered by (deadline, thread id) ------------------ */
 
 static bool heap_less(const sim_thread *a, const sim_thread *b)
@@ -204,7 +202,7 @@ uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns)
     return ns >= SIM_NO_DEADLINE - now ? SIM_NO_DEADLINE : now + ns;
 }
 
-void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs)
+static void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs)
 {
     uint64_t z = ts_ns(&sim->t0);
     uint64_t a = t > UINT64_MAX - z ? UINT64_MAX / 2 : z + t;
@@ -439,12 +437,6 @@ static void wake(vmcisim *sim, sim_thread *t)
 void sim_wake_all(sim_waitq *q)
 {
     while (q->first)
-        wake(q->first->sim, q->first);
-}
-
-void sim_wake_one(sim_waitq *q)
-{
-    if (q->first)
         wake(q->first->sim, q->first);
 }
 

@@ -56,7 +56,6 @@ enum sim_vm_event {
     SIM_VM_FT_OFF,
     SIM_VM_POWER_OFF,
 };
-const char *sim_vm_event_name(enum sim_vm_event ev);
 
 struct hv_context;   /* the hypervisor's record of a context (src/hypervisor) */
 struct vmci_device;  /* the VM's VMCI device (src/device) */
@@ -139,11 +138,8 @@ int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self
  * stack that claim vsock's resources (resource 1) or count event subscriptions from 1. */
 vmcisim *sim_create_without_sockets(const struct vmcisim_config *cfg);
 
-bool sim_is_realtime(const vmcisim *sim);
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid);
 vmcisim_vm *sim_host(vmcisim *sim);
-size_t sim_vm_count(const vmcisim *sim);
-vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i);           /* creation order */
 void sim_set_error(vmcisim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 struct hv;                                               /* the hypervisor (src/hypervisor) */
 struct hv *sim_hv(vmcisim *sim);
@@ -163,14 +159,11 @@ void sim_point(vmcisim *sim);     /* deterministic: let the seed choose who runs
  * for, for deadlock reports. Returns 0 if woken, ETIMEDOUT if the deadline passed. */
 int sim_wait(sim_waitq *q, uint64_t deadline, const char *what);
 void sim_wake_all(sim_waitq *q);
-void sim_wake_one(sim_waitq *q);
-bool sim_waitq_empty(const sim_waitq *q);
 
 uint64_t sim_now(const vmcisim *sim);
 uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns);   /* saturating now + ns */
 
 /* ---- randomness ----------------------------------------------------------------------------- */
-uint64_t sim_rand(vmcisim *sim);                       /* from the world's seed */
 uint64_t sim_rand_below(vmcisim *sim, uint64_t n);    /* uniform in [0, n), n > 0 */
 bool sim_chance(vmcisim *sim, double p);              /* true with probability p */
 
@@ -178,7 +171,6 @@ bool sim_chance(vmcisim *sim, double p);              /* true with probability p
 /* One record: simulated time, VM/CID and thread of the caller, event name, arguments. */
 void sim_trace(vmcisim *sim, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap);
 /* The same, attributed to a given VM instead of the caller (hypervisor-side events). */
 void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

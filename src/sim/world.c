@@ -36,14 +36,11 @@ const char *vmcisim_error(const vmcisim *sim)
 
 /* ---- small accessors --------------------------------------------------------------------------- */
 
-bool sim_is_realtime(const vmcisim *sim) { return sim->realtime; }
 struct hv *sim_hv(vmcisim *sim) { return sim->hv; }
 void sim_set_hv(vmcisim *sim, struct hv *hv) { sim->hv = hv; }
 struct sock_world *sim_sock(vmcisim *sim) { return sim->sock; }
 void sim_set_sock(vmcisim *sim, struct sock_world *sw) { sim->sock = sw; }
 vmcisim_vm *sim_host(vmcisim *sim) { return sim->vms[0]; }
-size_t sim_vm_count(const vmcisim *sim) { return sim->nvms; }
-vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i) { return i < sim->nvms ? sim->vms[i] : NULL; }
 
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)
 {
@@ -51,13 +48,6 @@ vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)
         if (sim->vms[i]->cid == cid && sim->vms[i]->state != VMCISIM_VM_POWERED_OFF)
             return sim->vms[i];
     return NULL;
-}
-
-const char *sim_vm_event_name(enum sim_vm_event ev)
-{
-    static const char *const names[] = {"created", "suspend", "resume", "migrate",
-                                        "ft-on",   "ft-off",  "power-off"};
-    return (unsigned)ev < sizeof names / sizeof names[0] ? names[ev] : "?";
 }
 
 int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self)

@@ -78,7 +78,6 @@ struct vmcisim {
 };
 
 /* sched.c */
-void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs);
 int sched_run_det(vmcisim *sim);
 int sched_run_rt(vmcisim *sim);
 void sched_vm_state_changed(vmcisim *sim, vmcisim_vm *vm);

@@ -163,7 +163,7 @@ void vsock_wake(struct vsock *sk)
         (sk)->next = (sk)->prev = NULL;                                                         \
     } while (0)
 
-void vsock_insert_bound(struct vsock *sk)
+static void vsock_insert_bound(struct vsock *sk)
 {
     assert(!sk->in_bound);
     vsock_hold(sk);
@@ -171,7 +171,7 @@ void vsock_insert_bound(struct vsock *sk)
     sk->in_bound = true;
 }
 
-void vsock_remove_bound(struct vsock *sk)
+static void vsock_remove_bound(struct vsock *sk)
 {
     if (!sk->in_bound)
         return;

@@ -45,7 +45,7 @@ void qp_queue_free(struct qp_queue *q)
     free(q);
 }
 
-int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,
+static int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,
                       uint64_t size)
 {
     uint64_t tail = load_acq(&prod_hdr->producer_tail);
