@@ -483,6 +483,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 static void thread_finish(sim_thread *t)
 {
     vmcisim *sim = t->sim;
+    assert(t->cleanups == NULL); /* a call returned without popping, or an unwind skipped them */
     if (sim->realtime)
         pthread_mutex_lock(&sim->lock);
     bool was_killed = t->killed;
@@ -553,12 +554,43 @@ int sim_thread_start(sim_thread *t)
     return 0;
 }
 
+void sim_cleanup_push(struct sim_cleanup *c, void (*fn)(void *arg), void *arg)
+{
+    sim_thread *self = tls_self;
+    c->fn = fn;
+    c->arg = arg;
+    c->owner = self;
+    c->next = NULL;
+    if (!self)
+        return;
+    assert(self->state != T_DONE && !self->counted_dead);
+    c->next = self->cleanups;
+    self->cleanups = c;
+}
+
+void sim_cleanup_pop(struct sim_cleanup *c)
+{
+    if (!c->owner)
+        return;
+    assert(c->owner == tls_self);
+    assert(c->owner->cleanups == c); /* LIFO: a call pops what it pushed, newest first */
+    c->owner->cleanups = c->next;
+    c->next = NULL;
+}
+
 void sim_unwind_self(void)
 {
     sim_thread *self = tls_self;
     assert(self);
+    assert(self->killed);
     if (self->sim->realtime)
         pthread_mutex_unlock(&self->sim->lock);
+    /* Still on the blocked call's stack: its entries are valid until the jump below. */
+    while (self->cleanups) {
+        struct sim_cleanup *c = self->cleanups;
+        self->cleanups = c->next;
+        c->fn(c->arg);
+    }
     longjmp(self->unwind, 1);
 }
 

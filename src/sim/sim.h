@@ -91,6 +91,17 @@ struct sim_proc {
 
 enum sim_thread_state { T_NEW, T_RUNNABLE, T_BLOCKED, T_DONE };
 
+/* What a call that may block holds on the heap. A thread ended while blocked (power off,
+ * vmcisim_destroy) unwinds with longjmp past the call's frames, so the call's own free() never
+ * runs: sim_unwind_self runs fn(arg) for each entry, newest first, before it jumps. Entries live
+ * on the caller's stack and are pushed and popped in LIFO order by the thread itself. */
+struct sim_cleanup {
+    void (*fn)(void *arg);
+    void *arg;
+    struct sim_cleanup *next;
+    struct sim_thread *owner; /* NULL: pushed on a thread the simulator did not spawn (no-op) */
+};
+
 struct sim_thread {
     vmcisim *sim;
     uint32_t id;                 /* creation order */
@@ -117,6 +128,7 @@ struct sim_thread {
     uint64_t deadline;
     bool woken;
     jmp_buf unwind;
+    struct sim_cleanup *cleanups; /* newest first; only the thread itself touches it */
 };
 
 /* The calling simulated thread, or NULL on a thread the simulator did not spawn. */
@@ -208,5 +220,8 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 int sim_thread_start(sim_thread *t);
 void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller */
 void sim_unwind_self(void) __attribute__((noreturn));
+/* Register / drop what a blocking call must free if its thread is ended (struct sim_cleanup). */
+void sim_cleanup_push(struct sim_cleanup *c, void (*fn)(void *arg), void *arg);
+void sim_cleanup_pop(struct sim_cleanup *c);
 
 #endif /* VMCISIM_SIM_H */

@@ -504,8 +504,11 @@ ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
     free(iov);
     if (rc)
         return fail((int)-rc);
+    struct sim_cleanup held; /* the send may block: a thread ended there must not leak buf */
+    sim_cleanup_push(&held, free, buf);
     rc = do_send(fd, buf, total, flags, m.msg_name, m.msg_name ? m.msg_namelen : 0, "sendmsg");
     int e = errno;
+    sim_cleanup_pop(&held);
     free(buf);
     errno = e;
     return rc;
@@ -531,11 +534,17 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
         free(iov);
         return fail(ENOMEM);
     }
+    /* the receive may block: a thread ended there must not leak iov and buf */
+    struct sim_cleanup held_iov, held_buf;
+    sim_cleanup_push(&held_iov, free, iov);
+    sim_cleanup_push(&held_buf, free, buf);
     int mflags = 0;
     socklen_t namelen = m.msg_namelen;
     rc = do_recv(fd, buf, total, flags, m.msg_name, m.msg_name ? &namelen : NULL, &mflags,
                  "recvmsg");
     int e = errno;
+    sim_cleanup_pop(&held_buf);
+    sim_cleanup_pop(&held_iov);
     if (rc > 0) {
         size_t off = 0;
         for (size_t i = 0; i < m.msg_iovlen && off < (size_t)rc; i++) {
@@ -742,9 +751,12 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
         free(fds);
         return poll(ufds, nfds, timeout_ms);
     }
+    struct sim_cleanup held; /* the poll may block: a thread ended there must not leak fds */
+    sim_cleanup_push(&held, free, fds);
     struct call c;
     int rc = call_begin(&c);
     if (rc) {
+        sim_cleanup_pop(&held);
         free(fds);
         return (int)fail(-rc);
     }
@@ -791,6 +803,7 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
     rc = ready;
     if (nfds && uc_copy_to_user(ufds, fds, nfds * sizeof *fds) != 0)
         rc = -EFAULT;
+    sim_cleanup_pop(&held);
     free(fds);
     return (int)call_end(&c, "poll", -1, rc);
 }
