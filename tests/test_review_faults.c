@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/uio.h>
 
+#include "scenario/scenario.h"
 #include "sockutil.h"
 
 /* ---- sendmsg / recvmsg lengths ----------------------------------------------------------------- */
@@ -177,6 +178,76 @@ END_TEST
 START_TEST(destroy_while_blocked_in_poll_frees_its_copy) { run_blocked(IN_POLL, 1); }
 END_TEST
 
+/* ---- scenario waits that can never end: a deadlock at once; `limit` enforced ------------------ */
+
+static int run_scenario(const char *text, struct scen_result *r)
+{
+    char err[1024];
+    struct scen_script *s = scen_parse("d.vmcis", text, strlen(text), err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    struct scen_run_opts o = {.seed = 1};
+    int rc = scen_run(s, &o, r);
+    scen_script_free(s);
+    return rc;
+}
+
+/* docs/scenarios.md: a run that cannot finish fails with "a deadlock" naming each waiter. Two
+ * `after` lines wait for each other, and `wait go` waits for a mark that only comes after its
+ * own process is done. Before the fix the waits polled every 1 ms until the limit. */
+START_TEST(after_cycle_and_missing_mark_are_a_deadlock_at_once)
+{
+    struct scen_result r;
+    ck_assert_int_eq(run_scenario("scenario \"cycle\"\n"
+                                  "limit 1s\n"
+                                  "vm guest cid 3\n"
+                                  "process a on guest after b.done\n  note \"a\"\nend\n"
+                                  "process b on host after a.done\n  note \"b\"\nend\n"
+                                  "process c on host\n  wait go\nend\n"
+                                  "process d on guest\n  wait c.done\n  mark go\nend\n",
+                                  &r),
+                     SCEN_FAIL);
+    ck_assert_str_eq(r.where, "d.vmcis:4");
+    ck_assert_str_eq(r.expected, "every process to finish (limit 1.000s)");
+    ck_assert_uint_eq(r.sim_ns, 0);
+    ck_assert_msg(strstr(r.message, "got a deadlock at 0.000000000s") != NULL, "%s", r.message);
+    ck_assert_msg(strstr(r.message, "thread 'a' of VM 'guest' (cid 3) waits for mark 'b.done' "
+                                    "(a, line 4)") != NULL, "%s", r.message);
+    ck_assert_msg(strstr(r.message, "thread 'b' of VM 'host' (cid 2) waits for mark 'a.done' "
+                                    "(b, line 7)") != NULL, "%s", r.message);
+    ck_assert_msg(strstr(r.message, "thread 'c' of VM 'host' (cid 2) waits for mark 'go' "
+                                    "(c, line 11)") != NULL, "%s", r.message);
+    ck_assert_msg(strstr(r.message, "thread 'd' of VM 'guest' (cid 3) waits for mark 'c.done' "
+                                    "(d, line 14)") != NULL, "%s", r.message);
+}
+END_TEST
+
+/* A wait that another process ends later is not a deadlock: the marking process sleeps (a timed
+ * wait that is not idle), then marks. */
+START_TEST(wait_for_a_late_mark_passes)
+{
+    struct scen_result r;
+    ck_assert_int_eq(run_scenario("scenario \"late\"\n"
+                                  "process w on host\n  wait go\nend\n"
+                                  "process m on host\n  sleep 3ms\n  mark go\nend\n",
+                                  &r),
+                     SCEN_PASS);
+}
+END_TEST
+
+/* docs/scenarios.md, `limit`: past it, the run fails, even if every process finished. */
+START_TEST(a_run_past_its_limit_fails)
+{
+    struct scen_result r;
+    ck_assert_int_eq(run_scenario("scenario \"limit\"\nlimit 2s\n"
+                                  "process a on host\n  sleep 5s\nend\n",
+                                  &r),
+                     SCEN_FAIL);
+    ck_assert_str_eq(r.where, "d.vmcis:2");
+    ck_assert_str_eq(r.expected, "the run to end within the limit of 2.000s");
+    ck_assert_str_eq(r.got, "simulated time 5.000000000s");
+}
+END_TEST
+
 Suite *review_suite(void);
 Suite *review_suite(void)
 {
@@ -190,6 +261,11 @@ Suite *review_suite(void)
     tcase_add_test(tc, power_off_while_blocked_in_poll_frees_its_copy);
     tcase_add_test(tc, destroy_while_blocked_in_recvmsg_frees_its_buffers);
     tcase_add_test(tc, destroy_while_blocked_in_poll_frees_its_copy);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("scenario_waits");
+    tcase_add_test(tc, after_cycle_and_missing_mark_are_a_deadlock_at_once);
+    tcase_add_test(tc, wait_for_a_late_mark_passes);
+    tcase_add_test(tc, a_run_past_its_limit_fails);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/sim.h"
 #include "interp.h"
 #include "names.h"
 #include "pcap.h"
@@ -28,6 +29,7 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
     pthread_mutex_lock(&run->mu);
     if (!run->failed) {
         run->failed = 1;
+        sim_idle_invalidate(run->sim); /* waiters in `wait` must see the failure and end */
         struct scen_result *r = run->res;
         r->status = SCEN_FAIL;
         r->line = line;
@@ -74,8 +76,10 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
 
 static void fg_done(struct scen_run *run)
 {
-    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0)
+    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
+        sim_idle_invalidate(run->sim);
+    }
 }
 
 int scen_should_stop(struct scen_inst *in)
@@ -101,6 +105,7 @@ static void on_main(void *arg)
 void scen_mark(struct scen_run *run, int event)
 {
     __atomic_add_fetch(&run->marks[event], 1, __ATOMIC_SEQ_CST);
+    sim_idle_invalidate(run->sim); /* a waiter for it polls again before any deadlock verdict */
     vmcisim_trace_note(run->sim, run->sc->events[event]);
     /* Each `on` line fires once, the first time its event is marked, in a helper process of its
      * own so that the marking process goes on (it may be in the VM the action suspends). */
@@ -123,6 +128,8 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
 {
     struct scen_run *run = in->run;
     uint64_t step = WAIT_STEP_MIN_NS;
+    snprintf(in->wait_what, sizeof in->wait_what, "mark '%s' (%s, line %d)",
+             run->sc->events[event], in->name, line);
     while (__atomic_load_n(&run->marks[event], __ATOMIC_SEQ_CST) == 0) {
         if (scen_failed(run) || (in->proc->daemon && __atomic_load_n(&run->stop, __ATOMIC_SEQ_CST)))
             return -1;
@@ -133,7 +140,15 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
             snprintf(got, sizeof got, "no mark by %.9fs", (double)scen_now(run) / 1e9);
             return scen_fail(run, line, exp, got, in->name);
         }
+        /* Only a mark, a failure or the limit ends this wait, and each of those but the limit
+         * comes from another thread: a foreground wait is idle, so that when every other thread
+         * is blocked for good the scheduler reports the deadlock now instead of polling on to
+         * the limit. (A daemon's wait also ends when the foreground is done: not idle.) The
+         * polling itself stays, so runs that pass keep their traces. */
+        if (!in->proc->daemon)
+            sim_idle_begin(in->wait_what);
         vmcisim_sleep(step);
+        sim_idle_end();
         step = step * 2 < WAIT_STEP_MAX_NS ? step * 2 : WAIT_STEP_MAX_NS;
     }
     return 0;
@@ -367,6 +382,17 @@ static void judge_stuck(struct scen_run *run, int rc)
     scen_fail(run, stuck ? stuck->cur_line : 1, exp, got, stuck ? stuck->name : "timeline");
 }
 
+/* A run that ended past its limit fails even when every process finished (docs/scenarios.md,
+ * `limit`): e.g. a process that slept through it. */
+static void judge_limit(struct scen_run *run)
+{
+    char exp[96], got[64];
+    snprintf(exp, sizeof exp, "the run to end within the limit of %.3fs",
+             (double)run->sc->limit_ns / 1e9);
+    snprintf(got, sizeof got, "simulated time %.9fs", (double)scen_now(run) / 1e9);
+    scen_fail(run, run->sc->limit_line ? run->sc->limit_line : 1, exp, got, "limit");
+}
+
 /* ---- one run --------------------------------------------------------------------------------- */
 
 static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
@@ -494,6 +520,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         int rc = vmcisim_run(run.sim);
         if (!run.failed)
             judge_stuck(&run, rc);
+        if (!run.failed && scen_past_limit(&run))
+            judge_limit(&run);
         run_checks(&run);
     }
     res->trace_hash = vmcisim_trace_hash(run.sim);

@@ -40,6 +40,7 @@ struct scen_inst {
     struct pollfd *pfds;         /* a server's poll array */
     unsigned char *obuf;         /* a server's replies */
     size_t obufcap;
+    char wait_what[SCEN_NAME_MAX * 2 + 16]; /* what a `wait` waits for, for deadlock reports */
 };
 
 /* An `on EVENT` line, once it has fired. */

@@ -1215,6 +1215,7 @@ static void top_level(struct parser *p)
             }
             p->s->has_seeds = 1;
         } else if (accept_word(p, "limit")) {
+            p->s->limit_line = t->line;
             p->s->limit_ns = duration_value(p, "a simulated-time limit");
             if (!p->s->limit_ns)
                 expected(p, &p->toks.v[p->pos - 1], "a limit above 0");

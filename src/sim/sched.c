@@ -217,6 +217,44 @@ static bool eligible(const sim_thread *t)
     return t->state == T_RUNNABLE && t->vm->state == VMCISIM_VM_RUNNING;
 }
 
+void sim_idle_begin(const char *what)
+{
+    sim_thread *self = tls_self;
+    if (!self || self->sim->realtime)
+        return;
+    assert(what);
+    self->idle_what = what;
+    self->idle_epoch = self->sim->idle_epoch;
+}
+
+void sim_idle_end(void)
+{
+    sim_thread *self = tls_self;
+    if (self)
+        self->idle_what = NULL;
+}
+
+void sim_idle_invalidate(vmcisim *sim)
+{
+    if (!sim->realtime)
+        sim->idle_epoch++;
+}
+
+static bool idle(const vmcisim *sim, const sim_thread *t)
+{
+    return t->idle_what && t->idle_epoch == sim->idle_epoch;
+}
+
+/* Every timed waiter is in an idle wait: jumping to their deadlines only lets them poll again. */
+static bool only_idle_waiters(const vmcisim *sim)
+{
+    assert(sim->heap_len > 0);
+    for (size_t i = 0; i < sim->heap_len; i++)
+        if (!idle(sim, sim->heap[i]))
+            return false;
+    return true;
+}
+
 static void report_deadlock(vmcisim *sim)
 {
     char buf[sizeof sim->err];
@@ -229,7 +267,8 @@ static void report_deadlock(vmcisim *sim)
         sim_thread *t = sim->threads[i];
         if (t->state == T_DONE || t->daemon)
             continue;
-        const char *what = t->state == T_BLOCKED && t->waiting_for ? t->waiting_for
+        const char *what = t->state == T_BLOCKED && idle(sim, t) ? t->idle_what
+                           : t->state == T_BLOCKED && t->waiting_for ? t->waiting_for
                            : t->vm->state == VMCISIM_VM_SUSPENDED ? "its VM to be resumed"
                                                                    : "(runnable)";
         n = snprintf(buf + off, sizeof buf - off, "; thread '%s' of VM '%s' (cid %u) waits for %s",
@@ -263,7 +302,7 @@ static sim_thread *sched_pick(vmcisim *sim)
             }
             assert(!"unreachable");
         }
-        if (sim->heap_len) {
+        if (sim->heap_len && !only_idle_waiters(sim)) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
             sim->now = sim->heap[0]->deadline;
             sim->stats.timer_jumps++;

@@ -129,6 +129,9 @@ struct sim_thread {
     bool woken;
     jmp_buf unwind;
     struct sim_cleanup *cleanups; /* newest first; only the thread itself touches it */
+    /* idle wait (sim_idle_begin): valid while idle_epoch equals the world's */
+    const char *idle_what;
+    uint64_t idle_epoch;
 };
 
 /* The calling simulated thread, or NULL on a thread the simulator did not spawn. */
@@ -220,6 +223,15 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 int sim_thread_start(sim_thread *t);
 void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller */
 void sim_unwind_self(void) __attribute__((noreturn));
+/* Idle waits (deterministic mode). A thread that polls in timed waits only to re-check state
+ * that other threads change (a scenario `wait` for a mark) declares it between sim_idle_begin
+ * and sim_idle_end. When nothing can run and every timed waiter is idle, no wake-up can ever
+ * change anything: the scheduler reports a deadlock at once, naming `what` for each idle thread,
+ * instead of jumping the clock from poll to poll. sim_idle_invalidate: what the idle waiters
+ * re-check has changed in a way that lets them end (a failure, the end of the foreground). */
+void sim_idle_begin(const char *what);
+void sim_idle_end(void);
+void sim_idle_invalidate(vmcisim *sim);
 /* Register / drop what a blocking call must free if its thread is ended (struct sim_cleanup). */
 void sim_cleanup_push(struct sim_cleanup *c, void (*fn)(void *arg), void *arg);
 void sim_cleanup_pop(struct sim_cleanup *c);

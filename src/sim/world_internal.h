@@ -46,6 +46,7 @@ struct vmcisim {
     sim_thread *reaper;              /* a killed thread gives the baton back to it (NULL: main) */
     bool reaping;
     sim_thread **heap;               /* threads waiting with a deadline, min-heap */
+    uint64_t idle_epoch;             /* bumped by sim_idle_invalidate */
     size_t heap_len, heap_cap;
     struct vmcisim_stats stats;
 
