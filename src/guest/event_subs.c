@@ -1,6 +1,7 @@
 /*
  * event_subs.c - event subscribers of one context and their dispatch (§4.6).
  */
+#include "../sim/alloc.h"
 #include "event_subs.h"
 
 #include <stdlib.h>
@@ -45,7 +46,7 @@ int event_subs_add(struct event_subs *s, uint32_t event, vmci_event_cb cb, void 
         return VMCI_ERROR_NO_RESOURCES;
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
-        struct event_sub *a = realloc(s->a, cap * sizeof *a);
+        struct event_sub *a = vmcisim_realloc(s->a, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         s->a = a;
@@ -115,7 +116,7 @@ size_t event_subs_dispatch(struct event_subs *s, vmcisim *sim, vmcisim_vm *vm,
     if (n == 0)
         return 0;
     uint32_t stack_ids[16];
-    uint32_t *ids = n <= 16 ? stack_ids : malloc(n * sizeof *ids);
+    uint32_t *ids = n <= 16 ? stack_ids : vmcisim_malloc(n * sizeof *ids);
     if (!ids)
         return 0;
     size_t k = 0;

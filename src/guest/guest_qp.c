@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "kapi_internal.h"
 
 struct guest_qp_ep {
@@ -63,13 +64,13 @@ static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool 
 {
     if (d->nqps == d->qps_cap) {
         size_t cap = d->qps_cap ? d->qps_cap * 2 : 8;
-        struct vmci_qp **a = realloc(d->qps, cap * sizeof *a);
+        struct vmci_qp **a = vmcisim_realloc(d->qps, cap * sizeof *a);
         if (!a)
             return NULL;
         d->qps = a;
         d->qps_cap = cap;
     }
-    struct vmci_qp *qp = calloc(1, sizeof *qp);
+    struct vmci_qp *qp = vmcisim_calloc(1, sizeof *qp);
     if (!qp)
         return NULL;
     qp->kind = VMCI_KERNEL_GUEST;
@@ -146,7 +147,7 @@ static int create(struct guest_drv *d, vmci_handle h, struct vmci_qp **out,
     }
     if (d->neps == d->eps_cap) {
         size_t cap = d->eps_cap ? d->eps_cap * 2 : 8;
-        struct guest_qp_ep **a = realloc(d->eps, cap * sizeof *a);
+        struct guest_qp_ep **a = vmcisim_realloc(d->eps, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         d->eps = a;
@@ -157,7 +158,7 @@ static int create(struct guest_drv *d, vmci_handle h, struct vmci_qp **out,
     if (rc != VMCI_SUCCESS)
         return rc;
     h = r->handle;
-    struct guest_qp_ep *ep = calloc(1, sizeof *ep);
+    struct guest_qp_ep *ep = vmcisim_calloc(1, sizeof *ep);
     if (ep) {
         ep->produce_q = qp_queue_alloc(produce_size, h);
         ep->consume_q = qp_queue_alloc(consume_size, h);

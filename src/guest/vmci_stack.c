@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../hypervisor/hv.h"
 #include "kapi_internal.h"
 #include "vmci_stack.h"
@@ -24,7 +25,7 @@ static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
 {
     if (st->ndrvs == st->drvs_cap) {
         size_t cap = st->drvs_cap ? st->drvs_cap * 2 : 8;
-        struct guest_drv **a = realloc(st->drvs, cap * sizeof *a);
+        struct guest_drv **a = vmcisim_realloc(st->drvs, cap * sizeof *a);
         if (!a)
             return;
         st->drvs = a;
@@ -118,7 +119,7 @@ static const struct sim_layer_ops stack_ops = {
 
 int vmci_stack_attach(vmcisim *sim, struct hv *hv)
 {
-    struct vmci_stack *st = calloc(1, sizeof *st);
+    struct vmci_stack *st = vmcisim_calloc(1, sizeof *st);
     if (!st)
         return -1;
     st->sim = sim;

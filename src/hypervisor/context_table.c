@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../device/vmci_device.h"
 #include "hv_internal.h"
 
@@ -45,13 +46,13 @@ int hv_ctx_add(struct hv *hv, vmcisim_vm *vm)
         return VMCI_ERROR_ALREADY_EXISTS;
     if (hv->nctxs == hv->ctxs_cap) {
         size_t cap = hv->ctxs_cap ? hv->ctxs_cap * 2 : 8;
-        struct hv_context **a = realloc(hv->ctxs, cap * sizeof *a);
+        struct hv_context **a = vmcisim_realloc(hv->ctxs, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         hv->ctxs = a;
         hv->ctxs_cap = cap;
     }
-    struct hv_context *c = calloc(1, sizeof *c);
+    struct hv_context *c = vmcisim_calloc(1, sizeof *c);
     if (!c)
         return VMCI_ERROR_NO_MEM;
     c->vm = vm;
@@ -87,7 +88,7 @@ int hv_ctx_qp_add(struct hv_context *c, vmci_handle h)
         return VMCI_ERROR_DUPLICATE_ENTRY;
     if (c->nqps == c->qps_cap) {
         size_t cap = c->qps_cap ? c->qps_cap * 2 : 8;
-        vmci_handle *a = realloc(c->qps, cap * sizeof *a);
+        vmci_handle *a = vmcisim_realloc(c->qps, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         c->qps = a;

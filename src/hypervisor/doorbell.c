@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../device/vmci_device.h"
 #include "hv_internal.h"
 
@@ -33,7 +34,7 @@ int hv_db_link(struct hv *hv, struct hv_context *ctx, vmci_handle h, uint32_t id
         rc = VMCI_SUCCESS;
         if (ctx->ndbs == ctx->dbs_cap) {
             size_t cap = ctx->dbs_cap ? ctx->dbs_cap * 2 : 8;
-            struct hv_db_link *a = realloc(ctx->dbs, cap * sizeof *a);
+            struct hv_db_link *a = vmcisim_realloc(ctx->dbs, cap * sizeof *a);
             if (!a)
                 rc = VMCI_ERROR_NO_MEM;
             else {

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../device/vmci_device.h"
 #include "hv_internal.h"
 
@@ -119,7 +120,7 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
                      HV_H(dg->src), HV_H(dg->dst), (unsigned long long)size, why);
         return NULL;
     }
-    struct hv_held *h = malloc(offsetof(struct hv_held, dg) + (size_t)size);
+    struct hv_held *h = vmcisim_malloc(offsetof(struct hv_held, dg) + (size_t)size);
     if (!h) {
         if (dst)
             vmci_device_rx_unreserve(dst->dev, size);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../guest/vmci_stack.h"
 #include "hv_internal.h"
 
@@ -35,7 +36,7 @@ static const struct sim_layer_ops hv_layer_ops = {
 
 int hv_attach(vmcisim *sim)
 {
-    struct hv *hv = calloc(1, sizeof *hv);
+    struct hv *hv = vmcisim_calloc(1, sizeof *hv);
     if (!hv)
         return -1;
     hv->sim = sim;

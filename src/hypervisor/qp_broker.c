@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "hv_internal.h"
 
 static const char *state_name(int s)
@@ -114,13 +115,13 @@ static int qp_create(struct hv *hv, struct hv_context *ctx, vmci_handle handle, 
         return VMCI_ERROR_DST_UNREACHABLE;
     if (hv->nqps == hv->qps_cap) {
         size_t cap = hv->qps_cap ? hv->qps_cap * 2 : 16;
-        struct hv_qp_entry **a = realloc(hv->qps, cap * sizeof *a);
+        struct hv_qp_entry **a = vmcisim_realloc(hv->qps, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         hv->qps = a;
         hv->qps_cap = cap;
     }
-    struct hv_qp_entry *e = calloc(1, sizeof *e);
+    struct hv_qp_entry *e = vmcisim_calloc(1, sizeof *e);
     if (!e)
         return VMCI_ERROR_NO_MEM;
     bool host = ctx->vm->is_host;

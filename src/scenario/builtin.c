@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "interp.h"
 
 #define IDLE_POLL_MS 20          /* how soon an idle daemon notices that the others are done */
@@ -259,7 +260,7 @@ static void dgram_ping(struct scen_inst *in)
 {
     const struct scen_bparams *bp = &in->proc->bp;
     uint64_t count = (uint64_t)bp->count;
-    unsigned char *seen = calloc(count / 8 + 1, 1);
+    unsigned char *seen = vmcisim_calloc(count / 8 + 1, 1);
     if (!seen) {
         scen_fail(in->run, in->proc->line, "memory for the ping", "none", in->name);
         return;
@@ -317,7 +318,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
     struct bstate *s = in->bstate;
     if (!s || s->n == s->cap) {
         size_t cap = s ? s->cap * 2 : 8;
-        struct bstate *ns = realloc(s, sizeof *ns + cap * sizeof ns->c[0]);
+        struct bstate *ns = vmcisim_realloc(s, sizeof *ns + cap * sizeof ns->c[0]);
         if (!ns)
             return NULL;
         if (!s)
@@ -410,7 +411,7 @@ static int rr_bytes(struct scen_inst *in, struct bconn *c, const unsigned char *
         c->phase = 0;
         size_t rlen = in->proc->bp.reply ? (size_t)in->proc->bp.reply : (size_t)c->len;
         if (in->obufcap < rlen + 4) {
-            unsigned char *o = realloc(in->obuf, rlen + 4);
+            unsigned char *o = vmcisim_realloc(in->obuf, rlen + 4);
             if (!o)
                 return -1;
             in->obuf = o;
@@ -486,7 +487,7 @@ static void stream_server(struct scen_inst *in)
         if (bp->conns && closed >= bp->conns)
             break;
         int accepting = !bp->conns || in->counters[C_ACCEPTED] < bp->conns;
-        struct pollfd *pfd = realloc(in->pfds, (nconn + 1) * sizeof *pfd);
+        struct pollfd *pfd = vmcisim_realloc(in->pfds, (nconn + 1) * sizeof *pfd);
         if (!pfd)
             break;
         in->pfds = pfd; /* owned by the instance: this thread may be killed in poll */

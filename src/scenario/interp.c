@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../sim/sim.h"
 #include "interp.h"
 #include "names.h"
@@ -29,7 +30,8 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
     pthread_mutex_lock(&run->mu);
     if (!run->failed) {
         run->failed = 1;
-        sim_idle_invalidate(run->sim); /* waiters in `wait` must see the failure and end */
+        if (run->sim) /* waiters in `wait` must see the failure and end */
+            sim_idle_invalidate(run->sim);
         struct scen_result *r = run->res;
         r->status = SCEN_FAIL;
         r->line = line;
@@ -65,7 +67,7 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
     if (n == 0)
         n = 1;
     if (in->bufcap < n) {
-        unsigned char *b = realloc(in->buf, n);
+        unsigned char *b = vmcisim_realloc(in->buf, n);
         if (!b)
             return NULL;
         in->buf = b;
@@ -431,8 +433,8 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
                 snprintf(in->name, sizeof in->name, "%s#%lld", p->name, (long long)j);
             else
                 snprintf(in->name, sizeof in->name, "%s", p->name);
-            in->fds = calloc((size_t)p->nvars + 1, sizeof *in->fds);
-            in->addrs = calloc((size_t)p->nvars + 1, sizeof *in->addrs);
+            in->fds = vmcisim_calloc((size_t)p->nvars + 1, sizeof *in->fds);
+            in->addrs = vmcisim_calloc((size_t)p->nvars + 1, sizeof *in->addrs);
             if (!in->fds || !in->addrs)
                 return scen_fail(run, p->line, "memory for the process", "none", in->name);
             for (int v = 0; v < p->nvars; v++)
@@ -479,13 +481,13 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     for (size_t i = 0; i < sc->nprocs; i++)
         ninst += (size_t)sc->procs[i].instances;
     run.ninst = ninst;
-    run.inst = calloc(ninst + 1, sizeof *run.inst);
-    run.vms = calloc(sc->nvms + 1, sizeof *run.vms);
-    run.proc_done = calloc(sc->nprocs + 1, sizeof *run.proc_done);
-    run.marks = calloc(sc->nevents + 1, sizeof *run.marks);
-    run.on = calloc(sc->ntimed + 1, sizeof *run.on);
+    run.inst = vmcisim_calloc(ninst + 1, sizeof *run.inst);
+    run.vms = vmcisim_calloc(sc->nvms + 1, sizeof *run.vms);
+    run.proc_done = vmcisim_calloc(sc->nprocs + 1, sizeof *run.proc_done);
+    run.marks = vmcisim_calloc(sc->nevents + 1, sizeof *run.marks);
+    run.on = vmcisim_calloc(sc->ntimed + 1, sizeof *run.on);
     struct timeline tl = {0};
-    tl.v = calloc(sc->ntimed + 1, sizeof *tl.v);
+    tl.v = vmcisim_calloc(sc->ntimed + 1, sizeof *tl.v);
     struct scen_pcap *pc = NULL;
 
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "../sim/alloc.h"
 #include "ast.h"
 #include "lex.h"
 #include "names.h"
@@ -70,7 +71,10 @@ fail_at(struct parser *p, const struct scen_token *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, what);
+    if (t)
+        snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, what);
+    else /* no token to point at (an event defined by the parser itself) */
+        snprintf(p->err, p->errn, "%s: %s", p->path, what);
     longjmp(p->fail, 1);
 }
 
@@ -152,7 +156,7 @@ static size_t cap_of(size_t n)
 static void *grow(struct parser *p, void *arr, size_t *n, size_t elem)
 {
     if (*n + 1 > cap_of(*n)) {
-        void *q = realloc(arr, cap_of(*n + 1) * elem);
+        void *q = vmcisim_realloc(arr, cap_of(*n + 1) * elem);
         if (!q)
             fail_at(p, peek(p), "expected less text (out of memory)");
         arr = q;
@@ -292,7 +296,7 @@ static int event_index(struct parser *p, const char *name, const struct scen_tok
         snprintf(p->s->events[n], sizeof p->s->events[n], "%s", name);
         if (p->ev_cap < p->s->nevents) {
             size_t cap = p->s->nevents * 2;
-            struct evinfo *e = realloc(p->ev, cap * sizeof *e);
+            struct evinfo *e = vmcisim_realloc(p->ev, cap * sizeof *e);
             if (!e)
                 fail_at(p, at, "expected less text (out of memory)");
             memset(e + p->ev_cap, 0, (cap - p->ev_cap) * sizeof *e);
@@ -1254,13 +1258,13 @@ struct scen_script *scen_parse(const char *path, const char *text, size_t len, c
     p.errn = errn;
     if (errn)
         err[0] = 0;
-    p.s = calloc(1, sizeof *p.s);
+    p.s = vmcisim_calloc(1, sizeof *p.s);
     if (!p.s || scen_lex(text, len, &p.toks) != 0) {
         free(p.s);
         snprintf(err, errn, "%s: out of memory", p.path);
         return NULL;
     }
-    p.s->path = strdup(p.path);
+    p.s->path = vmcisim_strdup(p.path);
     p.s->seed_lo = p.s->seed_hi = 1;
     p.s->limit_ns = DEFAULT_LIMIT_NS;
     if (setjmp(p.fail)) {
@@ -1302,7 +1306,7 @@ struct scen_script *scen_load(const char *path, char *err, size_t errn)
         return NULL;
     }
     size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
+    char *buf = vmcisim_malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
@@ -1318,7 +1322,7 @@ struct scen_script *scen_load(const char *path, char *err, size_t errn)
             snprintf(err, errn, "%s: cannot read: larger than 64 MiB", path);
             return NULL;
         }
-        char *nb = realloc(buf, cap * 2);
+        char *nb = vmcisim_realloc(buf, cap * 2);
         if (!nb)
             free(buf);
         buf = nb;

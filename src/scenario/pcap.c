@@ -2,6 +2,7 @@
  * pcap.c - the LINKTYPE_VSOCK capture writer (pcap.h). Every field is written byte by byte in
  * little-endian order, so the file is the same on any host.
  */
+#include "../sim/alloc.h"
 #include "pcap.h"
 
 #include <errno.h>
@@ -77,10 +78,10 @@ size_t scen_pcap_frame(const struct vmcisim_packet *pkt, const void *payload, ui
 
 struct scen_pcap *scen_pcap_open(const char *path)
 {
-    struct scen_pcap *pc = calloc(1, sizeof *pc);
+    struct scen_pcap *pc = vmcisim_calloc(1, sizeof *pc);
     if (!pc)
         return NULL;
-    pc->buf = malloc(SCEN_PCAP_SNAPLEN);
+    pc->buf = vmcisim_malloc(SCEN_PCAP_SNAPLEN);
     pc->f = pc->buf ? fopen(path, "wb") : NULL;
     if (!pc->f) {
         int e = errno;

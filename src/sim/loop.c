@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "world_internal.h"
 
 struct sim_loop {
@@ -117,7 +118,7 @@ void sim_timer_arm(sim_loop *l, sim_timer *t, uint64_t deadline)
         return; /* the loop's VM is gone: its timers never fire */
     if (l->len == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 16;
-        sim_timer **h = realloc(l->heap, cap * sizeof *h);
+        sim_timer **h = vmcisim_realloc(l->heap, cap * sizeof *h);
         if (!h)
             abort(); /* a lost timer would silently break protocol guarantees */
         l->heap = h;
@@ -152,7 +153,7 @@ int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
 {
     if (l->dead)
         return -1;
-    struct post *p = malloc(sizeof *p);
+    struct post *p = vmcisim_malloc(sizeof *p);
     if (!p)
         return -1;
     sim_timer_init(&p->t, post_cb);
@@ -230,13 +231,13 @@ sim_loop *sim_loop_create(vmcisim *sim, vmcisim_vm *vm, const char *name)
 {
     if (sim->nloops == sim->loops_cap) {
         size_t cap = sim->loops_cap ? sim->loops_cap * 2 : 8;
-        sim_loop **a = realloc(sim->loops, cap * sizeof *a);
+        sim_loop **a = vmcisim_realloc(sim->loops, cap * sizeof *a);
         if (!a)
             return NULL;
         sim->loops = a;
         sim->loops_cap = cap;
     }
-    sim_loop *l = calloc(1, sizeof *l);
+    sim_loop *l = vmcisim_calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->sim = sim;

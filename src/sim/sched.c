@@ -21,6 +21,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "world_internal.h"
 
 static __thread sim_thread *tls_self;
@@ -151,7 +152,7 @@ static int heap_push(vmcisim *sim, sim_thread *t)
 {
     if (sim->heap_len == sim->heap_cap) {
         size_t cap = sim->heap_cap ? sim->heap_cap * 2 : 16;
-        sim_thread **h = realloc(sim->heap, cap * sizeof *h);
+        sim_thread **h = vmcisim_realloc(sim->heap, cap * sizeof *h);
         if (!h)
             return -1;
         sim->heap = h;
@@ -486,13 +487,13 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 {
     if (sim->nthreads == sim->threads_cap) {
         size_t cap = sim->threads_cap ? sim->threads_cap * 2 : 16;
-        sim_thread **a = realloc(sim->threads, cap * sizeof *a);
+        sim_thread **a = vmcisim_realloc(sim->threads, cap * sizeof *a);
         if (!a)
             return NULL;
         sim->threads = a;
         sim->threads_cap = cap;
     }
-    sim_thread *t = calloc(1, sizeof *t);
+    sim_thread *t = vmcisim_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->sim = sim;

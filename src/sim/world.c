@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "../hypervisor/hv.h"
 #include "../sock/vsock.h"
 #include "world_internal.h"
@@ -86,13 +87,13 @@ static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned
 {
     if (sim->nvms == sim->vms_cap) {
         size_t cap = sim->vms_cap ? sim->vms_cap * 2 : 8;
-        vmcisim_vm **a = realloc(sim->vms, cap * sizeof *a);
+        vmcisim_vm **a = vmcisim_realloc(sim->vms, cap * sizeof *a);
         if (!a)
             return NULL;
         sim->vms = a;
         sim->vms_cap = cap;
     }
-    vmcisim_vm *vm = calloc(1, sizeof *vm);
+    vmcisim_vm *vm = vmcisim_calloc(1, sizeof *vm);
     if (!vm)
         return NULL;
     vm->sim = sim;
@@ -113,7 +114,7 @@ static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned
 
 static vmcisim *world_create(const struct vmcisim_config *cfg, bool with_sockets)
 {
-    vmcisim *sim = calloc(1, sizeof *sim);
+    vmcisim *sim = vmcisim_calloc(1, sizeof *sim);
     if (!sim)
         return NULL;
     if (cfg)
@@ -285,6 +286,7 @@ static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg
     }
     vmcisim *sim = vm->sim;
     int rc = -1;
+    sim_proc **procs;
     sim_enter(sim);
     if (!fn) {
         sim_set_error(sim, "spawn: no function");
@@ -292,15 +294,11 @@ static int spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void *arg
         sim_set_error(sim, "spawn: VM '%s' is powered off", vm->name);
     } else if (sim->destroying) {
         sim_set_error(sim, "spawn: the world is being destroyed");
-    } else if (sim->nprocs == sim->procs_cap &&
-               !(sim->procs = realloc(sim->procs, (sim->procs_cap = sim->procs_cap
-                                                                        ? sim->procs_cap * 2
-                                                                        : 16) *
-                                                      sizeof *sim->procs))) {
+    } else if (!(procs = vmcisim_grow(sim->procs, &sim->procs_cap, sim->nprocs, 16))) {
         sim_set_error(sim, "spawn: out of memory");
-        abort(); /* the process table itself is gone: nothing sane is left */
     } else {
-        sim_proc *p = calloc(1, sizeof *p);
+        sim->procs = procs;
+        sim_proc *p = vmcisim_calloc(1, sizeof *p);
         if (!p) {
             sim_set_error(sim, "spawn: out of memory");
         } else {

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "../sim/alloc.h"
 #include "../guest/vmci_kapi.h"
 #include "fdtable.h"
 #include "usercopy.h"
@@ -166,7 +167,9 @@ int vmci_socket(int domain, int type, int protocol)
     } else if (base != SOCK_STREAM && base != SOCK_DGRAM && base != SOCK_SEQPACKET) {
         rc = -ESOCKTNOSUPPORT;
     } else {
-        struct vsock *sk = vsock_create(c.sw, vsock_ctx_of(c.sw, c.proc->vm), base, NULL, c.proc);
+        struct vsock_ctx *ctx = vsock_ctx_of(c.sw, c.proc->vm);
+        /* no context: its allocation failed when the VM was created (sock_world.c) */
+        struct vsock *sk = ctx ? vsock_create(c.sw, ctx, base, NULL, c.proc) : NULL;
         if (!sk) {
             rc = -ENOMEM;
         } else {
@@ -453,7 +456,7 @@ static long gather(const struct msghdr *m, struct iovec *iov, char **out, size_t
         rc = iov_probe(m, iov, n);
     if (rc)
         return rc;
-    char *buf = malloc(n ? n : 1);
+    char *buf = vmcisim_malloc(n ? n : 1);
     if (!buf)
         return -ENOMEM;
     size_t off = 0;
@@ -478,7 +481,7 @@ static long msg_copy_in(const struct msghdr *umsg, struct msghdr *m, struct iove
         return -EFAULT;
     if (m->msg_iovlen > IOV_MAX)
         return -EMSGSIZE;
-    *iov = calloc(m->msg_iovlen ? m->msg_iovlen : 1, sizeof **iov);
+    *iov = vmcisim_calloc(m->msg_iovlen ? m->msg_iovlen : 1, sizeof **iov);
     if (!*iov)
         return -ENOMEM;
     if (m->msg_iovlen &&
@@ -529,7 +532,7 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
         free(iov);
         return fail((int)-rc);
     }
-    char *buf = malloc(total ? total : 1);
+    char *buf = vmcisim_malloc(total ? total : 1);
     if (!buf) {
         free(iov);
         return fail(ENOMEM);
@@ -733,7 +736,7 @@ int vmci_poll(struct pollfd *ufds, nfds_t nfds, int timeout_ms)
 {
     if (nfds > (nfds_t)VSOCK_FD_MAX * 2)
         return (int)fail(EINVAL);
-    struct pollfd *fds = calloc(nfds ? nfds : 1, sizeof *fds);
+    struct pollfd *fds = vmcisim_calloc(nfds ? nfds : 1, sizeof *fds);
     if (!fds)
         return (int)fail(ENOMEM);
     if (nfds && uc_copy_from_user(fds, ufds, nfds * sizeof *fds) != 0) {

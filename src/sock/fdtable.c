@@ -2,6 +2,7 @@
  * fdtable.c - per-process descriptor tables (one per simulated process, as each process has
  * its own in a real kernel).
  */
+#include "../sim/alloc.h"
 #include "fdtable.h"
 
 #include <errno.h>
@@ -17,7 +18,7 @@ struct fdtab {
 static struct fdtab *tab(sim_proc *p, bool create)
 {
     if (!p->fdtab && create)
-        p->fdtab = calloc(1, sizeof(struct fdtab));
+        p->fdtab = vmcisim_calloc(1, sizeof(struct fdtab));
     return p->fdtab;
 }
 
@@ -33,7 +34,7 @@ int fdtab_install(sim_proc *p, struct vsock *sk)
         if (t->cap >= VSOCK_FD_MAX)
             return -EMFILE;
         int cap = t->cap ? t->cap * 2 : 16;
-        struct vsock **s = realloc(t->slot, (size_t)cap * sizeof *s);
+        struct vsock **s = vmcisim_realloc(t->slot, (size_t)cap * sizeof *s);
         if (!s)
             return -ENOMEM;
         for (int k = t->cap; k < cap; k++)

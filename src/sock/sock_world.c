@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "fdtable.h"
 #include "vsock.h"
 
@@ -17,17 +18,22 @@ static void ctx_create(struct sock_world *sw, vmcisim_vm *vm)
 {
     if (vm->index >= sw->nctxs) {
         size_t n = vm->index + 1;
-        struct vsock_ctx **a = realloc(sw->ctxs, n * sizeof *a);
-        if (!a)
-            abort(); /* a context without sockets cannot be represented */
+        struct vsock_ctx **a = vmcisim_realloc(sw->ctxs, n * sizeof *a);
+        if (!a) {
+            /* like a VM whose VMCI device failed: the VM runs, its socket() calls get ENOMEM */
+            sim_trace_vm(sw->sim, vm, "sock-ctx", "result=failed");
+            return;
+        }
         for (size_t i = sw->nctxs; i < n; i++)
             a[i] = NULL;
         sw->ctxs = a;
         sw->nctxs = n;
     }
-    struct vsock_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx)
-        abort();
+    struct vsock_ctx *ctx = vmcisim_calloc(1, sizeof *ctx);
+    if (!ctx) {
+        sim_trace_vm(sw->sim, vm, "sock-ctx", "result=failed");
+        return;
+    }
     ctx->sw = sw;
     ctx->vm = vm;
     sw->ctxs[vm->index] = ctx;
@@ -116,7 +122,7 @@ static const struct sim_layer_ops sock_layer_ops = {
 
 int sock_attach(vmcisim *sim)
 {
-    struct sock_world *sw = calloc(1, sizeof *sw);
+    struct sock_world *sw = vmcisim_calloc(1, sizeof *sw);
     if (!sw)
         return -1;
     sw->sim = sim;

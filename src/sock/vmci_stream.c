@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "../guest/vmci_kapi.h"
 #include "usercopy.h"
 #include "vmci_stream_pkt.h"
@@ -604,7 +605,7 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
         vsock_wake(sk);
         return 0;
     }
-    struct pkt_work *w = malloc(sizeof *w);
+    struct pkt_work *w = vmcisim_malloc(sizeof *w);
     if (!w)
         return 0; /* like a lost datagram: the peer's timers recover */
     w->sk = sk;
@@ -650,7 +651,7 @@ void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why)
 
 int vmci_stream_ctx_init(struct vsock_ctx *ctx)
 {
-    struct vst_ctx *vc = calloc(1, sizeof *vc);
+    struct vst_ctx *vc = vmcisim_calloc(1, sizeof *vc);
     if (!vc)
         return -1;
     vc->ctx = ctx;
@@ -688,7 +689,7 @@ void vmci_stream_ctx_fini(struct vsock_ctx *ctx)
 static int st_init(struct vsock *sk, struct vsock *parent)
 {
     (void)parent;
-    struct vst_sock *t = calloc(1, sizeof *t);
+    struct vst_sock *t = vmcisim_calloc(1, sizeof *t);
     if (!t)
         return -1;
     t->qp_handle = VMCI_INVALID_HANDLE;
@@ -754,7 +755,7 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
                                  .op = VMCISIM_PKT_PAYLOAD, .sock_type = SOCK_STREAM};
     if (sim_observe_packet_wanted(sk->sw->sim)) {
         /* the data now sits in the queue; copy it back out for the capture */
-        void *copy = malloc((size_t)n);
+        void *copy = vmcisim_malloc((size_t)n);
         if (copy && uc_copy_from_user(copy, ubuf, (size_t)n) == 0) {
             obs.payload = copy;
             obs.payload_len = (uint32_t)n;

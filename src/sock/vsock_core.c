@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/alloc.h"
 #include "vsock.h"
 
 void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port)
@@ -39,13 +40,13 @@ struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int typ
 {
     if (sw->nall == sw->all_cap) {
         size_t cap = sw->all_cap ? sw->all_cap * 2 : 64;
-        struct vsock **a = realloc(sw->all, cap * sizeof *a);
+        struct vsock **a = vmcisim_realloc(sw->all, cap * sizeof *a);
         if (!a)
             return NULL;
         sw->all = a;
         sw->all_cap = cap;
     }
-    struct vsock *sk = calloc(1, sizeof *sk);
+    struct vsock *sk = vmcisim_calloc(1, sizeof *sk);
     if (!sk)
         return NULL;
     sk->id = sw->next_sock_id++;

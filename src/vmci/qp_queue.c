@@ -1,6 +1,7 @@
 /*
  * qp_queue.c - queue-pair ring memory and arithmetic (vmci-semantics.md §§4.1-4.2).
  */
+#include "../sim/alloc.h"
 #include "qp_queue.h"
 
 #include <assert.h>
@@ -20,11 +21,11 @@ struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle)
 {
     if (size == 0 || size > VMCI_MAX_GUEST_QP_MEMORY)
         return NULL;
-    struct qp_queue *q = calloc(1, sizeof *q);
+    struct qp_queue *q = vmcisim_calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    q->hdr = calloc(1, sizeof *q->hdr);
-    q->data = calloc(1, (size_t)size);
+    q->hdr = vmcisim_calloc(1, sizeof *q->hdr);
+    q->data = vmcisim_calloc(1, (size_t)size);
     if (!q->hdr || !q->data) {
         free(q->hdr);
         free(q->data);

@@ -1,6 +1,7 @@
 /*
  * resource_table.c - a VMCI kernel's resources and its resource-ID counter (§§1.4, 5.1).
  */
+#include "../sim/alloc.h"
 #include "resource_table.h"
 
 #include <assert.h>
@@ -85,13 +86,13 @@ int vmci_restab_add(struct vmci_resource_table *t, vmci_handle h, int kind,
     }
     if (t->len == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 16;
-        struct vmci_resource **a = realloc(t->items, cap * sizeof *a);
+        struct vmci_resource **a = vmcisim_realloc(t->items, cap * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         t->items = a;
         t->cap = cap;
     }
-    struct vmci_resource *r = calloc(1, sizeof *r);
+    struct vmci_resource *r = vmcisim_calloc(1, sizeof *r);
     if (!r)
         return VMCI_ERROR_NO_MEM;
     r->handle = h;
