@@ -304,6 +304,9 @@ static void recv_connecting_server(struct vsock *listener, struct vsock *child,
         child_destroy(listener, child);
         return;
     }
+    /* the server side of the handshake: a pending child of this listener gets its queue pair */
+    assert(child->state == VS_SYN_SENT && child->listener == listener);
+    assert(T(child)->qp != NULL);
     child->state = VS_ESTABLISHED;
     vsock_insert_connected(child);
     struct pkt_args a = {.handle = h};
@@ -399,6 +402,7 @@ static void recv_connecting_client(struct vsock *sk, const struct vst_packet *pk
             connect_failed(sk, pkt, EPROTO);
             return;
         }
+        assert(sk->state == VS_SYN_SENT); /* process_pkt dispatches only connecting sockets */
         sk->state = VS_ESTABLISHED;
         sk->ss = SS_CONNECTED;
         vsock_insert_connected(sk);
@@ -745,11 +749,13 @@ static int64_t st_has_space(struct vsock *sk)
 static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 {
     struct vst_sock *t = T(sk);
+    assert(t->qp != NULL); /* the core enqueues only while stream_has_space found room */
     int64_t n = vmci_qpair_enqueue(t->qp, ubuf, len, uc_copy_from_user);
     if (n == VMCI_ERROR_INVALID_ARGS)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM; /* §1.7: queue-pair failures are reported as ENOMEM */
+    assert((size_t)n <= len);
     struct vmcisim_packet obs = {.src_cid = local_cid(sk->ctx), .src_port = sk->local.svm_port,
                                  .dst_cid = sk->remote.svm_cid, .dst_port = sk->remote.svm_port,
                                  .op = VMCISIM_PKT_PAYLOAD, .sock_type = SOCK_STREAM};
@@ -777,12 +783,14 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
 {
     struct vst_sock *t = T(sk);
+    assert(t->qp != NULL); /* the core dequeues only after stream_has_data found bytes */
     int64_t n = peek ? vmci_qpair_peek(t->qp, ubuf, len, uc_copy_to_user)
                      : vmci_qpair_dequeue(t->qp, ubuf, len, uc_copy_to_user);
     if (n == VMCI_ERROR_INVALID_ARGS)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM;
+    assert((size_t)n <= len && (uint64_t)n <= t->queue_size);
     /* §4.7: READ when the queue left the full state */
     if (!peek && vmci_qpair_consume_free_space(t->qp) == n) {
         struct pkt_args a = {0};
