@@ -12,6 +12,7 @@
  *    the datagram handle matching the destination (an ANYCID handle matches any CID); a
  *    datagram for no handle is dropped with a trace record (§5.3). Then the doorbell bits.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -122,6 +123,7 @@ static bool can_run(struct guest_drv *d)
 
 static void ring(struct guest_drv *d, uint32_t idx)
 {
+    assert(can_run(d)); /* a quiesced or dead driver runs no callbacks */
     struct guest_db *db = idx < d->ndbs ? d->dbs[idx] : NULL;
     sim_trace_vm(d->sim, d->vm, "db-callback", "idx=%u handle=%u:%u ran=%d", idx,
                  db ? db->handle.context : VMCI_INVALID_ID,
@@ -142,6 +144,7 @@ static void isr(void *arg)
         struct vmci_datagram *dg = vmci_device_rx_pop(d->dev);
         if (!dg)
             break;
+        assert(d->cur_dg == NULL); /* one datagram at a time: the ISR does not nest */
         d->cur_dg = dg;
         dispatch_datagram(d, dg);
         d->cur_dg = NULL;

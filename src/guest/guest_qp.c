@@ -13,6 +13,7 @@
  * Guests allocate without privilege flags (NO_ACCESS otherwise, §4.5), and none while the device
  * reports fault tolerance (UNAVAILABLE; the hypervisor refuses non-local ones itself).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,8 @@ static void ep_free(struct guest_qp_ep *ep)
 
 static void ep_remove(struct guest_drv *d, struct guest_qp_ep *ep)
 {
+    assert(ep->ref_count == 0); /* the last endpoint detached */
+    size_t before = d->neps;
     for (size_t i = 0; i < d->neps; i++) {
         if (d->eps[i] == ep) {
             memmove(&d->eps[i], &d->eps[i + 1], (d->neps - i - 1) * sizeof *d->eps);
@@ -56,6 +59,7 @@ static void ep_remove(struct guest_drv *d, struct guest_qp_ep *ep)
             break;
         }
     }
+    assert(d->neps + 1 == before); /* it was the driver's, exactly once */
     vmci_restab_remove(&d->res, ep->handle, VMCI_RESOURCE_QUEUEPAIR);
     ep_free(ep);
 }
@@ -73,6 +77,9 @@ static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool 
     struct vmci_qp *qp = vmcisim_calloc(1, sizeof *qp);
     if (!qp)
         return NULL;
+    /* a client struct is made for the creator (ref 1 just set) or for the one LOCAL attacher
+     * (ref still 1: it counts itself after this); a third party never gets one */
+    assert(ep->ref_count == 1);
     qp->kind = VMCI_KERNEL_GUEST;
     qp->ctx = d->vm;
     qp->handle = ep->handle;
@@ -88,6 +95,7 @@ static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool 
 
 static void qp_forget(struct guest_drv *d, struct vmci_qp *qp)
 {
+    size_t before = d->nqps;
     for (size_t i = 0; i < d->nqps; i++) {
         if (d->qps[i] == qp) {
             memmove(&d->qps[i], &d->qps[i + 1], (d->nqps - i - 1) * sizeof *d->qps);
@@ -95,6 +103,7 @@ static void qp_forget(struct guest_drv *d, struct vmci_qp *qp)
             break;
         }
     }
+    assert(d->nqps + 1 == before); /* a client struct is the driver's until detached */
     free(qp);
 }
 
@@ -248,6 +257,7 @@ int guest_qp_detach(struct guest_drv *d, struct vmci_qp *qp)
         rc = VMCI_ERROR_NOT_FOUND; /* its VM was powered off: nothing behind it any more */
     } else {
         struct guest_qp_ep *ep = qp->ep;
+        assert(ep->ref_count > 0 && vmci_handle_eq(ep->handle, qp->handle));
         if (ep->flags & VMCI_QPFLAG_LOCAL) {
             if (ep->ref_count > 1)
                 local_event(d, VMCI_EVENT_QP_PEER_DETACH, ep->handle);
@@ -269,6 +279,7 @@ int guest_qp_view(struct vmci_qp *qp, struct qp_view *view)
     if (qp->dead || !qp->ep)
         return VMCI_ERROR_QUEUEPAIR_NOTATTACHED;
     struct guest_qp_ep *ep = qp->ep;
+    assert(ep->produce_q && ep->consume_q); /* an endpoint owns both queues while it lives */
     view->produce = qp->swapped ? *ep->consume_q : *ep->produce_q;
     view->consume = qp->swapped ? *ep->produce_q : *ep->consume_q;
     return VMCI_SUCCESS;

@@ -17,6 +17,7 @@
  *   rr-client <-> server:  each way a u32 length L and L bytes
  *   dgram-ping <-> pong:   a datagram starting with the u64 sequence number (pong keeps it)
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -49,6 +50,7 @@ struct bstate {
 
 static uint64_t get_le(const unsigned char *p, int n)
 {
+    assert(n > 0 && n <= 8);
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -57,6 +59,7 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
+    assert(n > 0 && n <= 8);
     for (int i = 0; i < n; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
@@ -326,6 +329,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
         ns->cap = cap;
         in->bstate = s = ns;
     }
+    assert(s->n < s->cap);
     struct bconn *c = &s->c[s->n++];
     memset(c, 0, sizeof *c);
     c->fd = fd;
@@ -336,6 +340,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
 static void conn_drop(struct scen_inst *in, size_t i)
 {
     struct bstate *s = in->bstate;
+    assert(s && i < s->n);
     struct bconn *c = &s->c[i];
     if (in->proc->builtin == B_SINK && (c->phase != 0 || c->have != 0))
         scen_count(in, C_TRUNCATED, 1);

@@ -8,6 +8,7 @@
  * the wall clock or depends on heap addresses; shared counters are atomics only because realtime
  * mode runs processes in parallel.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,7 +61,11 @@ int scen_past_limit(struct scen_run *run) { return scen_now(run) > run->sc->limi
 
 int scen_winding_down(struct scen_run *run) { return scen_failed(run) || scen_past_limit(run); }
 
-void scen_count(struct scen_inst *in, int counter, int64_t n) { in->counters[counter] += n; }
+void scen_count(struct scen_inst *in, int counter, int64_t n)
+{
+    assert(counter >= 0 && counter < SCEN_NCOUNTERS);
+    in->counters[counter] += n;
+}
 
 unsigned char *scen_buf(struct scen_inst *in, size_t n)
 {
@@ -78,7 +83,9 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
 
 static void fg_done(struct scen_run *run)
 {
-    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0) {
+    int left = __atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST);
+    assert(left >= 0); /* each foreground instance, timeline and helper ends once */
+    if (left == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
         sim_idle_invalidate(run->sim);
     }
@@ -106,6 +113,7 @@ static void on_main(void *arg)
 
 void scen_mark(struct scen_run *run, int event)
 {
+    assert(event >= 0 && (size_t)event < run->sc->nevents);
     __atomic_add_fetch(&run->marks[event], 1, __ATOMIC_SEQ_CST);
     sim_idle_invalidate(run->sim); /* a waiter for it polls again before any deadlock verdict */
     vmcisim_trace_note(run->sim, run->sc->events[event]);
@@ -129,6 +137,7 @@ void scen_mark(struct scen_run *run, int event)
 int scen_wait_event(struct scen_inst *in, int event, int line)
 {
     struct scen_run *run = in->run;
+    assert(event >= 0 && (size_t)event < run->sc->nevents);
     uint64_t step = WAIT_STEP_MIN_NS;
     snprintf(in->wait_what, sizeof in->wait_what, "mark '%s' (%s, line %d)",
              run->sc->events[event], in->name, line);
@@ -222,7 +231,10 @@ static void inst_end(struct scen_inst *in)
         return;
     const struct scen_proc *p = in->proc;
     size_t pi = (size_t)(p - run->sc->procs);
-    if (__atomic_add_fetch(&run->proc_done[pi], 1, __ATOMIC_SEQ_CST) == p->instances)
+    assert(pi < run->sc->nprocs);
+    int done = __atomic_add_fetch(&run->proc_done[pi], 1, __ATOMIC_SEQ_CST);
+    assert(done <= p->instances); /* `ended` makes each instance count once */
+    if (done == p->instances)
         scen_mark(run, p->done_event);
     if (!p->daemon)
         fg_done(run);
@@ -263,6 +275,7 @@ static void timeline_main(void *arg)
 {
     struct timeline *tl = arg;
     for (size_t i = 0; i < tl->n; i++) {
+        assert(i == 0 || tl->v[i - 1]->at_ns <= tl->v[i]->at_ns); /* sorted by cmp_timed */
         uint64_t now = scen_now(tl->run);
         if (tl->v[i]->at_ns > now)
             vmcisim_sleep(tl->v[i]->at_ns - now);

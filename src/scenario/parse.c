@@ -7,6 +7,7 @@
  * All names (VMs, processes, descriptors, events) are resolved to indices here.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -50,16 +51,23 @@ struct parser {
 
 /* ---- errors and tokens ---------------------------------------------------------------------- */
 
-static const struct scen_token *peek(struct parser *p) { return &p->toks.v[p->pos]; }
+static const struct scen_token *peek(struct parser *p)
+{
+    assert(p->pos < p->toks.n); /* the token list always ends with T_EOF, never passed */
+    return &p->toks.v[p->pos];
+}
 static const struct scen_token *peek2(struct parser *p)
 {
     return p->pos + 1 < p->toks.n ? &p->toks.v[p->pos + 1] : &p->toks.v[p->pos];
 }
 static const struct scen_token *next(struct parser *p)
 {
+    assert(p->pos < p->toks.n);
     const struct scen_token *t = &p->toks.v[p->pos];
     if (t->kind != T_EOF)
         p->pos++;
+    else
+        assert(p->pos + 1 == p->toks.n); /* T_EOF is the last token */
     return t;
 }
 
