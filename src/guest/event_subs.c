@@ -44,14 +44,10 @@ int event_subs_add(struct event_subs *s, uint32_t event, vmci_event_cb cb, void 
     }
     if (!found)
         return VMCI_ERROR_NO_RESOURCES;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        struct event_sub *a = vmcisim_realloc(s->a, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        s->a = a;
-        s->cap = cap;
-    }
+    struct event_sub *a = vmcisim_grow(s->a, &s->cap, s->n, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    s->a = a;
     s->a[s->n++] = (struct event_sub){id, event, cb, client_data};
     *sub_id = id;
     return VMCI_SUCCESS;

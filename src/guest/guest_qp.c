@@ -66,14 +66,10 @@ static void ep_remove(struct guest_drv *d, struct guest_qp_ep *ep)
 
 static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool swapped)
 {
-    if (d->nqps == d->qps_cap) {
-        size_t cap = d->qps_cap ? d->qps_cap * 2 : 8;
-        struct vmci_qp **a = vmcisim_realloc(d->qps, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        d->qps = a;
-        d->qps_cap = cap;
-    }
+    struct vmci_qp **a = vmcisim_grow(d->qps, &d->qps_cap, d->nqps, 8);
+    if (!a)
+        return NULL;
+    d->qps = a;
     struct vmci_qp *qp = vmcisim_calloc(1, sizeof *qp);
     if (!qp)
         return NULL;
@@ -154,14 +150,10 @@ static int create(struct guest_drv *d, vmci_handle h, struct vmci_qp **out,
         if (in_ft(d))
             return VMCI_ERROR_UNAVAILABLE;
     }
-    if (d->neps == d->eps_cap) {
-        size_t cap = d->eps_cap ? d->eps_cap * 2 : 8;
-        struct guest_qp_ep **a = vmcisim_realloc(d->eps, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        d->eps = a;
-        d->eps_cap = cap;
-    }
+    struct guest_qp_ep **a = vmcisim_grow(d->eps, &d->eps_cap, d->neps, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    d->eps = a;
     struct vmci_resource *r;
     int rc = vmci_restab_add(&d->res, h, VMCI_RESOURCE_QUEUEPAIR, &r);
     if (rc != VMCI_SUCCESS)

@@ -23,14 +23,10 @@
 
 static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
 {
-    if (st->ndrvs == st->drvs_cap) {
-        size_t cap = st->drvs_cap ? st->drvs_cap * 2 : 8;
-        struct guest_drv **a = vmcisim_realloc(st->drvs, cap * sizeof *a);
-        if (!a)
-            return;
-        st->drvs = a;
-        st->drvs_cap = cap;
-    }
+    struct guest_drv **a = vmcisim_grow(st->drvs, &st->drvs_cap, st->ndrvs, 8);
+    if (!a)
+        return;
+    st->drvs = a;
     struct vmci_device *dev = vmci_device_create(vm, st->hv);
     struct guest_drv *d = dev ? guest_drv_create(st, vm, dev) : NULL;
     if (!d || hv_context_attach_device(st->hv, vm, dev) != VMCI_SUCCESS) {

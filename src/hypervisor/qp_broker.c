@@ -113,14 +113,10 @@ static int qp_create(struct hv *hv, struct hv_context *ctx, vmci_handle handle, 
         return VMCI_ERROR_NO_ACCESS;
     if (hv_cid_is_vm(ctx->cid) && hv_cid_is_vm(peer))
         return VMCI_ERROR_DST_UNREACHABLE;
-    if (hv->nqps == hv->qps_cap) {
-        size_t cap = hv->qps_cap ? hv->qps_cap * 2 : 16;
-        struct hv_qp_entry **a = vmcisim_realloc(hv->qps, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        hv->qps = a;
-        hv->qps_cap = cap;
-    }
+    struct hv_qp_entry **a = vmcisim_grow(hv->qps, &hv->qps_cap, hv->nqps, 16);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    hv->qps = a;
     struct hv_qp_entry *e = vmcisim_calloc(1, sizeof *e);
     if (!e)
         return VMCI_ERROR_NO_MEM;

@@ -15,14 +15,10 @@
 
 static int push(struct scen_tokens *t, const struct scen_token *tok)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        struct scen_token *v = vmcisim_realloc(t->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        t->v = v;
-        t->cap = cap;
-    }
+    struct scen_token *v = vmcisim_grow(t->v, &t->cap, t->n, 256);
+    if (!v)
+        return -1;
+    t->v = v;
     t->v[t->n++] = *tok;
     return 0;
 }

@@ -229,14 +229,10 @@ static void loop_main(void *arg)
 
 sim_loop *sim_loop_create(vmcisim *sim, vmcisim_vm *vm, const char *name)
 {
-    if (sim->nloops == sim->loops_cap) {
-        size_t cap = sim->loops_cap ? sim->loops_cap * 2 : 8;
-        sim_loop **a = vmcisim_realloc(sim->loops, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->loops = a;
-        sim->loops_cap = cap;
-    }
+    sim_loop **a = vmcisim_grow(sim->loops, &sim->loops_cap, sim->nloops, 8);
+    if (!a)
+        return NULL;
+    sim->loops = a;
     sim_loop *l = vmcisim_calloc(1, sizeof *l);
     if (!l)
         return NULL;

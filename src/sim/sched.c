@@ -485,14 +485,10 @@ void sim_wake_all(sim_waitq *q)
 sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const char *name,
                            bool daemon, void (*fn)(void *), void *arg)
 {
-    if (sim->nthreads == sim->threads_cap) {
-        size_t cap = sim->threads_cap ? sim->threads_cap * 2 : 16;
-        sim_thread **a = vmcisim_realloc(sim->threads, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->threads = a;
-        sim->threads_cap = cap;
-    }
+    sim_thread **a = vmcisim_grow(sim->threads, &sim->threads_cap, sim->nthreads, 16);
+    if (!a)
+        return NULL;
+    sim->threads = a;
     sim_thread *t = vmcisim_calloc(1, sizeof *t);
     if (!t)
         return NULL;

@@ -85,14 +85,10 @@ void world_proc_ended(vmcisim *sim, sim_proc *p)
 
 static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned flags)
 {
-    if (sim->nvms == sim->vms_cap) {
-        size_t cap = sim->vms_cap ? sim->vms_cap * 2 : 8;
-        vmcisim_vm **a = vmcisim_realloc(sim->vms, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->vms = a;
-        sim->vms_cap = cap;
-    }
+    vmcisim_vm **a = vmcisim_grow(sim->vms, &sim->vms_cap, sim->nvms, 8);
+    if (!a)
+        return NULL;
+    sim->vms = a;
     vmcisim_vm *vm = vmcisim_calloc(1, sizeof *vm);
     if (!vm)
         return NULL;

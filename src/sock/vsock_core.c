@@ -38,14 +38,10 @@ void vsock_trace(struct vsock *sk, const char *event, const char *fmt, ...)
 struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int type,
                            struct vsock *parent, sim_proc *owner)
 {
-    if (sw->nall == sw->all_cap) {
-        size_t cap = sw->all_cap ? sw->all_cap * 2 : 64;
-        struct vsock **a = vmcisim_realloc(sw->all, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sw->all = a;
-        sw->all_cap = cap;
-    }
+    struct vsock **a = vmcisim_grow(sw->all, &sw->all_cap, sw->nall, 64);
+    if (!a)
+        return NULL;
+    sw->all = a;
     struct vsock *sk = vmcisim_calloc(1, sizeof *sk);
     if (!sk)
         return NULL;

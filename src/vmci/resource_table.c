@@ -84,14 +84,10 @@ int vmci_restab_add(struct vmci_resource_table *t, vmci_handle h, int kind,
     } else if (vmci_restab_lookup(t, h, kind)) {
         return VMCI_ERROR_ALREADY_EXISTS;
     }
-    if (t->len == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct vmci_resource **a = vmcisim_realloc(t->items, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        t->items = a;
-        t->cap = cap;
-    }
+    struct vmci_resource **a = vmcisim_grow(t->items, &t->cap, t->len, 16);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    t->items = a;
     struct vmci_resource *r = vmcisim_calloc(1, sizeof *r);
     if (!r)
         return VMCI_ERROR_NO_MEM;
