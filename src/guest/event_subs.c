@@ -4,6 +4,7 @@
 #include "../sim/alloc.h"
 #include "event_subs.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@ int event_subs_add(struct event_subs *s, uint32_t event, vmci_event_cb cb, void 
     if (!a)
         return VMCI_ERROR_NO_MEM;
     s->a = a;
+    assert(!find(s, id) && id != 0); /* sub_ids are unique while subscribed, never 0 */
     s->a[s->n++] = (struct event_sub){id, event, cb, client_data};
     *sub_id = id;
     return VMCI_SUCCESS;
@@ -59,6 +61,7 @@ int event_subs_remove(struct event_subs *s, uint32_t sub_id)
     if (!e)
         return VMCI_ERROR_NOT_FOUND;
     size_t i = (size_t)(e - s->a);
+    assert(i < s->n && s->a[i].id == sub_id);
     memmove(&s->a[i], &s->a[i + 1], (s->n - i - 1) * sizeof *s->a);
     s->n--;
     return VMCI_SUCCESS;

@@ -533,6 +533,9 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     vmcisim_trace_note(run.sim, note);
     if (setup_world(&run, o) == 0 && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
+        /* every process ended: so did each foreground activity (killed ones are accounted for
+         * at the power off) */
+        assert(rc != 0 || __atomic_load_n(&run.fg_left, __ATOMIC_SEQ_CST) == 0);
         if (!run.failed)
             judge_stuck(&run, rc);
         if (!run.failed && scen_past_limit(&run))

@@ -6,6 +6,7 @@
 #include "../sim/alloc.h"
 #include "lex.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +66,7 @@ static int str_put(struct scen_token *tok, size_t *cap, unsigned char b)
         tok->bytes = p;
         *cap = nc;
     }
+    assert(tok->nbytes < *cap);
     tok->bytes[tok->nbytes++] = b;
     return 0;
 }

@@ -5,6 +5,7 @@
 #include "../sim/alloc.h"
 #include "pcap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,7 @@ size_t scen_pcap_frame(const struct vmcisim_packet *pkt, const void *payload, ui
     le16(out + 26, SCEN_VSOCKMON_NO_INFO);
     le16(out + 28, hlen);
     out[30] = out[31] = 0;
+    assert(total <= cap && SCEN_VSOCKMON_HDR == 32); /* the header written above is 32 bytes */
     if (hlen)
         memcpy(out + SCEN_VSOCKMON_HDR, pkt->hdr, hlen);
     if (plen)
@@ -100,6 +102,7 @@ struct scen_pcap *scen_pcap_open(const char *path)
 static void write_record(struct scen_pcap *pc, uint64_t t_ns, size_t len)
 {
     unsigned char rh[16];
+    assert(len <= SCEN_PCAP_SNAPLEN); /* a record never exceeds the snaplen in the header */
     le32(rh, (uint32_t)(t_ns / 1000000000ull));
     le32(rh + 4, (uint32_t)(t_ns % 1000000000ull));
     le32(rh + 8, (uint32_t)len);
@@ -121,6 +124,7 @@ int scen_pcap_write(struct scen_pcap *pc, const struct vmcisim_packet *pkt)
         step = SCEN_PCAP_MAX_PAYLOAD;
     do {
         uint32_t n = left < step ? left : step;
+        assert(n <= left);
         size_t len = scen_pcap_frame(pkt, p, n, pc->buf, SCEN_PCAP_SNAPLEN);
         if (len == 0) {
             pc->bad = 1;
