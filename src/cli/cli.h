@@ -4,7 +4,6 @@
 
 #define VMCISIM_VERSION_STRING "0.1.0"
 
-int cli_demo(int argc, char **argv);
 /* `vmcisim run`; prog is how the tool was invoked, for the replay commands it prints. */
 int cli_run(int argc, char **argv, const char *prog);
 /* `vmcisim report`: merge `vmcisim run --json` output of many shards into one summary. */

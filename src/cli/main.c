@@ -11,7 +11,6 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vmcisim <command> [options]\n"
                "commands:\n"
-               "  demo [--seed N] [--realtime] [--trace]  run a small built-in world and report it\n"
                "  run [options] FILE...                   run scenario files over seeds "
                "(vmcisim run --help)\n"
                "  report [FILE...]                        merge `run --json` output of many "
@@ -28,8 +27,6 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "demo") == 0)
-        return cli_demo(argc - 1, argv + 1);
     if (strcmp(argv[1], "run") == 0)
         return cli_run(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "report") == 0)

@@ -3,6 +3,8 @@
  * with its pending limit (§5.3), doorbell bits, the interrupt, quiesce and power off (§6).
  */
 #include "device/vmci_device.h"
+#include "sim/alloc.h"
+#include "device/vmci_device.h"
 
 #include <assert.h>
 #include <stdlib.h>
@@ -37,7 +39,7 @@ static void irq_fire(sim_timer *t);
 
 struct vmci_device *vmci_device_create(vmcisim_vm *vm, struct hv *hv)
 {
-    struct vmci_device *dev = calloc(1, sizeof *dev);
+    struct vmci_device *dev = vmcisim_calloc(1, sizeof *dev);
     if (!dev)
         return NULL;
     sim_timer_init(&dev->irq, irq_fire);
@@ -216,7 +218,7 @@ int vmci_device_rx_push(struct vmci_device *dev, const struct vmci_datagram *dg,
         if (rc != VMCI_SUCCESS)
             return rc;
     }
-    struct rx_item *it = malloc(offsetof(struct rx_item, dg) + (size_t)size);
+    struct rx_item *it = vmcisim_malloc(offsetof(struct rx_item, dg) + (size_t)size);
     if (!it)
         return VMCI_ERROR_NO_MEM;
     it->next = NULL;
@@ -241,7 +243,7 @@ int vmci_device_ring(struct vmci_device *dev, uint32_t idx)
         size_t n = dev->nbits ? dev->nbits : 32;
         while (n <= idx)
             n *= 2;
-        uint8_t *b = realloc(dev->bits, n);
+        uint8_t *b = vmcisim_realloc(dev->bits, n);
         if (!b)
             return VMCI_ERROR_NO_MEM;
         memset(b + dev->nbits, 0, n - dev->nbits);

@@ -2,7 +2,10 @@
  * event_subs.c - event subscribers of one context and their dispatch (§4.6).
  */
 #include "guest/event_subs.h"
+#include "sim/alloc.h"
+#include "guest/event_subs.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,14 +46,11 @@ int event_subs_add(struct event_subs *s, uint32_t event, vmci_event_cb cb, void 
     }
     if (!found)
         return VMCI_ERROR_NO_RESOURCES;
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 8;
-        struct event_sub *a = realloc(s->a, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        s->a = a;
-        s->cap = cap;
-    }
+    struct event_sub *a = vmcisim_grow(s->a, &s->cap, s->n, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    s->a = a;
+    assert(!find(s, id) && id != 0); /* sub_ids are unique while subscribed, never 0 */
     s->a[s->n++] = (struct event_sub){id, event, cb, client_data};
     *sub_id = id;
     return VMCI_SUCCESS;
@@ -62,6 +62,7 @@ int event_subs_remove(struct event_subs *s, uint32_t sub_id)
     if (!e)
         return VMCI_ERROR_NOT_FOUND;
     size_t i = (size_t)(e - s->a);
+    assert(i < s->n && s->a[i].id == sub_id);
     memmove(&s->a[i], &s->a[i + 1], (s->n - i - 1) * sizeof *s->a);
     s->n--;
     return VMCI_SUCCESS;
@@ -115,7 +116,7 @@ size_t event_subs_dispatch(struct event_subs *s, vmcisim *sim, vmcisim_vm *vm,
     if (n == 0)
         return 0;
     uint32_t stack_ids[16];
-    uint32_t *ids = n <= 16 ? stack_ids : malloc(n * sizeof *ids);
+    uint32_t *ids = n <= 16 ? stack_ids : vmcisim_malloc(n * sizeof *ids);
     if (!ids)
         return 0;
     size_t k = 0;

@@ -12,9 +12,12 @@
  *    the datagram handle matching the destination (an ANYCID handle matches any CID); a
  *    datagram for no handle is dropped with a trace record (§5.3). Then the doorbell bits.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/kapi_internal.h"
+#include "sim/alloc.h"
 #include "guest/kapi_internal.h"
 
 static void isr(void *arg);
@@ -23,7 +26,7 @@ static void lev_fire(sim_timer *t);
 struct guest_drv *guest_drv_create(struct vmci_stack *st, vmcisim_vm *vm,
                                    struct vmci_device *dev)
 {
-    struct guest_drv *d = calloc(1, sizeof *d);
+    struct guest_drv *d = vmcisim_calloc(1, sizeof *d);
     if (!d)
         return NULL;
     d->kind = VMCI_KERNEL_GUEST;
@@ -43,7 +46,7 @@ int guest_hypercall(struct guest_drv *d, uint32_t rid, const void *payload, size
 {
     if (d->dead || !d->dev)
         return VMCI_ERROR_DEVICE_NOT_FOUND;
-    struct vmci_datagram *dg = malloc(sizeof *dg + len);
+    struct vmci_datagram *dg = vmcisim_malloc(sizeof *dg + len);
     if (!dg)
         return VMCI_ERROR_NO_MEM;
     dg->dst = vmci_make_handle(VMCI_HYPERVISOR_CONTEXT_ID, rid);
@@ -122,6 +125,7 @@ static bool can_run(struct guest_drv *d)
 
 static void ring(struct guest_drv *d, uint32_t idx)
 {
+    assert(can_run(d)); /* a quiesced or dead driver runs no callbacks */
     struct guest_db *db = idx < d->ndbs ? d->dbs[idx] : NULL;
     sim_trace_vm(d->sim, d->vm, "db-callback", "idx=%u handle=%u:%u ran=%d", idx,
                  db ? db->handle.context : VMCI_INVALID_ID,
@@ -142,6 +146,7 @@ static void isr(void *arg)
         struct vmci_datagram *dg = vmci_device_rx_pop(d->dev);
         if (!dg)
             break;
+        assert(d->cur_dg == NULL); /* one datagram at a time: the ISR does not nest */
         d->cur_dg = dg;
         dispatch_datagram(d, dg);
         d->cur_dg = NULL;
@@ -156,7 +161,7 @@ static void isr(void *arg)
 
 void guest_local_event(struct guest_drv *d, const struct vmci_event_data *ed)
 {
-    struct guest_local_event *e = malloc(sizeof *e);
+    struct guest_local_event *e = vmcisim_malloc(sizeof *e);
     if (!e)
         return;
     e->next = NULL;
@@ -313,13 +318,13 @@ int guest_db_create(struct guest_drv *d, vmci_handle *handle, uint32_t flags,
     while (idx < d->ndbs && d->dbs[idx])
         idx++;
     if (idx == d->ndbs) {
-        struct guest_db **a = realloc(d->dbs, (d->ndbs + 1) * sizeof *a);
+        struct guest_db **a = vmcisim_realloc(d->dbs, (d->ndbs + 1) * sizeof *a);
         if (!a)
             return VMCI_ERROR_NO_MEM;
         d->dbs = a;
         d->dbs[d->ndbs++] = NULL;
     }
-    struct guest_db *db = calloc(1, sizeof *db);
+    struct guest_db *db = vmcisim_calloc(1, sizeof *db);
     if (!db)
         return VMCI_ERROR_NO_MEM;
     struct vmci_resource *r;

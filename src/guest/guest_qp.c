@@ -13,9 +13,12 @@
  * Guests allocate without privilege flags (NO_ACCESS otherwise, §4.5), and none while the device
  * reports fault tolerance (UNAVAILABLE; the hypervisor refuses non-local ones itself).
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "guest/kapi_internal.h"
+#include "sim/alloc.h"
 #include "guest/kapi_internal.h"
 
 struct guest_qp_ep {
@@ -48,6 +51,8 @@ static void ep_free(struct guest_qp_ep *ep)
 
 static void ep_remove(struct guest_drv *d, struct guest_qp_ep *ep)
 {
+    assert(ep->ref_count == 0); /* the last endpoint detached */
+    size_t before = d->neps;
     for (size_t i = 0; i < d->neps; i++) {
         if (d->eps[i] == ep) {
             memmove(&d->eps[i], &d->eps[i + 1], (d->neps - i - 1) * sizeof *d->eps);
@@ -55,23 +60,23 @@ static void ep_remove(struct guest_drv *d, struct guest_qp_ep *ep)
             break;
         }
     }
+    assert(d->neps + 1 == before); /* it was the driver's, exactly once */
     vmci_restab_remove(&d->res, ep->handle, VMCI_RESOURCE_QUEUEPAIR);
     ep_free(ep);
 }
 
 static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool swapped)
 {
-    if (d->nqps == d->qps_cap) {
-        size_t cap = d->qps_cap ? d->qps_cap * 2 : 8;
-        struct vmci_qp **a = realloc(d->qps, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        d->qps = a;
-        d->qps_cap = cap;
-    }
-    struct vmci_qp *qp = calloc(1, sizeof *qp);
+    struct vmci_qp **a = vmcisim_grow(d->qps, &d->qps_cap, d->nqps, 8);
+    if (!a)
+        return NULL;
+    d->qps = a;
+    struct vmci_qp *qp = vmcisim_calloc(1, sizeof *qp);
     if (!qp)
         return NULL;
+    /* a client struct is made for the creator (ref 1 just set) or for the one LOCAL attacher
+     * (ref still 1: it counts itself after this); a third party never gets one */
+    assert(ep->ref_count == 1);
     qp->kind = VMCI_KERNEL_GUEST;
     qp->ctx = d->vm;
     qp->handle = ep->handle;
@@ -87,6 +92,7 @@ static struct vmci_qp *qp_new(struct guest_drv *d, struct guest_qp_ep *ep, bool 
 
 static void qp_forget(struct guest_drv *d, struct vmci_qp *qp)
 {
+    size_t before = d->nqps;
     for (size_t i = 0; i < d->nqps; i++) {
         if (d->qps[i] == qp) {
             memmove(&d->qps[i], &d->qps[i + 1], (d->nqps - i - 1) * sizeof *d->qps);
@@ -94,6 +100,7 @@ static void qp_forget(struct guest_drv *d, struct vmci_qp *qp)
             break;
         }
     }
+    assert(d->nqps + 1 == before); /* a client struct is the driver's until detached */
     free(qp);
 }
 
@@ -144,20 +151,16 @@ static int create(struct guest_drv *d, vmci_handle h, struct vmci_qp **out,
         if (in_ft(d))
             return VMCI_ERROR_UNAVAILABLE;
     }
-    if (d->neps == d->eps_cap) {
-        size_t cap = d->eps_cap ? d->eps_cap * 2 : 8;
-        struct guest_qp_ep **a = realloc(d->eps, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        d->eps = a;
-        d->eps_cap = cap;
-    }
+    struct guest_qp_ep **a = vmcisim_grow(d->eps, &d->eps_cap, d->neps, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    d->eps = a;
     struct vmci_resource *r;
     int rc = vmci_restab_add(&d->res, h, VMCI_RESOURCE_QUEUEPAIR, &r);
     if (rc != VMCI_SUCCESS)
         return rc;
     h = r->handle;
-    struct guest_qp_ep *ep = calloc(1, sizeof *ep);
+    struct guest_qp_ep *ep = vmcisim_calloc(1, sizeof *ep);
     if (ep) {
         ep->produce_q = qp_queue_alloc(produce_size, h);
         ep->consume_q = qp_queue_alloc(consume_size, h);
@@ -247,6 +250,7 @@ int guest_qp_detach(struct guest_drv *d, struct vmci_qp *qp)
         rc = VMCI_ERROR_NOT_FOUND; /* its VM was powered off: nothing behind it any more */
     } else {
         struct guest_qp_ep *ep = qp->ep;
+        assert(ep->ref_count > 0 && vmci_handle_eq(ep->handle, qp->handle));
         if (ep->flags & VMCI_QPFLAG_LOCAL) {
             if (ep->ref_count > 1)
                 local_event(d, VMCI_EVENT_QP_PEER_DETACH, ep->handle);
@@ -268,6 +272,7 @@ int guest_qp_view(struct vmci_qp *qp, struct qp_view *view)
     if (qp->dead || !qp->ep)
         return VMCI_ERROR_QUEUEPAIR_NOTATTACHED;
     struct guest_qp_ep *ep = qp->ep;
+    assert(ep->produce_q && ep->consume_q); /* an endpoint owns both queues while it lives */
     view->produce = qp->swapped ? *ep->consume_q : *ep->produce_q;
     view->consume = qp->swapped ? *ep->produce_q : *ep->consume_q;
     return VMCI_SUCCESS;

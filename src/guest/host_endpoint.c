@@ -13,6 +13,8 @@
 
 #include "hypervisor/hv.h"
 #include "guest/kapi_internal.h"
+#include "sim/alloc.h"
+#include "guest/kapi_internal.h"
 
 static void on_event(void *arg, const struct vmci_datagram *dg)
 {
@@ -31,7 +33,7 @@ static void on_event(void *arg, const struct vmci_datagram *dg)
 
 struct host_ep *host_ep_create(struct vmci_stack *st, vmcisim_vm *host, struct hv *hv)
 {
-    struct host_ep *h = calloc(1, sizeof *h);
+    struct host_ep *h = vmcisim_calloc(1, sizeof *h);
     if (!h)
         return NULL;
     h->base.kind = VMCI_KERNEL_HOST;
@@ -93,7 +95,7 @@ int host_qp_alloc(struct host_ep *h, struct vmci_qp **out, vmci_handle *handle,
                   uint64_t produce_size, uint64_t consume_size, uint32_t peer, uint32_t flags,
                   uint32_t priv_flags)
 {
-    struct vmci_qp *qp = calloc(1, sizeof *qp);
+    struct vmci_qp *qp = vmcisim_calloc(1, sizeof *qp);
     if (!qp)
         return VMCI_ERROR_NO_MEM;
     vmci_handle hd = *handle;

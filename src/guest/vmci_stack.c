@@ -19,17 +19,16 @@
 #include "hypervisor/hv.h"
 #include "guest/kapi_internal.h"
 #include "guest/vmci_stack.h"
+#include "sim/alloc.h"
+#include "guest/kapi_internal.h"
+#include "guest/vmci_stack.h"
 
 static void guest_created(struct vmci_stack *st, vmcisim_vm *vm)
 {
-    if (st->ndrvs == st->drvs_cap) {
-        size_t cap = st->drvs_cap ? st->drvs_cap * 2 : 8;
-        struct guest_drv **a = realloc(st->drvs, cap * sizeof *a);
-        if (!a)
-            return;
-        st->drvs = a;
-        st->drvs_cap = cap;
-    }
+    struct guest_drv **a = vmcisim_grow(st->drvs, &st->drvs_cap, st->ndrvs, 8);
+    if (!a)
+        return;
+    st->drvs = a;
     struct vmci_device *dev = vmci_device_create(vm, st->hv);
     struct guest_drv *d = dev ? guest_drv_create(st, vm, dev) : NULL;
     if (!d || vmci_device_attach(dev) != VMCI_SUCCESS) {
@@ -118,7 +117,7 @@ static const struct sim_layer_ops stack_ops = {
 
 int vmci_stack_attach(vmcisim *sim, struct hv *hv)
 {
-    struct vmci_stack *st = calloc(1, sizeof *st);
+    struct vmci_stack *st = vmcisim_calloc(1, sizeof *st);
     if (!st)
         return -1;
     st->sim = sim;

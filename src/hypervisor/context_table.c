@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 struct hv_context *hv_ctx_by_cid(struct hv *hv, uint32_t cid)
 {
@@ -42,15 +44,11 @@ int hv_ctx_add(struct hv *hv, vmcisim_vm *vm)
     assert(!hv_ctx_by_vm(hv, vm));
     if (hv_ctx_by_cid(hv, vm->cid))
         return VMCI_ERROR_ALREADY_EXISTS;
-    if (hv->nctxs == hv->ctxs_cap) {
-        size_t cap = hv->ctxs_cap ? hv->ctxs_cap * 2 : 8;
-        struct hv_context **a = realloc(hv->ctxs, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        hv->ctxs = a;
-        hv->ctxs_cap = cap;
-    }
-    struct hv_context *c = calloc(1, sizeof *c);
+    struct hv_context **a = vmcisim_grow(hv->ctxs, &hv->ctxs_cap, hv->nctxs, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    hv->ctxs = a;
+    struct hv_context *c = vmcisim_calloc(1, sizeof *c);
     if (!c)
         return VMCI_ERROR_NO_MEM;
     c->vm = vm;
@@ -84,14 +82,10 @@ int hv_ctx_qp_add(struct hv_context *c, vmci_handle h)
 {
     if (hv_ctx_qp_has(c, h))
         return VMCI_ERROR_DUPLICATE_ENTRY;
-    if (c->nqps == c->qps_cap) {
-        size_t cap = c->qps_cap ? c->qps_cap * 2 : 8;
-        vmci_handle *a = realloc(c->qps, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        c->qps = a;
-        c->qps_cap = cap;
-    }
+    vmci_handle *a = vmcisim_grow(c->qps, &c->qps_cap, c->nqps, 8);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    c->qps = a;
     c->qps[c->nqps++] = h;
     return VMCI_SUCCESS;
 }

@@ -116,7 +116,7 @@ static int vm_room(struct hv_context *dst, const struct vmci_datagram *dg)
 
 /* ---- from a guest (the VMX passes it up: from_guest) ------------------------------------ */
 
-int hv_route_from_guest(struct hv *hv, struct hv_context *src, struct vmci_datagram *dg)
+static int hv_route_from_guest(struct hv *hv, struct hv_context *src, struct vmci_datagram *dg)
 {
     /* §1.6: routable datagrams are at most 69632 bytes, header included. */
     if (dg->payload_size > VMCI_MAX_DG_SIZE || VMCI_DG_SIZE(dg) > VMCI_MAX_DG_SIZE)

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 static struct hv_db_link *find_link(struct hv_context *c, vmci_handle h)
 {
@@ -30,16 +32,11 @@ int hv_db_link(struct hv *hv, struct hv_context *ctx, vmci_handle h, uint32_t id
         rc = VMCI_ERROR_DUPLICATE_ENTRY;
     } else {
         rc = VMCI_SUCCESS;
-        if (ctx->ndbs == ctx->dbs_cap) {
-            size_t cap = ctx->dbs_cap ? ctx->dbs_cap * 2 : 8;
-            struct hv_db_link *a = realloc(ctx->dbs, cap * sizeof *a);
-            if (!a)
-                rc = VMCI_ERROR_NO_MEM;
-            else {
-                ctx->dbs = a;
-                ctx->dbs_cap = cap;
-            }
-        }
+        struct hv_db_link *a = vmcisim_grow(ctx->dbs, &ctx->dbs_cap, ctx->ndbs, 8);
+        if (!a)
+            rc = VMCI_ERROR_NO_MEM;
+        else
+            ctx->dbs = a;
         if (rc == VMCI_SUCCESS)
             ctx->dbs[ctx->ndbs++] = (struct hv_db_link){h, idx};
     }

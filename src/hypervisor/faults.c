@@ -23,6 +23,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 #define HV_REORDER_HOLD_NS 1000000ull   /* 1 ms of simulated time */
 
@@ -118,7 +120,7 @@ static struct hv_held *hold(struct hv *hv, struct hv_context *dst, const struct 
                      HV_H(dg->src), HV_H(dg->dst), (unsigned long long)size, why);
         return NULL;
     }
-    struct hv_held *h = malloc(offsetof(struct hv_held, dg) + (size_t)size);
+    struct hv_held *h = vmcisim_malloc(offsetof(struct hv_held, dg) + (size_t)size);
     if (!h) {
         if (dst)
             dst->port->rx_unreserve(dst->dev, size);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 static void work_fire(sim_timer *t);
 
@@ -30,7 +32,7 @@ static void kick(struct hv *hv)
 static int push(struct hv *hv, int kind, vmci_handle h, const struct vmci_datagram *dg)
 {
     size_t size = dg ? (size_t)VMCI_DG_SIZE(dg) : sizeof(struct vmci_datagram);
-    struct hv_work *w = malloc(offsetof(struct hv_work, dg) + size);
+    struct hv_work *w = vmcisim_malloc(offsetof(struct hv_work, dg) + size);
     if (!w)
         return VMCI_ERROR_NO_MEM;
     w->next = NULL;

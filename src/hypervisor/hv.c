@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 static void hv_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
 {
@@ -34,7 +36,7 @@ struct hv *hv_of(vmcisim *sim) { return sim_layer_find(sim, &hv_layer_ops); }
 
 struct hv *hv_attach(vmcisim *sim)
 {
-    struct hv *hv = calloc(1, sizeof *hv);
+    struct hv *hv = vmcisim_calloc(1, sizeof *hv);
     if (!hv)
         return NULL;
     hv->sim = sim;

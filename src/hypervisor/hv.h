@@ -103,8 +103,6 @@ int hv_host_qp_detach(struct hv *hv, struct hv_qp_entry *entry);
 /* The host's view of the pair's memory: VMCI_SUCCESS and *view, or QUEUEPAIR_NOTATTACHED (no
  * guest memory: not attached yet, or detached) or QUEUEPAIR_NOT_READY (guest quiesced). */
 int hv_host_qp_view(struct hv *hv, struct hv_qp_entry *entry, struct qp_view *view);
-vmci_handle hv_qp_entry_handle(const struct hv_qp_entry *entry);
-int hv_qp_entry_state(const struct hv_qp_entry *entry);
 
 int hv_host_db_create(struct hv *hv, vmci_handle *handle, uint32_t flags, uint32_t priv_flags,
                       hv_db_cb cb, void *client_data);

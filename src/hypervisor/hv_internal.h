@@ -131,7 +131,6 @@ static inline bool hv_cid_is_vm(uint32_t cid)
 
 /* datagram_route.c */
 int hv_route_from_host(struct hv *hv, struct vmci_datagram *dg);
-int hv_route_from_guest(struct hv *hv, struct hv_context *src, struct vmci_datagram *dg);
 /* Deliver an already-routed datagram now: to a VM's device or a host handle. Used by held
  * datagrams when their timer fires. `reserved`: room was reserved in the VM's device. */
 int hv_deliver_to_vm(struct hv *hv, struct hv_context *dst, const struct vmci_datagram *dg,
@@ -160,7 +159,6 @@ int hv_qp_alloc(struct hv *hv, struct hv_context *ctx, vmci_handle handle, uint3
                 uint64_t consume_size, struct qp_queue *produce_q, struct qp_queue *consume_q,
                 struct hv_qp_entry **out);
 int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle);
-struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle);
 void hv_qp_unmap_context(struct hv *hv, struct hv_context *ctx);
 void hv_qp_map_context(struct hv *hv, struct hv_context *ctx);
 void hv_qp_rename_cid(struct hv *hv, uint32_t old_cid, uint32_t new_cid);

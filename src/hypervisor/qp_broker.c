@@ -19,6 +19,8 @@
 #include <string.h>
 
 #include "hypervisor/hv_internal.h"
+#include "sim/alloc.h"
+#include "hypervisor/hv_internal.h"
 
 static const char *state_name(int s)
 {
@@ -42,7 +44,7 @@ static void set_state(struct hv *hv, struct hv_qp_entry *e, int s, const char *w
     e->state = s;
 }
 
-struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
+static struct hv_qp_entry *hv_qp_find(struct hv *hv, vmci_handle handle)
 {
     for (size_t i = 0; i < hv->nqps; i++)
         if (vmci_handle_eq(hv->qps[i]->handle, handle))
@@ -112,15 +114,11 @@ static int qp_create(struct hv *hv, struct hv_context *ctx, vmci_handle handle, 
         return VMCI_ERROR_NO_ACCESS;
     if (hv_cid_is_vm(ctx->cid) && hv_cid_is_vm(peer))
         return VMCI_ERROR_DST_UNREACHABLE;
-    if (hv->nqps == hv->qps_cap) {
-        size_t cap = hv->qps_cap ? hv->qps_cap * 2 : 16;
-        struct hv_qp_entry **a = realloc(hv->qps, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        hv->qps = a;
-        hv->qps_cap = cap;
-    }
-    struct hv_qp_entry *e = calloc(1, sizeof *e);
+    struct hv_qp_entry **a = vmcisim_grow(hv->qps, &hv->qps_cap, hv->nqps, 16);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    hv->qps = a;
+    struct hv_qp_entry *e = vmcisim_calloc(1, sizeof *e);
     if (!e)
         return VMCI_ERROR_NO_MEM;
     bool host = ctx->vm->is_host;
@@ -370,9 +368,6 @@ int hv_host_qp_view(struct hv *hv, struct hv_qp_entry *e, struct qp_view *view)
     view->consume = *e->produce_q;
     return VMCI_SUCCESS;
 }
-
-vmci_handle hv_qp_entry_handle(const struct hv_qp_entry *e) { return e->handle; }
-int hv_qp_entry_state(const struct hv_qp_entry *e) { return e->state; }
 
 int hv_qp_state(struct hv *hv, vmci_handle handle)
 {

@@ -219,6 +219,7 @@ struct scen_script {
     uint64_t seed_lo, seed_hi;
     int has_seeds;
     uint64_t limit_ns;      /* simulated-time limit of a run */
+    int limit_line;         /* its `limit` line; 1 for the default */
     struct scen_vm *vms;    /* [0] is the host */
     size_t nvms;
     struct scen_proc *procs;

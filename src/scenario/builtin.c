@@ -18,6 +18,7 @@
  *   rr-client <-> server:  each way a u32 length L and L bytes
  *   dgram-ping <-> pong:   a datagram starting with the u64 sequence number (pong keeps it)
  */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include <string.h>
 
 #include "scenario/checksum.h"
+#include "scenario/interp.h"
+#include "sim/alloc.h"
 #include "scenario/interp.h"
 
 #define IDLE_POLL_MS 20          /* how soon an idle daemon notices that the others are done */
@@ -48,6 +51,7 @@ struct bstate {
 
 static uint64_t get_le(const unsigned char *p, int n)
 {
+    assert(n > 0 && n <= 8);
     uint64_t v = 0;
     for (int i = n - 1; i >= 0; i--)
         v = v << 8 | p[i];
@@ -56,6 +60,7 @@ static uint64_t get_le(const unsigned char *p, int n)
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {
+    assert(n > 0 && n <= 8);
     for (int i = 0; i < n; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
@@ -257,7 +262,7 @@ static void dgram_ping(struct scen_inst *in)
 {
     const struct scen_bparams *bp = &in->proc->bp;
     uint64_t count = (uint64_t)bp->count;
-    unsigned char *seen = calloc(count / 8 + 1, 1);
+    unsigned char *seen = vmcisim_calloc(count / 8 + 1, 1);
     if (!seen) {
         scen_fail(in->run, in->proc->line, "memory for the ping", "none", in->name);
         return;
@@ -315,7 +320,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
     struct bstate *s = in->bstate;
     if (!s || s->n == s->cap) {
         size_t cap = s ? s->cap * 2 : 8;
-        struct bstate *ns = realloc(s, sizeof *ns + cap * sizeof ns->c[0]);
+        struct bstate *ns = vmcisim_realloc(s, sizeof *ns + cap * sizeof ns->c[0]);
         if (!ns)
             return NULL;
         if (!s)
@@ -323,6 +328,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
         ns->cap = cap;
         in->bstate = s = ns;
     }
+    assert(s->n < s->cap);
     struct bconn *c = &s->c[s->n++];
     memset(c, 0, sizeof *c);
     c->fd = fd;
@@ -333,6 +339,7 @@ static struct bconn *conn_add(struct scen_inst *in, int fd)
 static void conn_drop(struct scen_inst *in, size_t i)
 {
     struct bstate *s = in->bstate;
+    assert(s && i < s->n);
     struct bconn *c = &s->c[i];
     if (in->proc->builtin == B_SINK && (c->phase != 0 || c->have != 0))
         scen_count(in, C_TRUNCATED, 1);
@@ -407,7 +414,7 @@ static int rr_bytes(struct scen_inst *in, struct bconn *c, const unsigned char *
         c->phase = 0;
         size_t rlen = in->proc->bp.reply ? (size_t)in->proc->bp.reply : (size_t)c->len;
         if (in->obufcap < rlen + 4) {
-            unsigned char *o = realloc(in->obuf, rlen + 4);
+            unsigned char *o = vmcisim_realloc(in->obuf, rlen + 4);
             if (!o)
                 return -1;
             in->obuf = o;
@@ -483,7 +490,7 @@ static void stream_server(struct scen_inst *in)
         if (bp->conns && closed >= bp->conns)
             break;
         int accepting = !bp->conns || in->counters[C_ACCEPTED] < bp->conns;
-        struct pollfd *pfd = realloc(in->pfds, (nconn + 1) * sizeof *pfd);
+        struct pollfd *pfd = vmcisim_realloc(in->pfds, (nconn + 1) * sizeof *pfd);
         if (!pfd)
             break;
         in->pfds = pfd; /* owned by the instance: this thread may be killed in poll */

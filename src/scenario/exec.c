@@ -3,6 +3,7 @@
  * made as the simulated process, followed by its expectation (expect.c). Statements also keep
  * the process's counters, so final checks can read what scripted and built-in processes did.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct 
                        struct sockaddr_vm *out)
 {
     if (a->var >= 0 && in) {
+        assert(a->var < in->proc->nvars); /* the parser numbers variables per process */
         *out = in->addrs[a->var];
         return;
     }
@@ -112,7 +114,11 @@ static int sockopt(int fd, int opt, int set, int64_t *val)
     return rc;
 }
 
-static int fd_of(struct scen_inst *in, int var) { return var >= 0 ? in->fds[var] : -1; }
+static int fd_of(struct scen_inst *in, int var)
+{
+    assert(var < in->proc->nvars);
+    return var >= 0 ? in->fds[var] : -1;
+}
 
 static int exec_sock(struct scen_inst *in, const struct scen_stmt *st)
 {

@@ -4,6 +4,7 @@
  * so that a failure reads like the line that failed.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "scenario/interp.h"
 #include "scenario/names.h"
 
-void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap)
+static void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap)
 {
     size_t k = 0;
     const size_t show = 48;
@@ -101,6 +102,7 @@ int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int e
     char exp[256], got[256], ctx[SCEN_NAME_MAX * 2 + 32];
     int line = ex->line ? ex->line : st->line;
     int ok;
+    assert(line > 0); /* every statement comes from a line of the file */
     exp[0] = got[0] = 0;
     snprintf(ctx, sizeof ctx, "%s in %s",
              st->op == OP_ACTION ? scen_action_name(st->action) : scen_op_name(st->op), in->name);

@@ -8,6 +8,7 @@
  * the wall clock or depends on heap addresses; shared counters are atomics only because realtime
  * mode runs processes in parallel.
  */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,11 @@
 #include "scenario/interp.h"
 #include "scenario/names.h"
 #include "scenario/html_report.h"
+#include "scenario/pcap.h"
+#include "sim/alloc.h"
+#include "sim/sim.h"
+#include "scenario/interp.h"
+#include "scenario/names.h"
 #include "scenario/pcap.h"
 
 #define WAIT_STEP_MIN_NS 100000ull      /* `wait` polls every 0.1 ms at first ... */
@@ -30,6 +36,8 @@ int scen_fail(struct scen_run *run, int line, const char *expected, const char *
     int first = !run->failed;
     if (!run->failed) {
         run->failed = 1;
+        if (run->sim) /* waiters in `wait` must see the failure and end */
+            sim_idle_invalidate(run->sim);
         struct scen_result *r = run->res;
         r->status = SCEN_FAIL;
         r->line = line;
@@ -65,14 +73,18 @@ int scen_past_limit(struct scen_run *run) { return scen_now(run) > run->sc->limi
 
 int scen_winding_down(struct scen_run *run) { return scen_failed(run) || scen_past_limit(run); }
 
-void scen_count(struct scen_inst *in, int counter, int64_t n) { in->counters[counter] += n; }
+void scen_count(struct scen_inst *in, int counter, int64_t n)
+{
+    assert(counter >= 0 && counter < SCEN_NCOUNTERS);
+    in->counters[counter] += n;
+}
 
 unsigned char *scen_buf(struct scen_inst *in, size_t n)
 {
     if (n == 0)
         n = 1;
     if (in->bufcap < n) {
-        unsigned char *b = realloc(in->buf, n);
+        unsigned char *b = vmcisim_realloc(in->buf, n);
         if (!b)
             return NULL;
         in->buf = b;
@@ -83,8 +95,11 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n)
 
 static void fg_done(struct scen_run *run)
 {
-    if (__atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST) == 0) {
+    int left = __atomic_sub_fetch(&run->fg_left, 1, __ATOMIC_SEQ_CST);
+    assert(left >= 0); /* each foreground instance, timeline and helper ends once */
+    if (left == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
+        sim_idle_invalidate(run->sim);
         if (run->swarm && run->sim) {
             /* the swarm's events past the end of the work are not waited for */
             sim_enter(run->sim);
@@ -116,7 +131,9 @@ static void on_main(void *arg)
 
 void scen_mark(struct scen_run *run, int event)
 {
+    assert(event >= 0 && (size_t)event < run->sc->nevents);
     __atomic_add_fetch(&run->marks[event], 1, __ATOMIC_SEQ_CST);
+    sim_idle_invalidate(run->sim); /* a waiter for it polls again before any deadlock verdict */
     vmcisim_trace_note(run->sim, run->sc->events[event]);
     /* Each `on` line fires once, the first time its event is marked, in a helper process of its
      * own so that the marking process goes on (it may be in the VM the action suspends). */
@@ -138,7 +155,10 @@ void scen_mark(struct scen_run *run, int event)
 int scen_wait_event(struct scen_inst *in, int event, int line)
 {
     struct scen_run *run = in->run;
+    assert(event >= 0 && (size_t)event < run->sc->nevents);
     uint64_t step = WAIT_STEP_MIN_NS;
+    snprintf(in->wait_what, sizeof in->wait_what, "mark '%s' (%s, line %d)",
+             run->sc->events[event], in->name, line);
     while (__atomic_load_n(&run->marks[event], __ATOMIC_SEQ_CST) == 0) {
         if (scen_failed(run) || (in->proc->daemon && __atomic_load_n(&run->stop, __ATOMIC_SEQ_CST)))
             return -1;
@@ -149,7 +169,15 @@ int scen_wait_event(struct scen_inst *in, int event, int line)
             snprintf(got, sizeof got, "no mark by %.9fs", (double)scen_now(run) / 1e9);
             return scen_fail(run, line, exp, got, in->name);
         }
+        /* Only a mark, a failure or the limit ends this wait, and each of those but the limit
+         * comes from another thread: a foreground wait is idle, so that when every other thread
+         * is blocked for good the scheduler reports the deadlock now instead of polling on to
+         * the limit. (A daemon's wait also ends when the foreground is done: not idle.) The
+         * polling itself stays, so runs that pass keep their traces. */
+        if (!in->proc->daemon)
+            sim_idle_begin(in->wait_what);
         vmcisim_sleep(step);
+        sim_idle_end();
         step = step * 2 < WAIT_STEP_MAX_NS ? step * 2 : WAIT_STEP_MAX_NS;
     }
     return 0;
@@ -274,7 +302,10 @@ static void inst_end(struct scen_inst *in)
         return;
     const struct scen_proc *p = in->proc;
     size_t pi = (size_t)(p - run->sc->procs);
-    if (__atomic_add_fetch(&run->proc_done[pi], 1, __ATOMIC_SEQ_CST) == p->instances)
+    assert(pi < run->sc->nprocs);
+    int done = __atomic_add_fetch(&run->proc_done[pi], 1, __ATOMIC_SEQ_CST);
+    assert(done <= p->instances); /* `ended` makes each instance count once */
+    if (done == p->instances)
         scen_mark(run, p->done_event);
     if (!p->daemon)
         fg_done(run);
@@ -315,6 +346,7 @@ static void timeline_main(void *arg)
 {
     struct timeline *tl = arg;
     for (size_t i = 0; i < tl->n; i++) {
+        assert(i == 0 || tl->v[i - 1]->at_ns <= tl->v[i]->at_ns); /* sorted by cmp_timed */
         uint64_t now = scen_now(tl->run);
         if (tl->v[i]->at_ns > now)
             vmcisim_sleep(tl->v[i]->at_ns - now);
@@ -507,6 +539,17 @@ static void judge_stuck(struct scen_run *run, int rc)
     scen_fail(run, stuck ? stuck->cur_line : 1, exp, got, stuck ? stuck->name : "timeline");
 }
 
+/* A run that ended past its limit fails even when every process finished (docs/scenarios.md,
+ * `limit`): e.g. a process that slept through it. */
+static void judge_limit(struct scen_run *run)
+{
+    char exp[96], got[64];
+    snprintf(exp, sizeof exp, "the run to end within the limit of %.3fs",
+             (double)run->sc->limit_ns / 1e9);
+    snprintf(got, sizeof got, "simulated time %.9fs", (double)scen_now(run) / 1e9);
+    scen_fail(run, run->sc->limit_line ? run->sc->limit_line : 1, exp, got, "limit");
+}
+
 /* ---- one run --------------------------------------------------------------------------------- */
 
 static int setup_world(struct scen_run *run, const struct scen_run_opts *o)
@@ -548,8 +591,8 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
                 snprintf(in->name, sizeof in->name, "%s#%lld", p->name, (long long)j);
             else
                 snprintf(in->name, sizeof in->name, "%s", p->name);
-            in->fds = calloc((size_t)p->nvars + 1, sizeof *in->fds);
-            in->addrs = calloc((size_t)p->nvars + 1, sizeof *in->addrs);
+            in->fds = vmcisim_calloc((size_t)p->nvars + 1, sizeof *in->fds);
+            in->addrs = vmcisim_calloc((size_t)p->nvars + 1, sizeof *in->addrs);
             if (!in->fds || !in->addrs)
                 return scen_fail(run, p->line, "memory for the process", "none", in->name);
             for (int v = 0; v < p->nvars; v++)
@@ -637,13 +680,13 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     for (size_t i = 0; i < sc->nprocs; i++)
         ninst += (size_t)sc->procs[i].instances;
     run.ninst = ninst;
-    run.inst = calloc(ninst + 1, sizeof *run.inst);
-    run.vms = calloc(sc->nvms + 1, sizeof *run.vms);
-    run.proc_done = calloc(sc->nprocs + 1, sizeof *run.proc_done);
-    run.marks = calloc(sc->nevents + 1, sizeof *run.marks);
-    run.on = calloc(sc->ntimed + 1, sizeof *run.on);
+    run.inst = vmcisim_calloc(ninst + 1, sizeof *run.inst);
+    run.vms = vmcisim_calloc(sc->nvms + 1, sizeof *run.vms);
+    run.proc_done = vmcisim_calloc(sc->nprocs + 1, sizeof *run.proc_done);
+    run.marks = vmcisim_calloc(sc->nevents + 1, sizeof *run.marks);
+    run.on = vmcisim_calloc(sc->ntimed + 1, sizeof *run.on);
     struct timeline tl = {0};
-    tl.v = calloc(sc->ntimed + 1, sizeof *tl.v);
+    tl.v = vmcisim_calloc(sc->ntimed + 1, sizeof *tl.v);
     struct scen_pcap *pc = NULL;
 
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
@@ -683,20 +726,14 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     char note[128];
     snprintf(note, sizeof note, "scenario %s", sc->name);
     vmcisim_trace_note(run.sim, note);
-    /* Test hook: with VMCISIM_TEST_NONDETERMINISM set, each run in a process writes a different
-     * record here, so the tests can watch --check-determinism catch and locate a divergence. */
-    const char *inject = getenv("VMCISIM_TEST_NONDETERMINISM");
-    if (inject && *inject) {
-        static unsigned long runs;
-        snprintf(note, sizeof note, "injected nondeterminism %lu", ++runs);
-        vmcisim_trace_note(run.sim, note);
-    }
     if (setup_world(&run, o) == 0 && run.html)
         html_lanes(&run);
     if (!run.failed && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
         if (!run.failed)
             judge_stuck(&run, rc);
+        if (!run.failed && scen_past_limit(&run))
+            judge_limit(&run);
         run_checks(&run);
         judge_always(&run);
         copy_coverage(&run);

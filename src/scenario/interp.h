@@ -60,6 +60,7 @@ struct scen_inst {
     struct pollfd *pfds;         /* a server's poll array */
     unsigned char *obuf;         /* a server's replies */
     size_t obufcap;
+    char wait_what[SCEN_NAME_MAX * 2 + 16]; /* what a `wait` waits for, for deadlock reports */
 };
 
 /* An `on EVENT` line, once it has fired. */
@@ -132,7 +133,6 @@ void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct 
  * address (recvfrom) or the address read (getsockname/getpeername). */
 int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int err,
                 const void *data, size_t n, const struct sockaddr_vm *from);
-void scen_describe_bytes(const unsigned char *d, size_t n, char *buf, size_t cap);
 void scen_describe_rc(long rc, int err, char *buf, size_t cap);
 
 /* ---- builtin.c ------------------------------------------------------------------------------- */

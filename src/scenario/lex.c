@@ -4,7 +4,10 @@
  * what was expected, and lexing goes on after it.
  */
 #include "scenario/lex.h"
+#include "sim/alloc.h"
+#include "scenario/lex.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,14 +17,10 @@
 
 static int push(struct scen_tokens *t, const struct scen_token *tok)
 {
-    if (t->n == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 256;
-        struct scen_token *v = realloc(t->v, cap * sizeof *v);
-        if (!v)
-            return -1;
-        t->v = v;
-        t->cap = cap;
-    }
+    struct scen_token *v = vmcisim_grow(t->v, &t->cap, t->n, 256);
+    if (!v)
+        return -1;
+    t->v = v;
     t->v[t->n++] = *tok;
     return 0;
 }
@@ -35,7 +34,7 @@ static void set_error(struct scen_token *tok, const char *msg)
     free(tok->bytes);
     tok->kind = T_ERROR;
     size_t n = strlen(msg);
-    tok->bytes = malloc(n + 1);
+    tok->bytes = vmcisim_malloc(n + 1);
     if (tok->bytes) {
         memcpy(tok->bytes, msg, n + 1);
         tok->nbytes = n;
@@ -55,21 +54,29 @@ static int hexval(int c)
     return -1;
 }
 
-/* Appends one byte to a growing string literal; returns -1 on overflow or no memory. */
+/* Appends one byte to a growing string literal; returns -1 on overflow, -2 on no memory. */
 static int str_put(struct scen_token *tok, size_t *cap, unsigned char b)
 {
     if (tok->nbytes >= MAX_STR_BYTES)
         return -1;
     if (tok->nbytes == *cap) {
         size_t nc = *cap ? *cap * 2 : 32;
-        unsigned char *p = realloc(tok->bytes, nc);
+        unsigned char *p = vmcisim_realloc(tok->bytes, nc);
         if (!p)
-            return -1;
+            return -2;
         tok->bytes = p;
         *cap = nc;
     }
+    assert(tok->nbytes < *cap);
     tok->bytes[tok->nbytes++] = b;
     return 0;
+}
+
+/* Why str_put failed: the literal is full, or there was no memory for it. */
+static const char *lit_error(const struct scen_token *tok)
+{
+    return tok->nbytes >= MAX_STR_BYTES ? "expected a literal of at most 1 MiB"
+                                        : "expected less text (out of memory)";
 }
 
 /* Lexes a "..." or x"..." literal starting at text[i] (the quote). Returns the index after it. */
@@ -96,7 +103,7 @@ static size_t lex_string(const char *text, size_t len, size_t i, int hex, struct
                 half = v;
             } else {
                 if (str_put(tok, &cap, (unsigned char)(half << 4 | v)) != 0) {
-                    set_error(tok, "expected a literal of at most 1 MiB");
+                    set_error(tok, lit_error(tok));
                     return i + 1;
                 }
                 half = -1;
@@ -134,7 +141,7 @@ static size_t lex_string(const char *text, size_t len, size_t i, int hex, struct
                 return i + 2;
             }
             if (str_put(tok, &cap, b) != 0) {
-                set_error(tok, "expected a literal of at most 1 MiB");
+                set_error(tok, lit_error(tok));
                 return i + used;
             }
             i += used;
@@ -145,7 +152,7 @@ static size_t lex_string(const char *text, size_t len, size_t i, int hex, struct
             return i + 1;
         }
         if (str_put(tok, &cap, (unsigned char)c) != 0) {
-            set_error(tok, "expected a literal of at most 1 MiB");
+            set_error(tok, lit_error(tok));
             return i + 1;
         }
         i++;

@@ -7,6 +7,7 @@
  * All names (VMs, processes, descriptors, events) are resolved to indices here.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
+#include <assert.h>
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -18,6 +19,12 @@
 
 #include "scenario/ast.h"
 #include "scenario/diag.h"
+#include "scenario/lex.h"
+#include "scenario/names.h"
+#include "scenario/scenario.h"
+#include "vmcisim/vmci_sockets.h"
+#include "sim/alloc.h"
+#include "scenario/ast.h"
 #include "scenario/lex.h"
 #include "scenario/names.h"
 #include "scenario/scenario.h"
@@ -53,16 +60,23 @@ struct parser {
 
 /* ---- errors and tokens ---------------------------------------------------------------------- */
 
-static const struct scen_token *peek(struct parser *p) { return &p->toks.v[p->pos]; }
+static const struct scen_token *peek(struct parser *p)
+{
+    assert(p->pos < p->toks.n); /* the token list always ends with T_EOF, never passed */
+    return &p->toks.v[p->pos];
+}
 static const struct scen_token *peek2(struct parser *p)
 {
     return p->pos + 1 < p->toks.n ? &p->toks.v[p->pos + 1] : &p->toks.v[p->pos];
 }
 static const struct scen_token *next(struct parser *p)
 {
+    assert(p->pos < p->toks.n);
     const struct scen_token *t = &p->toks.v[p->pos];
     if (t->kind != T_EOF)
         p->pos++;
+    else
+        assert(p->pos + 1 == p->toks.n); /* T_EOF is the last token */
     return t;
 }
 
@@ -76,13 +90,16 @@ fail_at(struct parser *p, const struct scen_token *t, const char *fmt, ...)
         what = NULL;
     va_end(ap);
     const char *w = what ? what : "expected less text (out of memory)";
-    snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, w);
+    if (t)
+        snprintf(p->err, p->errn, "%s:%d:%d: %s", p->path, t->line, t->col, w);
+    else /* no token to point at (an event defined by the parser itself) */
+        snprintf(p->err, p->errn, "%s: %s", p->path, w);
     if (p->diag) {
-        p->diag->line = t->line;
-        p->diag->col = t->col;
-        if (asprintf(&p->diag->message, "%s:%d:%d: %s", p->path, t->line, t->col, w) < 0)
+        p->diag->line = t ? t->line : 0;
+        p->diag->col = t ? t->col : 0;
+        if (asprintf(&p->diag->message, "%s", p->err) < 0)
             p->diag->message = NULL;
-        p->diag->excerpt = scen_source_excerpt(p->text, p->len, t->line, t->col);
+        p->diag->excerpt = t ? scen_source_excerpt(p->text, p->len, t->line, t->col) : NULL;
     }
     free(what);
     longjmp(p->fail, 1);
@@ -189,7 +206,7 @@ static size_t cap_of(size_t n)
 static void *grow(struct parser *p, void *arr, size_t *n, size_t elem)
 {
     if (*n + 1 > cap_of(*n)) {
-        void *q = realloc(arr, cap_of(*n + 1) * elem);
+        void *q = vmcisim_realloc(arr, cap_of(*n + 1) * elem);
         if (!q)
             fail_at(p, peek(p), "expected less text (out of memory)");
         arr = q;
@@ -329,7 +346,7 @@ static int event_index(struct parser *p, const char *name, const struct scen_tok
         snprintf(p->s->events[n], sizeof p->s->events[n], "%s", name);
         if (p->ev_cap < p->s->nevents) {
             size_t cap = p->s->nevents * 2;
-            struct evinfo *e = realloc(p->ev, cap * sizeof *e);
+            struct evinfo *e = vmcisim_realloc(p->ev, cap * sizeof *e);
             if (!e)
                 fail_at(p, at, "expected less text (out of memory)");
             memset(e + p->ev_cap, 0, (cap - p->ev_cap) * sizeof *e);
@@ -1317,6 +1334,7 @@ static void top_level(struct parser *p)
             }
             p->s->has_seeds = 1;
         } else if (accept_word(p, "limit")) {
+            p->s->limit_line = t->line;
             p->s->limit_ns = duration_value(p, "a simulated-time limit");
             if (!p->s->limit_ns)
                 expected(p, &p->toks.v[p->pos - 1], "a limit above 0");
@@ -1360,13 +1378,13 @@ static struct scen_script *parse_text(const char *path, const char *text, size_t
     p.errn = errn;
     if (errn)
         err[0] = 0;
-    p.s = calloc(1, sizeof *p.s);
+    p.s = vmcisim_calloc(1, sizeof *p.s);
     if (!p.s || scen_lex(text, len, &p.toks) != 0) {
         free(p.s);
         snprintf(err, errn, "%s: out of memory", p.path);
         return NULL;
     }
-    p.s->path = strdup(p.path);
+    p.s->path = vmcisim_strdup(p.path);
     p.s->seed_lo = p.s->seed_hi = 1;
     p.s->limit_ns = DEFAULT_LIMIT_NS;
     if (setjmp(p.fail)) {
@@ -1415,7 +1433,7 @@ static struct scen_script *load_file(const char *path, char *err, size_t errn,
         return NULL;
     }
     size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
+    char *buf = vmcisim_malloc(cap);
     for (;;) {
         if (!buf) {
             fclose(f);
@@ -1431,7 +1449,7 @@ static struct scen_script *load_file(const char *path, char *err, size_t errn,
             snprintf(err, errn, "%s: cannot read: larger than 64 MiB", path);
             return NULL;
         }
-        char *nb = realloc(buf, cap * 2);
+        char *nb = vmcisim_realloc(buf, cap * 2);
         if (!nb)
             free(buf);
         buf = nb;

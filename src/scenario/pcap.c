@@ -5,7 +5,10 @@
  * timestamps, plus comments for what is not a packet (lifecycle events, a failed expectation).
  */
 #include "scenario/pcap.h"
+#include "sim/alloc.h"
+#include "scenario/pcap.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -174,6 +177,7 @@ size_t scen_pcap_frame(const struct vmcisim_packet *pkt, const void *payload, ui
     le16(out + 26, SCEN_VSOCKMON_NO_INFO);
     le16(out + 28, hlen);
     out[30] = out[31] = 0;
+    assert(total <= cap && SCEN_VSOCKMON_HDR == 32); /* the header written above is 32 bytes */
     if (hlen)
         memcpy(out + SCEN_VSOCKMON_HDR, pkt->hdr, hlen);
     if (plen)
@@ -183,10 +187,10 @@ size_t scen_pcap_frame(const struct vmcisim_packet *pkt, const void *payload, ui
 
 struct scen_pcap *scen_pcap_open(const char *path)
 {
-    struct scen_pcap *pc = calloc(1, sizeof *pc);
+    struct scen_pcap *pc = vmcisim_calloc(1, sizeof *pc);
     if (!pc)
         return NULL;
-    pc->buf = malloc(SCEN_PCAP_SNAPLEN);
+    pc->buf = vmcisim_malloc(SCEN_PCAP_SNAPLEN);
     pc->f = pc->buf ? fopen(path, "wb") : NULL;
     size_t pl = strlen(path);
     pc->ng = pl >= 7 && strcmp(path + pl - 7, ".pcapng") == 0;
@@ -216,6 +220,7 @@ static void write_record(struct scen_pcap *pc, uint64_t t_ns, size_t len)
         return;
     }
     unsigned char rh[16];
+    assert(len <= SCEN_PCAP_SNAPLEN); /* a record never exceeds the snaplen in the header */
     le32(rh, (uint32_t)(t_ns / 1000000000ull));
     le32(rh + 4, (uint32_t)(t_ns % 1000000000ull));
     le32(rh + 8, (uint32_t)len);
@@ -238,6 +243,7 @@ int scen_pcap_write(struct scen_pcap *pc, const struct vmcisim_packet *pkt)
         step = SCEN_PCAP_MAX_PAYLOAD;
     do {
         uint32_t n = left < step ? left : step;
+        assert(n <= left);
         size_t len = scen_pcap_frame(pkt, p, n, pc->buf, SCEN_PCAP_SNAPLEN);
         if (len == 0) {
             pc->bad = 1;

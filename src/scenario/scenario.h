@@ -79,6 +79,8 @@ int scen_run(const struct scen_script *s, const struct scen_run_opts *opts,
 /* Results as text: the one-line report and a JSON Lines record (both end without '\n'). */
 void scen_format_line(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n);
+/* JSON string escaping into buf (quotes included). */
+void scen_json_string(const char *s, char *buf, size_t n);
 void scen_format_json(const struct scen_result *r, const char *path, const char *replay,
                       char *buf, size_t n);
 /* The coverage report of a sweep (covreport.c): add each run's result in order, then print. */
@@ -90,6 +92,5 @@ void scen_covreport_print(const struct scen_covreport *r, FILE *f);
 void scen_covreport_free(struct scen_covreport *r);
 
 /* JSON string escaping into buf (quotes included). */
-void scen_json_string(const char *s, char *buf, size_t n);
 
 #endif

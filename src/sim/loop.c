@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "sim/world_internal.h"
+#include "sim/alloc.h"
+#include "sim/world_internal.h"
 
 struct sim_loop {
     vmcisim *sim;
@@ -92,7 +94,7 @@ int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
 {
     if (l->dead)
         return -1;
-    struct post *p = malloc(sizeof *p);
+    struct post *p = vmcisim_malloc(sizeof *p);
     if (!p)
         return -1;
     sim_timer_init(&p->t, post_cb);
@@ -170,15 +172,11 @@ static void loop_main(void *arg)
 
 sim_loop *sim_loop_create(vmcisim *sim, vmcisim_vm *vm, const char *name)
 {
-    if (sim->nloops == sim->loops_cap) {
-        size_t cap = sim->loops_cap ? sim->loops_cap * 2 : 8;
-        sim_loop **a = realloc(sim->loops, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->loops = a;
-        sim->loops_cap = cap;
-    }
-    sim_loop *l = calloc(1, sizeof *l);
+    sim_loop **a = vmcisim_grow(sim->loops, &sim->loops_cap, sim->nloops, 8);
+    if (!a)
+        return NULL;
+    sim->loops = a;
+    sim_loop *l = vmcisim_calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->sim = sim;

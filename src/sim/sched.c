@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "sim/world_internal.h"
+#include "sim/alloc.h"
+#include "sim/world_internal.h"
 
 static __thread sim_thread *tls_self;
 
@@ -137,7 +139,7 @@ uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns)
     return ns >= SIM_NO_DEADLINE - now ? SIM_NO_DEADLINE : now + ns;
 }
 
-void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs)
+static void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs)
 {
     uint64_t z = ts_ns(&sim->t0);
     uint64_t a = t > UINT64_MAX - z ? UINT64_MAX / 2 : z + t;
@@ -152,6 +154,44 @@ static bool eligible(const sim_thread *t)
     return t->state == T_RUNNABLE && t->vm->state == VMCISIM_VM_RUNNING;
 }
 
+void sim_idle_begin(const char *what)
+{
+    sim_thread *self = tls_self;
+    if (!self || self->sim->realtime)
+        return;
+    assert(what);
+    self->idle_what = what;
+    self->idle_epoch = self->sim->idle_epoch;
+}
+
+void sim_idle_end(void)
+{
+    sim_thread *self = tls_self;
+    if (self)
+        self->idle_what = NULL;
+}
+
+void sim_idle_invalidate(vmcisim *sim)
+{
+    if (!sim->realtime)
+        sim->idle_epoch++;
+}
+
+static bool idle(const vmcisim *sim, const sim_thread *t)
+{
+    return t->idle_what && t->idle_epoch == sim->idle_epoch;
+}
+
+/* Every timed waiter is in an idle wait: jumping to their deadlines only lets them poll again. */
+static bool only_idle_waiters(const vmcisim *sim)
+{
+    assert(sim->deadlines.len > 0);
+    for (size_t i = 0; i < sim->deadlines.len; i++)   /* membership only: order is irrelevant */
+        if (!idle(sim, thread_of(sim->deadlines.a[i])))
+            return false;
+    return true;
+}
+
 static void report_deadlock(vmcisim *sim)
 {
     char buf[sizeof sim->err];
@@ -164,7 +204,8 @@ static void report_deadlock(vmcisim *sim)
         sim_thread *t = sim->threads[i];
         if (t->state == T_DONE || t->daemon)
             continue;
-        const char *what = t->state == T_BLOCKED && t->waiting_for ? t->waiting_for
+        const char *what = t->state == T_BLOCKED && idle(sim, t) ? t->idle_what
+                           : t->state == T_BLOCKED && t->waiting_for ? t->waiting_for
                            : t->vm->state == VMCISIM_VM_SUSPENDED ? "its VM to be resumed"
                                                                    : "(runnable)";
         n = snprintf(buf + off, sizeof buf - off, "; thread '%s' of VM '%s' (cid %u) waits for %s",
@@ -195,7 +236,7 @@ static sim_thread *sched_pick(vmcisim *sim)
         struct sim_heap_node *first = sim_heap_min(&sim->deadlines);
         if (fdwait_idle(sim, first == NULL))
             continue;
-        if (first) {
+        if (first && !only_idle_waiters(sim)) {
             /* Nothing can run: jump to the earliest deadline and time those waits out. */
             sim->now = first->key;
             sim->stats.timer_jumps++;
@@ -383,6 +424,7 @@ void sim_wake_all(sim_waitq *q)
         wake(q->first->sim, q->first);
 }
 
+/* The first waiter only (a mutex handed to one thread, a semaphore posted once). */
 void sim_wake_one(sim_waitq *q)
 {
     if (q->first)
@@ -394,15 +436,11 @@ void sim_wake_one(sim_waitq *q)
 sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const char *name,
                            bool daemon, void (*fn)(void *), void *arg)
 {
-    if (sim->nthreads == sim->threads_cap) {
-        size_t cap = sim->threads_cap ? sim->threads_cap * 2 : 16;
-        sim_thread **a = realloc(sim->threads, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->threads = a;
-        sim->threads_cap = cap;
-    }
-    sim_thread *t = calloc(1, sizeof *t);
+    sim_thread **a = vmcisim_grow(sim->threads, &sim->threads_cap, sim->nthreads, 16);
+    if (!a)
+        return NULL;
+    sim->threads = a;
+    sim_thread *t = vmcisim_calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->sim = sim;
@@ -441,6 +479,7 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 static void thread_finish(sim_thread *t)
 {
     vmcisim *sim = t->sim;
+    assert(t->cleanups == NULL); /* a call returned without popping, or an unwind skipped them */
     if (sim->realtime)
         pthread_mutex_lock(&sim->lock);
     bool was_killed = t->killed;
@@ -524,12 +563,42 @@ int sim_thread_start(sim_thread *t)
     return 0;
 }
 
+void sim_cleanup_push(struct sim_cleanup *c, void (*fn)(void *arg), void *arg)
+{
+    sim_thread *self = tls_self;
+    c->fn = fn;
+    c->arg = arg;
+    c->owner = self;
+    c->next = NULL;
+    if (!self)
+        return;
+    assert(self->state != T_DONE && !self->counted_dead);
+    c->next = self->cleanups;
+    self->cleanups = c;
+}
+
+void sim_cleanup_pop(struct sim_cleanup *c)
+{
+    if (!c->owner)
+        return;
+    assert(c->owner == tls_self);
+    assert(c->owner->cleanups == c); /* LIFO: a call pops what it pushed, newest first */
+    c->owner->cleanups = c->next;
+    c->next = NULL;
+}
+
 void sim_unwind_self(void)
 {
     sim_thread *self = tls_self;
-    assert(self);
+    assert(self);   /* killed, or ending itself (exit(), pthread_exit, a failed VMCISIM_ASSERT) */
     if (self->sim->realtime)
         pthread_mutex_unlock(&self->sim->lock);
+    /* Still on the blocked call's stack: its entries are valid until the jump below. */
+    while (self->cleanups) {
+        struct sim_cleanup *c = self->cleanups;
+        self->cleanups = c->next;
+        c->fn(c->arg);
+    }
     longjmp(self->unwind, 1);
 }
 

@@ -59,7 +59,6 @@ enum sim_vm_event {
     SIM_VM_FT_OFF,
     SIM_VM_POWER_OFF,
 };
-const char *sim_vm_event_name(enum sim_vm_event ev);
 
 struct vmcisim_vm {
     vmcisim *sim;
@@ -107,6 +106,17 @@ struct sim_proc {
 
 enum sim_thread_state { T_NEW, T_RUNNABLE, T_BLOCKED, T_DONE };
 
+/* What a call that may block holds on the heap. A thread ended while blocked (power off,
+ * vmcisim_destroy) unwinds with longjmp past the call's frames, so the call's own free() never
+ * runs: sim_unwind_self runs fn(arg) for each entry, newest first, before it jumps. Entries live
+ * on the caller's stack and are pushed and popped in LIFO order by the thread itself. */
+struct sim_cleanup {
+    void (*fn)(void *arg);
+    void *arg;
+    struct sim_cleanup *next;
+    struct sim_thread *owner; /* NULL: pushed on a thread the simulator did not spawn (no-op) */
+};
+
 struct sim_thread {
     vmcisim *sim;
     uint32_t id;                 /* creation order */
@@ -144,6 +154,10 @@ struct sim_thread {
     bool fdw_ready;              /* the idle check found one of them ready */
     int rt_wakefd;               /* realtime: eventfd a wake-up writes while rt_fdwait, or -1 */
     bool rt_fdwait;
+    struct sim_cleanup *cleanups; /* newest first; only the thread itself touches it */
+    /* idle wait (sim_idle_begin): valid while idle_epoch equals the world's */
+    const char *idle_what;
+    uint64_t idle_epoch;
 };
 
 /* The calling simulated thread, or NULL on a thread the simulator did not spawn. */
@@ -173,11 +187,9 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg);
 vmcisim_vm *sim_world_add_host(vmcisim *sim);
 void sim_world_ready(vmcisim *sim);
 
-bool sim_is_realtime(const vmcisim *sim);
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid);
+bool sim_is_realtime(const vmcisim *sim);
 vmcisim_vm *sim_host(vmcisim *sim);
-size_t sim_vm_count(const vmcisim *sim);
-vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i);           /* creation order */
 void sim_set_error(vmcisim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---- entering the world, scheduling points, waiting -------------------------------------- */
@@ -237,7 +249,6 @@ uint64_t sim_copy_cost_ns(const vmcisim *sim, uint64_t done_bytes, uint64_t more
 /* One record: simulated time, VM/CID and thread of the caller, event name, arguments. */
 void sim_trace(vmcisim *sim, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap);
 /* The same, attributed to a given VM instead of the caller (hypervisor-side events). */
 void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -273,6 +284,18 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
 int sim_thread_start(sim_thread *t);
 void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller */
 void sim_unwind_self(void) __attribute__((noreturn));
+/* Idle waits (deterministic mode). A thread that polls in timed waits only to re-check state
+ * that other threads change (a scenario `wait` for a mark) declares it between sim_idle_begin
+ * and sim_idle_end. When nothing can run and every timed waiter is idle, no wake-up can ever
+ * change anything: the scheduler reports a deadlock at once, naming `what` for each idle thread,
+ * instead of jumping the clock from poll to poll. sim_idle_invalidate: what the idle waiters
+ * re-check has changed in a way that lets them end (a failure, the end of the foreground). */
+void sim_idle_begin(const char *what);
+void sim_idle_end(void);
+void sim_idle_invalidate(vmcisim *sim);
+/* Register / drop what a blocking call must free if its thread is ended (struct sim_cleanup). */
+void sim_cleanup_push(struct sim_cleanup *c, void (*fn)(void *arg), void *arg);
+void sim_cleanup_pop(struct sim_cleanup *c);
 
 /* ---- the process model (src/sim/proc.c) ---------------------------------------------------
  * A simulated process has a main thread and the threads its threads create; they share its VM,

@@ -90,7 +90,7 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
         fwrite(line, 1, off, sim->trace_fp);
 }
 
-void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap)
+static void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap)
 {
     sim_thread *self = sim_self();
     if (self && self->sim == sim)

@@ -13,6 +13,8 @@
 #include <string.h>
 
 #include "sim/world_internal.h"
+#include "sim/alloc.h"
+#include "sim/world_internal.h"
 
 #define CID_FIRST_VM 3u
 
@@ -37,8 +39,6 @@ const char *vmcisim_error(const vmcisim *sim)
 
 bool sim_is_realtime(const vmcisim *sim) { return sim->realtime; }
 vmcisim_vm *sim_host(vmcisim *sim) { return sim->vms[0]; }
-size_t sim_vm_count(const vmcisim *sim) { return sim->nvms; }
-vmcisim_vm *sim_vm_at(vmcisim *sim, size_t i) { return i < sim->nvms ? sim->vms[i] : NULL; }
 
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)
 {
@@ -46,13 +46,6 @@ vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)
         if (sim->vms[i]->cid == cid && sim->vms[i]->state != VMCISIM_VM_POWERED_OFF)
             return sim->vms[i];
     return NULL;
-}
-
-const char *sim_vm_event_name(enum sim_vm_event ev)
-{
-    static const char *const names[] = {"created", "suspend", "resume", "migrate",
-                                        "ft-on",   "ft-off",  "power-off"};
-    return (unsigned)ev < sizeof names / sizeof names[0] ? names[ev] : "?";
 }
 
 int sim_register_layer(vmcisim *sim, const struct sim_layer_ops *ops, void *self)
@@ -103,15 +96,11 @@ void world_proc_ended(vmcisim *sim, sim_proc *p)
 
 static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned flags)
 {
-    if (sim->nvms == sim->vms_cap) {
-        size_t cap = sim->vms_cap ? sim->vms_cap * 2 : 8;
-        vmcisim_vm **a = realloc(sim->vms, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sim->vms = a;
-        sim->vms_cap = cap;
-    }
-    vmcisim_vm *vm = calloc(1, sizeof *vm);
+    vmcisim_vm **a = vmcisim_grow(sim->vms, &sim->vms_cap, sim->nvms, 8);
+    if (!a)
+        return NULL;
+    sim->vms = a;
+    vmcisim_vm *vm = vmcisim_calloc(1, sizeof *vm);
     if (!vm)
         return NULL;
     vm->sim = sim;
@@ -132,7 +121,7 @@ static vmcisim_vm *vm_new(vmcisim *sim, const char *name, uint32_t cid, unsigned
 
 vmcisim *sim_world_new(const struct vmcisim_config *cfg)
 {
-    vmcisim *sim = calloc(1, sizeof *sim);
+    vmcisim *sim = vmcisim_calloc(1, sizeof *sim);
     if (!sim)
         return NULL;
     if (cfg)
@@ -324,6 +313,7 @@ sim_proc *world_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void
     }
     vmcisim *sim = vm->sim;
     sim_proc *ret = NULL;
+    sim_proc **procs;
     sim_enter(sim);
     if (!fn) {
         sim_set_error(sim, "spawn: no function");
@@ -331,15 +321,11 @@ sim_proc *world_spawn(vmcisim_vm *vm, const char *name, void (*fn)(void *), void
         sim_set_error(sim, "spawn: VM '%s' is powered off", vm->name);
     } else if (sim->destroying) {
         sim_set_error(sim, "spawn: the world is being destroyed");
-    } else if (sim->nprocs == sim->procs_cap &&
-               !(sim->procs = realloc(sim->procs, (sim->procs_cap = sim->procs_cap
-                                                                        ? sim->procs_cap * 2
-                                                                        : 16) *
-                                                      sizeof *sim->procs))) {
+    } else if (!(procs = vmcisim_grow(sim->procs, &sim->procs_cap, sim->nprocs, 16))) {
         sim_set_error(sim, "spawn: out of memory");
-        abort(); /* the process table itself is gone: nothing sane is left */
     } else {
-        sim_proc *p = calloc(1, sizeof *p);
+        sim->procs = procs;
+        sim_proc *p = vmcisim_calloc(1, sizeof *p);
         if (!p) {
             sim_set_error(sim, "spawn: out of memory");
         } else {

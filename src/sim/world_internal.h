@@ -73,6 +73,7 @@ struct vmcisim {
     sim_thread *reaper;              /* a killed thread gives the baton back to it (NULL: main) */
     bool reaping;
     struct sim_heap deadlines;       /* threads waiting with a deadline (heap.c) */
+    uint64_t idle_epoch;             /* bumped by sim_idle_invalidate */
     struct vmcisim_stats stats;
     struct sim_sched sched;
     struct sim_runq runq;
@@ -114,7 +115,6 @@ struct vmcisim {
 };
 
 /* sched.c */
-void sched_rt_now_ts(const vmcisim *sim, uint64_t t, struct timespec *abs);
 int sched_run_det(vmcisim *sim);
 int sched_run_rt(vmcisim *sim);
 void sched_vm_state_changed(vmcisim *sim, vmcisim_vm *vm);

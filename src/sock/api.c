@@ -7,6 +7,7 @@
  * operation; records the call and its result in the trace; sets errno.
  */
 #define _GNU_SOURCE
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +24,11 @@
 #include "sock/fdcalls.h"
 #include "sock/fdtable.h"
 #include "sock/sockpoll.h"
+#include "sock/usercopy.h"
+#include "vmcisim/vmci_sockets.h"
+#include "sock/vsock.h"
+#include "sim/alloc.h"
+#include "sock/fdtable.h"
 #include "sock/usercopy.h"
 #include "vmcisim/vmci_sockets.h"
 #include "sock/vsock.h"
@@ -119,7 +125,9 @@ int vmci_socket(int domain, int type, int protocol)
     } else if (base != SOCK_STREAM && base != SOCK_DGRAM && base != SOCK_SEQPACKET) {
         rc = -ESOCKTNOSUPPORT;
     } else {
-        struct vsock *sk = vsock_create(c.sw, vsock_ctx_of(c.sw, c.proc->vm), base, NULL, c.proc);
+        struct vsock_ctx *ctx = vsock_ctx_of(c.sw, c.proc->vm);
+        /* no context: its allocation failed when the VM was created (sock_world.c) */
+        struct vsock *sk = ctx ? vsock_create(c.sw, ctx, base, NULL, c.proc) : NULL;
         if (!sk) {
             rc = -ENOMEM;
         } else {
@@ -381,26 +389,64 @@ ssize_t vmci_read(int fd, void *buf, size_t len)
     return do_recv(fd, buf, len, 0, NULL, NULL, NULL, "read");
 }
 
+/* Linux's cap on one read or write (MAX_RW_COUNT: INT_MAX rounded down to a page): import_iovec
+ * truncates a longer message to it. */
+#define MSG_RW_MAX ((size_t)0x7ffff000)
+
+/* Sum a message's iovec lengths as Linux's import_iovec does: a length that is negative as a
+ * ssize_t gives EINVAL, and the sum is truncated to MSG_RW_MAX, so it never overflows. */
+static long iov_total(const struct msghdr *m, const struct iovec *iov, size_t *total)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->msg_iovlen; i++) {
+        if (iov[i].iov_len > SSIZE_MAX)
+            return -EINVAL;
+        n += iov[i].iov_len < MSG_RW_MAX - n ? iov[i].iov_len : MSG_RW_MAX - n;
+    }
+    assert(n <= MSG_RW_MAX);
+    *total = n;
+    return 0;
+}
+
+/* EFAULT unless the first and the last byte of every iovec (up to the truncated total) can be
+ * read: a length far past the caller's buffer fails here, before a kernel buffer of that size is
+ * allocated (an iov_len of 2^36 over 256 bytes must not allocate 64 GiB). */
+static long iov_probe(const struct msghdr *m, const struct iovec *iov, size_t total)
+{
+    size_t left = total;
+    for (size_t i = 0; i < m->msg_iovlen && left > 0; i++) {
+        size_t n = iov[i].iov_len < left ? iov[i].iov_len : left;
+        char b;
+        if (n && (uc_copy_from_user(&b, iov[i].iov_base, 1) != 0 ||
+                  uc_copy_from_user(&b, (const char *)iov[i].iov_base + n - 1, 1) != 0))
+            return -EFAULT;
+        left -= n;
+    }
+    return 0;
+}
+
 /* Gather a message's iovecs into one kernel buffer (EFAULT on a bad one). */
 static long gather(const struct msghdr *m, struct iovec *iov, char **out, size_t *total)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->msg_iovlen; i++) {
-        if (iov[i].iov_len > SSIZE_MAX - n)
-            return -EINVAL;
-        n += iov[i].iov_len;
-    }
-    char *buf = malloc(n ? n : 1);
+    long rc = iov_total(m, iov, &n);
+    if (rc == 0)
+        rc = iov_probe(m, iov, n);
+    if (rc)
+        return rc;
+    char *buf = vmcisim_malloc(n ? n : 1);
     if (!buf)
         return -ENOMEM;
     size_t off = 0;
-    for (size_t i = 0; i < m->msg_iovlen; i++) {
-        if (uc_copy_from_user(buf + off, iov[i].iov_base, iov[i].iov_len) != 0) {
+    for (size_t i = 0; i < m->msg_iovlen && off < n; i++) {
+        size_t len = iov[i].iov_len < n - off ? iov[i].iov_len : n - off;
+        if (uc_copy_from_user(buf + off, iov[i].iov_base, len) != 0) {
             free(buf);
             return -EFAULT;
         }
-        off += iov[i].iov_len;
+        off += len;
     }
+    assert(off == n);
     *out = buf;
     *total = n;
     return 0;
@@ -413,7 +459,7 @@ static long msg_copy_in(const struct msghdr *umsg, struct msghdr *m, struct iove
         return -EFAULT;
     if (m->msg_iovlen > IOV_MAX)
         return -EMSGSIZE;
-    *iov = calloc(m->msg_iovlen ? m->msg_iovlen : 1, sizeof **iov);
+    *iov = vmcisim_calloc(m->msg_iovlen ? m->msg_iovlen : 1, sizeof **iov);
     if (!*iov)
         return -ENOMEM;
     if (m->msg_iovlen &&
@@ -439,8 +485,11 @@ ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
     free(iov);
     if (rc)
         return fail((int)-rc);
+    struct sim_cleanup held; /* the send may block: a thread ended there must not leak buf */
+    sim_cleanup_push(&held, free, buf);
     rc = do_send(fd, buf, total, flags, m.msg_name, m.msg_name ? m.msg_namelen : 0, "sendmsg");
     int e = errno;
+    sim_cleanup_pop(&held);
     free(buf);
     errno = e;
     return rc;
@@ -456,18 +505,27 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
     if (rc)
         return fail((int)-rc);
     size_t total = 0;
-    for (size_t i = 0; i < m.msg_iovlen; i++)
-        total += iov[i].iov_len;
-    char *buf = malloc(total ? total : 1);
+    rc = iov_total(&m, iov, &total);
+    if (rc) {
+        free(iov);
+        return fail((int)-rc);
+    }
+    char *buf = vmcisim_malloc(total ? total : 1);
     if (!buf) {
         free(iov);
         return fail(ENOMEM);
     }
+    /* the receive may block: a thread ended there must not leak iov and buf */
+    struct sim_cleanup held_iov, held_buf;
+    sim_cleanup_push(&held_iov, free, iov);
+    sim_cleanup_push(&held_buf, free, buf);
     int mflags = 0;
     socklen_t namelen = m.msg_namelen;
     rc = do_recv(fd, buf, total, flags, m.msg_name, m.msg_name ? &namelen : NULL, &mflags,
                  "recvmsg");
     int e = errno;
+    sim_cleanup_pop(&held_buf);
+    sim_cleanup_pop(&held_iov);
     if (rc > 0) {
         size_t off = 0;
         for (size_t i = 0; i < m.msg_iovlen && off < (size_t)rc; i++) {

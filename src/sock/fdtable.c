@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "sock/fdtable.h"
+#include "sim/alloc.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -85,7 +86,7 @@ struct fdtab {
 static struct fdtab *tab(sim_proc *p, bool create)
 {
     if (!p->fdtab && create)
-        p->fdtab = calloc(1, sizeof(struct fdtab));
+        p->fdtab = vmcisim_calloc(1, sizeof(struct fdtab));
     return p->fdtab;
 }
 
@@ -136,7 +137,7 @@ static int id_alloc(struct fdtab *t, int fd)
 static struct vfile *file_new(sim_proc *p, enum vfile_kind kind)
 {
     struct fdtab *t = tab(p, true);
-    struct vfile *f = t ? calloc(1, sizeof *f) : NULL;
+    struct vfile *f = t ? vmcisim_calloc(1, sizeof *f) : NULL;
     if (!f)
         return NULL;
     f->kind = kind;

@@ -10,6 +10,9 @@
 #include "sock/fdtable.h"
 #include "sock/sockpoll.h"
 #include "sock/vsock.h"
+#include "sim/alloc.h"
+#include "sock/fdtable.h"
+#include "sock/vsock.h"
 
 struct vsock_ctx *vsock_ctx_of(struct sock_world *sw, vmcisim_vm *vm)
 {
@@ -20,17 +23,22 @@ static void ctx_create(struct sock_world *sw, vmcisim_vm *vm)
 {
     if (vm->index >= sw->nctxs) {
         size_t n = vm->index + 1;
-        struct vsock_ctx **a = realloc(sw->ctxs, n * sizeof *a);
-        if (!a)
-            abort(); /* a context without sockets cannot be represented */
+        struct vsock_ctx **a = vmcisim_realloc(sw->ctxs, n * sizeof *a);
+        if (!a) {
+            /* like a VM whose VMCI device failed: the VM runs, its socket() calls get ENOMEM */
+            sim_trace_vm(sw->sim, vm, "sock-ctx", "result=failed");
+            return;
+        }
         for (size_t i = sw->nctxs; i < n; i++)
             a[i] = NULL;
         sw->ctxs = a;
         sw->nctxs = n;
     }
-    struct vsock_ctx *ctx = calloc(1, sizeof *ctx);
-    if (!ctx)
-        abort();
+    struct vsock_ctx *ctx = vmcisim_calloc(1, sizeof *ctx);
+    if (!ctx) {
+        sim_trace_vm(sw->sim, vm, "sock-ctx", "result=failed");
+        return;
+    }
     ctx->sw = sw;
     ctx->vm = vm;
     sw->ctxs[vm->index] = ctx;
@@ -157,7 +165,7 @@ struct sock_world *sock_of(vmcisim *sim) { return sim_layer_find(sim, &sock_laye
 
 struct sock_world *sock_attach(vmcisim *sim)
 {
-    struct sock_world *sw = calloc(1, sizeof *sw);
+    struct sock_world *sw = vmcisim_calloc(1, sizeof *sw);
     if (!sw)
         return NULL;
     sw->sim = sim;

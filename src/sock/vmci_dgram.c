@@ -11,6 +11,10 @@
 #include "sock/usercopy.h"
 #include "sock/vmci_transport.h"
 #include "sock/vsock.h"
+#include "sim/alloc.h"
+#include "sock/usercopy.h"
+#include "sock/vmci_stream_pkt.h"
+#include "sock/vsock.h"
 
 struct vdg_sock {
     vmci_handle handle;
@@ -45,7 +49,7 @@ static int dgram_recv_cb(void *client_data, struct vmci_datagram *dg)
                     (unsigned long long)sk->rq_bytes, sk->rcvbuf);
         return 0; /* VMCI still reports success to the sender */
     }
-    struct vsock_dgram *d = malloc(sizeof *d + len);
+    struct vsock_dgram *d = vmcisim_malloc(sizeof *d + len);
     if (!d) {
         vsock_trace(sk, "dgram-drop", "why=no-memory len=%llu", (unsigned long long)len);
         return 0;
@@ -92,7 +96,7 @@ static int64_t dg_enqueue(struct vsock *sk, const struct sockaddr_vm *remote, co
         return -EMSGSIZE;
     if (!allow_peer(sk, remote->svm_cid))
         return -EPERM;
-    struct vmci_datagram *dg = malloc(sizeof *dg + len);
+    struct vmci_datagram *dg = vmcisim_malloc(sizeof *dg + len);
     if (!dg)
         return -ENOMEM;
     if (uc_copy_from_user(VMCI_DG_PAYLOAD(dg), ubuf, len) != 0) {
@@ -130,7 +134,7 @@ static bool dg_allow(uint32_t cid, uint32_t port)
 static int dg_init(struct vsock *sk, struct vsock *parent)
 {
     (void)parent;
-    sk->trans = calloc(1, sizeof(struct vdg_sock));
+    sk->trans = vmcisim_calloc(1, sizeof(struct vdg_sock));
     return sk->trans ? 0 : -1;
 }
 

@@ -19,6 +19,10 @@
 #include "sock/vmci_stream_pkt.h"
 #include "sock/vmci_transport.h"
 #include "sock/vsock.h"
+#include "sim/alloc.h"
+#include "sock/usercopy.h"
+#include "sock/vmci_stream_pkt.h"
+#include "sock/vsock.h"
 
 #define container_of(p, T, m) ((T *)((char *)(p) - offsetof(T, m)))
 #define PENDING_TIMEOUT_NS 1000000000ull /* §3.5: a pending child lives 1 s */
@@ -292,6 +296,9 @@ static void recv_connecting_server(struct vsock *listener, struct vsock *child,
         child_destroy(listener, child);
         return;
     }
+    /* the server side of the handshake: a pending child of this listener gets its queue pair */
+    assert(child->state == VS_SYN_SENT && child->listener == listener);
+    assert(T(child)->qp != NULL);
     child->state = VS_ESTABLISHED;
     vsock_insert_connected(child);
     struct pkt_args a = {.handle = h};
@@ -388,6 +395,7 @@ static void recv_connecting_client(struct vsock *sk, const struct vst_packet *pk
             connect_failed(sk, pkt, EPROTO);
             return;
         }
+        assert(sk->state == VS_SYN_SENT); /* process_pkt dispatches only connecting sockets */
         sk->state = VS_ESTABLISHED;
         sk->ss = SS_CONNECTED;
         vsock_insert_connected(sk);
@@ -601,7 +609,7 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
         vsock_wake(sk);
         return 0;
     }
-    struct pkt_work *w = malloc(sizeof *w);
+    struct pkt_work *w = vmcisim_malloc(sizeof *w);
     if (!w)
         return 0; /* like a lost datagram: the peer's timers recover */
     w->sk = sk;
@@ -647,7 +655,7 @@ void vmci_stream_drop_all(struct vsock_ctx *ctx, const char *why)
 
 static int st_ctx_init(struct vsock_ctx *ctx, void **state)
 {
-    struct vst_ctx *vc = calloc(1, sizeof *vc);
+    struct vst_ctx *vc = vmcisim_calloc(1, sizeof *vc);
     if (!vc)
         return -1;
     vc->ctx = ctx;
@@ -682,7 +690,7 @@ static void st_ctx_fini(struct vsock_ctx *ctx, void *state)
 static int st_init(struct vsock *sk, struct vsock *parent)
 {
     (void)parent;
-    struct vst_sock *t = calloc(1, sizeof *t);
+    struct vst_sock *t = vmcisim_calloc(1, sizeof *t);
     if (!t)
         return -1;
     t->qp_handle = VMCI_INVALID_HANDLE;
@@ -753,6 +761,7 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM; /* §1.7: queue-pair failures are reported as ENOMEM */
+    assert((size_t)n <= len);
     if (t->qp != qp)
         return n; /* detached while the copy ran outside the lock: the bytes were queued */
     struct vmcisim_packet obs = {.src_cid = local_cid(sk->ctx), .src_port = sk->local.svm_port,
@@ -760,7 +769,7 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
                                  .op = VMCISIM_PKT_PAYLOAD, .sock_type = SOCK_STREAM};
     if (sim_observe_packet_wanted(sk->sw->sim)) {
         /* the data now sits in the queue; copy it back out for the capture */
-        void *copy = malloc((size_t)n);
+        void *copy = vmcisim_malloc((size_t)n);
         if (copy && uc_copy_from_user(copy, ubuf, (size_t)n) == 0) {
             obs.payload = copy;
             obs.payload_len = (uint32_t)n;
@@ -801,6 +810,7 @@ static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
         return -EFAULT;
     if (n < 0)
         return -ENOMEM;
+    assert((size_t)n <= len && (uint64_t)n <= t->queue_size);
     SIM_ALWAYS(sk->sw->sim, (uint64_t)n <= len, "vsock.stream.dequeue-within-request");
     if (t->qp != qp)
         return n;

@@ -218,9 +218,7 @@ void vsock_wake(struct vsock *sk);
 void vsock_cancel_timer(struct vsock *sk, sim_timer *t);               /* state changed: wake its waiters and pollers */
 void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port);
 bool vsock_addr_bound(const struct sockaddr_vm *a);
-void vsock_insert_bound(struct vsock *sk);
 void vsock_insert_connected(struct vsock *sk);
-void vsock_remove_bound(struct vsock *sk);
 void vsock_remove_connected(struct vsock *sk);
 struct vsock *vsock_find_bound(struct vsock_ctx *ctx, const struct sockaddr_vm *addr, int type);
 struct vsock *vsock_find_connected(struct vsock_ctx *ctx, const struct sockaddr_vm *src,

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "sock/vsock.h"
+#include "sim/alloc.h"
+#include "sock/vsock.h"
 
 void vsock_addr_init(struct sockaddr_vm *a, uint32_t cid, uint32_t port)
 {
@@ -37,15 +39,11 @@ void vsock_trace(struct vsock *sk, const char *event, const char *fmt, ...)
 struct vsock *vsock_create(struct sock_world *sw, struct vsock_ctx *ctx, int type,
                            struct vsock *parent, sim_proc *owner)
 {
-    if (sw->nall == sw->all_cap) {
-        size_t cap = sw->all_cap ? sw->all_cap * 2 : 64;
-        struct vsock **a = realloc(sw->all, cap * sizeof *a);
-        if (!a)
-            return NULL;
-        sw->all = a;
-        sw->all_cap = cap;
-    }
-    struct vsock *sk = calloc(1, sizeof *sk);
+    struct vsock **a = vmcisim_grow(sw->all, &sw->all_cap, sw->nall, 64);
+    if (!a)
+        return NULL;
+    sw->all = a;
+    struct vsock *sk = vmcisim_calloc(1, sizeof *sk);
     if (!sk)
         return NULL;
     sk->id = sw->next_sock_id++;
@@ -165,7 +163,7 @@ void vsock_wake(struct vsock *sk)
         (sk)->next = (sk)->prev = NULL;                                                         \
     } while (0)
 
-void vsock_insert_bound(struct vsock *sk)
+static void vsock_insert_bound(struct vsock *sk)
 {
     assert(!sk->in_bound);
     vsock_hold(sk);
@@ -173,7 +171,7 @@ void vsock_insert_bound(struct vsock *sk)
     sk->in_bound = true;
 }
 
-void vsock_remove_bound(struct vsock *sk)
+static void vsock_remove_bound(struct vsock *sk)
 {
     if (!sk->in_bound)
         return;

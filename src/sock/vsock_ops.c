@@ -62,6 +62,7 @@ int vsock_op_listen(struct vsock *sk, int backlog)
         return -EINVAL;
     if (!vsock_addr_bound(&sk->local))
         return -EINVAL; /* no auto-bind */
+    assert(sk->state != VS_ESTABLISHED && sk->state != VS_SYN_SENT); /* SS_UNCONNECTED */
     sk->max_backlog = backlog < 0 ? 0 : backlog;
     sk->state = VS_LISTEN;
     return 0;
@@ -86,6 +87,10 @@ int vsock_op_accept(struct vsock *sk, struct vsock **out, bool nonblock)
     struct vsock *child = sk->accept_q.first;
     if (!child)
         return -sk->err;
+    /* a queued child belongs to this listener and holds a backlog slot (it may have been
+     * reset since it was queued: accept still returns it, as Linux does) */
+    assert(child->listener == sk);
+    assert(sk->ack_backlog > 0 && child->lprev == NULL);
     /* dequeue: the backlog slot is given back */
     vsock_hold(child);
     if (child->lprev)
@@ -109,6 +114,7 @@ int vsock_op_accept(struct vsock *sk, struct vsock **out, bool nonblock)
         return -err;
     }
     vsock_cancel_timer(child, &child->pending_timer);
+    assert(child->ss == SS_UNCONNECTED && child->listener == NULL);
     child->ss = SS_CONNECTED;
     *out = child; /* the caller's reference */
     return 0;
@@ -190,6 +196,7 @@ int vsock_op_connect(struct vsock *sk, const struct sockaddr_vm *addr, int famil
                 return rc;
         }
         vsock_addr_init(&sk->remote, addr->svm_cid, addr->svm_port);
+        assert(vsock_addr_bound(&sk->local) && sk->state != VS_ESTABLISHED);
         sk->err = 0;
         sk->connect_timed_out = false;
         sk->state = VS_SYN_SENT;
@@ -225,6 +232,8 @@ int vsock_op_connect(struct vsock *sk, const struct sockaddr_vm *addr, int famil
         sk->ss = SS_UNCONNECTED;
         return -ECONNRESET;
     }
+    /* established through the handshake: the transport holds its queue pair */
+    assert(sk->transport->stream_is_active(sk));
     return 0;
 }
 
@@ -341,6 +350,9 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
             err = n;
             break;
         }
+        /* never more than asked; in realtime mode the copy runs outside the world lock and the
+         * reader may free room meanwhile, so the room seen before is no bound there */
+        assert((size_t)n <= len - total && (sim_is_realtime(sk->sw->sim) || n <= space));
         total += (size_t)n;
         spun = false;
         paid = paid > (size_t)n ? paid - (size_t)n : 0;
@@ -383,6 +395,7 @@ static int64_t dgram_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
         sk->rq_first = d->next;
         if (!sk->rq_first)
             sk->rq_last = NULL;
+        assert(sk->rq_bytes >= d->len);
         sk->rq_bytes -= d->len;
         free(d);
     }
@@ -432,6 +445,7 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
                 err = n;
                 break;
             }
+            assert((size_t)n <= len - copied);
             copied += (size_t)n;
             spun = false;
             if (copied >= target || (flags & MSG_PEEK) || copied == len)

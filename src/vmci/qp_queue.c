@@ -2,6 +2,8 @@
  * qp_queue.c - queue-pair ring memory and arithmetic (vmci-semantics.md §§4.1-4.2).
  */
 #include "vmci/qp_queue.h"
+#include "sim/alloc.h"
+#include "vmci/qp_queue.h"
 
 #include <assert.h>
 #include <sched.h>
@@ -34,12 +36,12 @@ struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle)
 {
     if (size == 0 || size > VMCI_MAX_GUEST_QP_MEMORY)
         return NULL;
-    struct qp_queue *q = calloc(1, sizeof *q);
+    struct qp_queue *q = vmcisim_calloc(1, sizeof *q);
     if (!q)
         return NULL;
-    struct qp_header_mem *hm = calloc(1, sizeof *hm);
+    struct qp_header_mem *hm = vmcisim_calloc(1, sizeof *hm);
     q->hdr = hm ? &hm->hdr : NULL;
-    q->data = calloc(1, (size_t)size);
+    q->data = vmcisim_calloc(1, (size_t)size);
     if (!q->hdr || !q->data) {
         free(hm);
         free(q->data);

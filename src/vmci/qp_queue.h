@@ -52,8 +52,6 @@ void qp_queue_free(struct qp_queue *q);
 
 /* Arithmetic (§4.2). Each returns a byte count >= 0 or VMCI_ERROR_INVALID_SIZE when a header
  * pointer is out of range (a corrupt header never leads to an out-of-bounds copy). */
-int64_t qp_free_space(const struct qp_header *prod_hdr, const struct qp_header *cons_hdr,
-                      uint64_t size);
 int64_t qp_produce_free_space(const struct qp_view *v);
 int64_t qp_produce_buf_ready(const struct qp_view *v);
 int64_t qp_consume_free_space(const struct qp_view *v);

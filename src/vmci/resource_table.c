@@ -2,21 +2,12 @@
  * resource_table.c - a VMCI kernel's resources and its resource-ID counter (§§1.4, 5.1).
  */
 #include "vmci/resource_table.h"
+#include "sim/alloc.h"
+#include "vmci/resource_table.h"
 
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *vmci_resource_kind_name(int kind)
-{
-    switch (kind) {
-    case VMCI_RESOURCE_DATAGRAM: return "datagram";
-    case VMCI_RESOURCE_QUEUEPAIR: return "queuepair";
-    case VMCI_RESOURCE_DOORBELL: return "doorbell";
-    case VMCI_RESOURCE_ANY: return "any";
-    default: return "?";
-    }
-}
 
 void vmci_restab_init(struct vmci_resource_table *t)
 {
@@ -62,7 +53,9 @@ struct vmci_resource *vmci_restab_lookup(const struct vmci_resource_table *t, vm
     return NULL;
 }
 
-uint32_t vmci_restab_new_id(struct vmci_resource_table *t, uint32_t cid)
+/* A free resource ID for context cid: the counter's next value not in use (by any kind) for
+ * that cid; the counter wraps from rid_max to rid_min. VMCI_INVALID_ID if none is free. */
+static uint32_t vmci_restab_new_id(struct vmci_resource_table *t, uint32_t cid)
 {
     /* At most len IDs of the range are taken, so len + 1 tries find a free one if the range
      * is larger than that; the bound keeps a full table from spinning over 2^32 IDs. */
@@ -92,15 +85,11 @@ int vmci_restab_add(struct vmci_resource_table *t, vmci_handle h, int kind,
     } else if (vmci_restab_lookup(t, h, kind)) {
         return VMCI_ERROR_ALREADY_EXISTS;
     }
-    if (t->len == t->cap) {
-        size_t cap = t->cap ? t->cap * 2 : 16;
-        struct vmci_resource **a = realloc(t->items, cap * sizeof *a);
-        if (!a)
-            return VMCI_ERROR_NO_MEM;
-        t->items = a;
-        t->cap = cap;
-    }
-    struct vmci_resource *r = calloc(1, sizeof *r);
+    struct vmci_resource **a = vmcisim_grow(t->items, &t->cap, t->len, 16);
+    if (!a)
+        return VMCI_ERROR_NO_MEM;
+    t->items = a;
+    struct vmci_resource *r = vmcisim_calloc(1, sizeof *r);
     if (!r)
         return VMCI_ERROR_NO_MEM;
     r->handle = h;
@@ -133,12 +122,4 @@ int vmci_restab_remove(struct vmci_resource_table *t, vmci_handle h, int kind)
         return VMCI_ERROR_NOT_FOUND;
     vmci_restab_remove_entry(t, r);
     return VMCI_SUCCESS;
-}
-
-size_t vmci_restab_count(const struct vmci_resource_table *t, int kind)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < t->len; i++)
-        n += kind == VMCI_RESOURCE_ANY || t->items[i]->kind == kind;
-    return n;
 }

@@ -29,7 +29,6 @@ enum vmci_resource_kind {
     VMCI_RESOURCE_QUEUEPAIR = 2,
     VMCI_RESOURCE_DOORBELL = 3,
 };
-const char *vmci_resource_kind_name(int kind);
 
 /* Generic callback slot: the owner of the table casts it back to its own type. */
 typedef void (*vmci_resource_fn)(void);
@@ -67,10 +66,6 @@ void vmci_restab_set_range(struct vmci_resource_table *t, uint32_t lo, uint32_t 
 struct vmci_resource *vmci_restab_lookup(const struct vmci_resource_table *t, vmci_handle h,
                                          int kind);
 
-/* A free resource ID for context cid: the counter's next value not in use (by any kind) for
- * that cid; the counter wraps from rid_max to rid_min. VMCI_INVALID_ID if none is free. */
-uint32_t vmci_restab_new_id(struct vmci_resource_table *t, uint32_t cid);
-
 /* Add a resource. h.resource == VMCI_INVALID_ID picks a new ID (NO_HANDLE if none is free).
  * Returns VMCI_SUCCESS and the entry (zeroed apart from handle/kind/seq), ALREADY_EXISTS,
  * NO_HANDLE, INVALID_ARGS (bad kind) or NO_MEM. */
@@ -80,7 +75,5 @@ int vmci_restab_add(struct vmci_resource_table *t, vmci_handle h, int kind,
 /* Remove (and free) the entry; NOT_FOUND if there is none. */
 int vmci_restab_remove(struct vmci_resource_table *t, vmci_handle h, int kind);
 void vmci_restab_remove_entry(struct vmci_resource_table *t, struct vmci_resource *r);
-
-size_t vmci_restab_count(const struct vmci_resource_table *t, int kind);
 
 #endif
