@@ -3,6 +3,7 @@
  */
 #include "scenario/diag.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 size_t scen_edit_distance(const char *a, size_t an, const char *b, size_t bn, size_t limit)
 {
+    assert(a && b);
     if ((an > bn ? an - bn : bn - an) > limit || an > 64 || bn > 64)
         return limit + 1;
     /* Optimal string alignment distance, three rows of at most 65 entries. */
@@ -39,6 +41,7 @@ size_t scen_edit_distance(const char *a, size_t an, const char *b, size_t bn, si
         memcpy(prev2, prev, sizeof prev);
         memcpy(prev, cur, sizeof cur);
     }
+    assert(prev[bn] <= (an > bn ? an : bn));   /* never more edits than the longer word */
     return prev[bn] > limit ? limit + 1 : prev[bn];
 }
 
@@ -59,6 +62,7 @@ void scen_suggest_offer(struct scen_suggest *sg, const char *cand, size_t clen)
     size_t d = scen_edit_distance(sg->word, sg->wlen, cand, clen, limit);
     if (d > limit || d * 2 >= clen)
         return;
+    assert(d <= limit && d > 0);
     if (!sg->best || d < sg->best_dist) {
         sg->best = cand;
         sg->best_len = clen;
@@ -123,6 +127,7 @@ char *scen_source_excerpt(const char *text, size_t len, int line, int col)
     o += (size_t)snprintf(out + o, cap - o, "%s\n    %s", post, pre[0] ? "   " : "");
     for (size_t k = from; k < c; k++)
         out[o++] = ' ';
+    assert(o + 2 <= cap);   /* two lines of at most the window each, and the caret */
     snprintf(out + o, cap - o, "^");
     return out;
 }

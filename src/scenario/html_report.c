@@ -7,6 +7,7 @@
  */
 #include "scenario/html_report.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -79,6 +80,7 @@ int scen_html_lane(struct scen_html *h, uint32_t cid, const char *name, const ch
 static void add_row_locked(struct scen_html *h, const struct row *r)
 {
     h->total++;
+    assert(h->nrows <= MAX_ROWS - TAIL_ROWS);
     if (h->nrows < MAX_ROWS - TAIL_ROWS) {
         if (!h->rows && !(h->rows = malloc((MAX_ROWS - TAIL_ROWS) * sizeof *h->rows))) {
             h->oom = 1;
@@ -89,6 +91,7 @@ static void add_row_locked(struct scen_html *h, const struct row *r)
     }
     h->tail[h->ntail % TAIL_ROWS] = *r;   /* the last TAIL_ROWS rows, as a ring */
     h->ntail++;
+    assert(h->nrows + h->ntail == h->total);   /* the ring only fills once the head is full */
 }
 
 static void add_row(struct scen_html *h, const struct row *r)
@@ -217,6 +220,7 @@ int scen_html_write(struct scen_html *h, const char *path, const char *title)
     size_t tail = h->ntail < TAIL_ROWS ? h->ntail : TAIL_ROWS;
     size_t skipped = h->ntail > TAIL_ROWS ? h->ntail - TAIL_ROWS : 0;
     size_t shown = h->nrows + tail + (skipped ? 1 : 0);
+    assert(shown <= MAX_ROWS + 1 && shown + skipped == h->total + (skipped ? 1 : 0));
     int width = LEFT + (int)h->nlanes * LANE_W + 20;
     int height = TOP + (int)shown * ROW_H + 30;
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>", f);

@@ -83,6 +83,7 @@ static void ng_headers(struct scen_pcap *pc)
     static const char appl[] = "vmcisim";
     static const char ifname[] = "vmci";
     size_t shb = 28 + opt_size(sizeof appl - 1) + 4;
+    assert(shb % 4 == 0);
     put32(pc, NG_SHB);
     put32(pc, (uint32_t)shb);
     put32(pc, NG_BYTE_ORDER);
@@ -118,6 +119,7 @@ static void ng_packet(struct scen_pcap *pc, uint64_t t_ns, size_t len, const cha
     if (clen > 0xFFFF)
         clen = 0xFFFF;
     size_t total = 32 + pad4(len) + (comment ? opt_size(clen) + 4 : 0);
+    assert(total % 4 == 0 && len <= SCEN_PCAP_SNAPLEN);   /* pcapng blocks are 32-bit aligned */
     unsigned char h[20], zero[4] = {0};
     put32(pc, NG_EPB);
     put32(pc, (uint32_t)total);

@@ -4,6 +4,7 @@
  * would cost more than the runs, and the replay line reproduces any seed exactly.
  */
 #define _GNU_SOURCE /* program_invocation_name */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,7 @@ int vmcisim_test_seeds(vmcisim_setup_fn setup, void *arg, uint64_t n)
         first = only;
         n = 1;
     }
+    assert(n >= 1);
     const char *trace = getenv("VMCISIM_TRACE"), *pcap = getenv("VMCISIM_PCAP");
     if (trace && !*trace)
         trace = NULL;
@@ -107,6 +109,7 @@ int vmcisim_test_seeds(vmcisim_setup_fn setup, void *arg, uint64_t n)
                          (unsigned long long)r.hash, (unsigned long long)again.hash);
             }
         }
+        assert(!r.failed || r.why[0]);   /* a failure always says why */
         if (!r.failed)
             continue;
         fprintf(stderr, "vmcisim: FAIL seed=%llu hash=%016llx %s\n", (unsigned long long)seed,
