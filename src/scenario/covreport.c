@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "scenario/scenario.h"
 
 struct cov_row {
@@ -23,7 +24,7 @@ struct scen_covreport {
     uint64_t runs;
 };
 
-struct scen_covreport *scen_covreport_new(void) { return calloc(1, sizeof(struct scen_covreport)); }
+struct scen_covreport *scen_covreport_new(void) { return vmcisim_calloc(1, sizeof(struct scen_covreport)); }
 
 void scen_covreport_free(struct scen_covreport *r)
 {
@@ -44,7 +45,7 @@ int scen_covreport_add(struct scen_covreport *r, const struct scen_result *res)
         if (!row) {
             if (r->n == r->cap) {
                 size_t cap = r->cap ? r->cap * 2 : 32;
-                struct cov_row *a = realloc(r->v, cap * sizeof *a);
+                struct cov_row *a = vmcisim_realloc(r->v, cap * sizeof *a);
                 if (!a)
                     return -1;
                 r->v = a;

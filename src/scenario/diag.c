@@ -1,6 +1,7 @@
 /*
  * diag.c - near-miss suggestions and source excerpts for parse errors (diag.h).
  */
+#include "sim/alloc.h"
 #include "scenario/diag.h"
 
 #include <assert.h>
@@ -115,7 +116,7 @@ char *scen_source_excerpt(const char *text, size_t len, int line, int col)
     const char *pre = from > 0 ? "..." : "";
     const char *post = to < n ? "..." : "";
     size_t cap = 2 * (to - from) + 32;
-    char *out = malloc(cap);
+    char *out = vmcisim_malloc(cap);
     if (!out)
         return NULL;
     size_t o = (size_t)snprintf(out, cap, "    %s", pre);

@@ -5,6 +5,7 @@
  * of packets in the same nanosecond stay readable; a long run keeps its first and last rows and
  * says how many were left out between them.
  */
+#include "sim/alloc.h"
 #include "scenario/html_report.h"
 
 #include <assert.h>
@@ -56,7 +57,7 @@ static const char *const control_names[] = {
 
 struct scen_html *scen_html_new(void)
 {
-    struct scen_html *h = calloc(1, sizeof *h);
+    struct scen_html *h = vmcisim_calloc(1, sizeof *h);
     if (h)
         pthread_mutex_init(&h->mu, NULL);
     return h;
@@ -64,7 +65,7 @@ struct scen_html *scen_html_new(void)
 
 int scen_html_lane(struct scen_html *h, uint32_t cid, const char *name, const char *procs)
 {
-    struct lane *nl = realloc(h->lanes, (h->nlanes + 1) * sizeof *nl);
+    struct lane *nl = vmcisim_realloc(h->lanes, (h->nlanes + 1) * sizeof *nl);
     if (!nl) {
         h->oom = 1;
         return -1;
@@ -82,7 +83,7 @@ static void add_row_locked(struct scen_html *h, const struct row *r)
     h->total++;
     assert(h->nrows <= MAX_ROWS - TAIL_ROWS);
     if (h->nrows < MAX_ROWS - TAIL_ROWS) {
-        if (!h->rows && !(h->rows = malloc((MAX_ROWS - TAIL_ROWS) * sizeof *h->rows))) {
+        if (!h->rows && !(h->rows = vmcisim_malloc((MAX_ROWS - TAIL_ROWS) * sizeof *h->rows))) {
             h->oom = 1;
             return;
         }

@@ -251,7 +251,7 @@ int scen_do_stmt_action(struct scen_run *run, const struct scen_stmt *st)
         return scen_do_action(run, st->action, st->vm);
     /* clog VM D: hold now, and a helper releases it D later (the run waits for it: what the
      * VM's peers sent is delivered before the run ends) */
-    struct scen_clog *c = malloc(sizeof *c);
+    struct scen_clog *c = vmcisim_malloc(sizeof *c);
     if (!c) {
         errno = ENOMEM;
         return -1;

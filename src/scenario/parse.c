@@ -1478,7 +1478,7 @@ struct scen_script *scen_load_diag(const char *path, struct scen_diag *d)
     memset(d, 0, sizeof *d);
     struct scen_script *s = load_file(path, err, sizeof err, d);
     if (!s && !d->message)   /* unreadable file or out of memory: no position */
-        d->message = strdup(err);
+        d->message = vmcisim_strdup(err);
     return s;
 }
 

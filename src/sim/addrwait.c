@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "sim/alloc.h"
 #include "sim/world_internal.h"
 
 #define ADDR_BUCKETS 1024u
@@ -55,13 +56,13 @@ static void drop_if_empty(struct addr_entry **pp)
 int sim_addr_wait(vmcisim *sim, const void *addr, uint64_t deadline, const char *what)
 {
     if (!sim->addrs) {
-        sim->addrs = calloc(1, sizeof *sim->addrs);
+        sim->addrs = vmcisim_calloc(1, sizeof *sim->addrs);
         if (!sim->addrs)
             return ETIMEDOUT; /* cannot queue: the caller retries as after a wake-up */
     }
     struct addr_entry **pp = slot_of(sim->addrs, addr);
     if (!*pp) {
-        struct addr_entry *e = calloc(1, sizeof *e);
+        struct addr_entry *e = vmcisim_calloc(1, sizeof *e);
         if (!e)
             return ETIMEDOUT;
         e->addr = addr;

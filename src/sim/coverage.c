@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "sim/world_internal.h"
 
 /* The stack's hard paths, in layer order. Each name is used by exactly one call site. */
@@ -44,7 +45,7 @@ static struct vmcisim_cov_point *find_or_add(struct sim_cov *c, int kind, const 
             return &c->v[i];
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 32;
-        struct vmcisim_cov_point *a = realloc(c->v, cap * sizeof *a);
+        struct vmcisim_cov_point *a = vmcisim_realloc(c->v, cap * sizeof *a);
         if (!a)
             return NULL;
         c->v = a;
@@ -60,7 +61,7 @@ static struct vmcisim_cov_point *find_or_add(struct sim_cov *c, int kind, const 
 static struct sim_cov *cov_of(vmcisim *sim)
 {
     if (!sim->cov) {
-        sim->cov = calloc(1, sizeof *sim->cov);
+        sim->cov = vmcisim_calloc(1, sizeof *sim->cov);
         if (!sim->cov)
             return NULL;
         for (size_t i = 0; i < sizeof stack_points / sizeof stack_points[0]; i++)

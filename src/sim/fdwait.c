@@ -28,6 +28,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "sim/alloc.h"
 #include "posix/real.h"
 #include "sim/world_internal.h"
 
@@ -77,7 +78,7 @@ bool fdwait_idle(vmcisim *sim, bool nothing_else)
         return false;
     /* Every thread waits and only real descriptors could wake one: wait on them on the wall
      * clock. Simulated time does not move. */
-    struct pollfd *all = malloc(total * sizeof *all);
+    struct pollfd *all = vmcisim_malloc(total * sizeof *all);
     if (!all)
         return false; /* reported as a deadlock rather than waiting blind */
     size_t k = 0;
@@ -143,7 +144,7 @@ static int wait_fds_rt(sim_thread *self, sim_waitq *q, uint64_t deadline, const 
     if (self->rt_wakefd < 0)
         self->rt_wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     struct pollfd small[16];
-    struct pollfd *set = n + 1 <= 16 ? small : malloc((n + 1) * sizeof *set);
+    struct pollfd *set = n + 1 <= 16 ? small : vmcisim_malloc((n + 1) * sizeof *set);
     if (self->rt_wakefd < 0 || !set) {
         /* No eventfd or no memory: fall back to a short sliced wait (never a blind block). */
         if (set && set != small)

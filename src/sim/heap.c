@@ -1,4 +1,5 @@
 /* heap.c - the min-heap of deadlines shared by the scheduler and the event loops (heap.h). */
+#include "sim/alloc.h"
 #include "sim/heap.h"
 
 #include <assert.h>
@@ -50,7 +51,7 @@ int sim_heap_push(struct sim_heap *h, struct sim_heap_node *n)
     assert(n->idx == SIM_HEAP_NONE);
     if (h->len == h->cap) {
         size_t cap = h->cap ? h->cap * 2 : 16;
-        struct sim_heap_node **a = realloc(h->a, cap * sizeof *a);
+        struct sim_heap_node **a = vmcisim_realloc(h->a, cap * sizeof *a);
         if (!a)
             return -1;
         h->a = a;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "vmcisim/vmcisim.h"
 #include "sim/world_internal.h"
 
@@ -48,7 +49,7 @@ static struct marks *world_marks(vmcisim *sim)
     struct marks *m = sim_layer_find(sim, &marks_ops);
     if (m)
         return m;
-    m = calloc(1, sizeof *m);
+    m = vmcisim_calloc(1, sizeof *m);
     if (!m || sim_register_layer(sim, &marks_ops, m) != 0) {
         free(m);
         errno = ENOMEM;
@@ -66,7 +67,7 @@ static struct mark *find_mark(struct marks *m, const char *name)
             return m->v[i];
     if (m->n == m->cap) {
         size_t nc = m->cap ? 2 * m->cap : 8;
-        struct mark **nv = realloc(m->v, nc * sizeof *nv);
+        struct mark **nv = vmcisim_realloc(m->v, nc * sizeof *nv);
         if (!nv) {
             errno = ENOMEM;
             return NULL;
@@ -74,11 +75,11 @@ static struct mark *find_mark(struct marks *m, const char *name)
         m->v = nv;
         m->cap = nc;
     }
-    struct mark *k = calloc(1, sizeof *k);
+    struct mark *k = vmcisim_calloc(1, sizeof *k);
     size_t wl = strlen(name) + 16;
     if (k) {
-        k->name = strdup(name);
-        k->waiting_for = malloc(wl);
+        k->name = vmcisim_strdup(name);
+        k->waiting_for = vmcisim_malloc(wl);
     }
     if (!k || !k->name || !k->waiting_for) {
         if (k) {

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "sim/world_internal.h"
 
 sim_thread *sim_self_proc_thread(void)
@@ -128,7 +129,7 @@ int sim_proc_thread_create(pthread_t *out, bool detached, void *(*start)(void *)
     assert(self);
     vmcisim *sim = self->sim;
     sim_proc *p = self->proc;
-    struct sim_pthread *r = calloc(1, sizeof *r);
+    struct sim_pthread *r = vmcisim_calloc(1, sizeof *r);
     if (!r)
         return EAGAIN;
     r->start = start;
@@ -140,7 +141,7 @@ int sim_proc_thread_create(pthread_t *out, bool detached, void *(*start)(void *)
         rc = EAGAIN;
     } else if (p->npthreads == p->pthreads_cap) {
         size_t cap = p->pthreads_cap ? p->pthreads_cap * 2 : 8;
-        struct sim_pthread **a = realloc(p->pthreads, cap * sizeof *a);
+        struct sim_pthread **a = vmcisim_realloc(p->pthreads, cap * sizeof *a);
         if (!a)
             rc = EAGAIN;
         else {
@@ -281,7 +282,7 @@ static vmcisim_proc *spawn_main(vmcisim_vm *vm, const char *name, int (*main_fn)
         }
         bytes += strlen(argv[i]) + 1;
     }
-    char **copy = malloc(bytes);
+    char **copy = vmcisim_malloc(bytes);
     if (!copy) {
         sim_set_error(vm->sim, "spawn_main: out of memory");
         errno = ENOMEM;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "sim/world_internal.h"
 
 /* ---- Fenwick tree over slots ------------------------------------------------------------- */
@@ -33,7 +34,7 @@ static int fen_reserve(vmcisim *sim, size_t slot)
     size_t cap = q->fen_cap ? q->fen_cap : 16;
     while (cap <= slot)
         cap *= 2;
-    uint32_t *f = calloc(cap + 1, sizeof *f);
+    uint32_t *f = vmcisim_calloc(cap + 1, sizeof *f);
     if (!f)
         return -1;
     free(q->fen);
@@ -128,7 +129,7 @@ int runq_reserve(vmcisim *sim, sim_thread *t)
         size_t cap = q->heap_cap ? q->heap_cap : 16;
         while (cap <= t->slot)
             cap *= 2;
-        sim_thread **h = realloc(q->heap, cap * sizeof *h);
+        sim_thread **h = vmcisim_realloc(q->heap, cap * sizeof *h);
         if (!h)
             return -1;
         q->heap = h;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sim/alloc.h"
 #include "vmcisim/vmcisim_test.h"
 #include "sim/world_internal.h"
 
@@ -45,7 +46,7 @@ void vmcisim_assert_fail(const char *cond, const char *file, int line)
     sim_trace(sim, "assert-fail", "at=%s:%d cond=%s", file, line, cond);
     /* The first failure is the one reported; the layer is created on the first one. */
     if (!sim_layer_find(sim, &failure_ops)) {
-        struct test_failure *f = calloc(1, sizeof *f);
+        struct test_failure *f = vmcisim_calloc(1, sizeof *f);
         if (f && sim_register_layer(sim, &failure_ops, f) == 0)
             snprintf(f->what, sizeof f->what, "assertion failed at %s:%d: %s (thread '%s')",
                      file, line, cond, self->name);

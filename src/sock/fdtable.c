@@ -105,7 +105,7 @@ static int grow(struct fdtab *t, int fd)
     int cap = t->cap ? t->cap : 64;
     while (cap <= fd)
         cap *= 2;
-    struct fdent *e = realloc(t->ent, (size_t)cap * sizeof *e);
+    struct fdent *e = vmcisim_realloc(t->ent, (size_t)cap * sizeof *e);
     if (!e)
         return -ENOMEM;
     for (int k = t->cap; k < cap; k++)
@@ -122,7 +122,7 @@ static int id_alloc(struct fdtab *t, int fd)
         i++;
     if (i == t->idcap) {
         int cap = t->idcap ? t->idcap * 2 : 16;
-        int *b = realloc(t->by_id, (size_t)cap * sizeof *b);
+        int *b = vmcisim_realloc(t->by_id, (size_t)cap * sizeof *b);
         if (!b)
             return -ENOMEM;
         for (int k = t->idcap; k < cap; k++)

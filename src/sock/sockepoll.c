@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sim/alloc.h"
 #include "posix/real.h"
 #include "sock/fdtable.h"
 #include "sock/sockpoll.h"
@@ -187,7 +188,7 @@ static struct sockepoll *instance(struct sock_world *sw, sim_proc *proc, int epf
         return NULL;
     }
     if (!ep) {
-        ep = calloc(1, sizeof *ep);
+        ep = vmcisim_calloc(1, sizeof *ep);
         if (!ep) {
             *err = -ENOMEM;
             return NULL;
@@ -235,7 +236,7 @@ int sockepoll_created(int epfd)
     struct sockepoll *ep = find(c.sw, epfd);
     if (ep)
         instance_free(c.sw, ep, true);
-    ep = calloc(1, sizeof *ep);
+    ep = vmcisim_calloc(1, sizeof *ep);
     if (ep) {
         ep->epfd = epfd;
         ep->next = c.sw->epolls;
@@ -278,7 +279,7 @@ static int ctl(struct ep_call *c, int epfd, int op, int fd, struct vsock *sk,
     case EPOLL_CTL_ADD: {
         if (it)
             return -EEXIST;
-        it = calloc(1, sizeof *it);
+        it = vmcisim_calloc(1, sizeof *it);
         if (!it)
             return -ENOMEM;
         it->fd = fd;
@@ -373,12 +374,15 @@ int sockepoll_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t tim
     if (rc)
         return rc;
     size_t cap = (size_t)maxevents < 1024 ? (size_t)maxevents : 1024;
-    struct epoll_event *out = calloc(cap, sizeof *out);
+    struct epoll_event *out = vmcisim_calloc(cap, sizeof *out);
     if (!out)
         return leave(&c, op, -1, -ENOMEM);
+    struct sim_cleanup held;   /* the wait may end this thread: the buffer goes with it */
+    sim_cleanup_push(&held, free, out);
     int err;
     struct sockepoll *ep = instance(c.sw, c.self->proc, epfd, &err);
     if (!ep) {
+        sim_cleanup_pop(&held);
         free(out);
         return leave(&c, op, -1, err);
     }
@@ -416,6 +420,7 @@ int sockepoll_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t tim
     }
     if (n > 0 && uc_copy_to_user(uev, out, (size_t)n * sizeof *out) != 0)
         n = -EFAULT;
+    sim_cleanup_pop(&held);
     free(out);
     return leave(&c, op, -1, n);
 }

@@ -9,6 +9,8 @@
 #include "posix/real.h"
 #include "sock/fdtable.h"
 #include "sock/sockpoll.h"
+
+#include "sim/alloc.h"
 #include "sock/usercopy.h"
 #include "sock/vsock.h"
 
@@ -62,13 +64,17 @@ int sockpoll_poll_k(struct pollfd *kfds, size_t n, int64_t timeout_ns, uint64_t 
     sim_thread *self = sim_self();
     if (!self || !self->proc)
         return -EPERM;
-    struct pollfd *real = calloc(n ? n : 1, sizeof *real);
-    size_t *idx = calloc(n ? n : 1, sizeof *idx);
+    struct pollfd *real = vmcisim_calloc(n ? n : 1, sizeof *real);
+    size_t *idx = vmcisim_calloc(n ? n : 1, sizeof *idx);
     if (!real || !idx) {
         free(real);
         free(idx);
         return -ENOMEM;
     }
+    /* the wait may end this thread (power off, destroy): what the call holds goes with it */
+    struct sim_cleanup held_real, held_idx;
+    sim_cleanup_push(&held_real, free, real);
+    sim_cleanup_push(&held_idx, free, idx);
     vmcisim *sim = self->sim;
     sim_enter(sim);
     struct sock_world *sw = sock_of(sim);
@@ -95,6 +101,8 @@ int sockpoll_poll_k(struct pollfd *kfds, size_t n, int64_t timeout_ns, uint64_t 
     }
     sim_trace(sim, "call", "op=%s fd=-1 rc=%d", op, ready);
     sim_leave(sim);
+    sim_cleanup_pop(&held_idx);
+    sim_cleanup_pop(&held_real);
     free(real);
     free(idx);
     return ready;
@@ -105,14 +113,17 @@ int sockpoll_poll(struct pollfd *ufds, nfds_t nfds, int64_t timeout_ns, uint64_t
 {
     if (nfds > POLL_NFDS_MAX)
         return -EINVAL;
-    struct pollfd *k = calloc(nfds ? nfds : 1, sizeof *k);
+    struct pollfd *k = vmcisim_calloc(nfds ? nfds : 1, sizeof *k);
     if (!k)
         return -ENOMEM;
     if (nfds && uc_copy_from_user(k, ufds, nfds * sizeof *k) != 0) {
         free(k);
         return -EFAULT;
     }
+    struct sim_cleanup held;
+    sim_cleanup_push(&held, free, k);
     int rc = sockpoll_poll_k(k, nfds, timeout_ns, left_ns, op);
+    sim_cleanup_pop(&held);
     if (rc >= 0 && nfds && uc_copy_to_user(ufds, k, nfds * sizeof *k) != 0)
         rc = -EFAULT;
     free(k);
