@@ -59,4 +59,13 @@ cc $extra -Wall -Werror -Wno-unused-parameter -o "$prefix/readme_seeds" "$prefix
   || fail "the README's test-helper sample does not compile as printed"
 out=$(CK_FORK=no "$prefix/readme_seeds" 2>&1) || fail "the README's test-helper sample failed: $out"
 echo "$out" | grep -q "100%: Checks: 1, Failures: 0, Errors: 0" || fail "README seeds sample: $out"
-echo "install_pkgconfig: 7 passed, 0 failed"
+# 6. Bring your own program: an ordinary vsock program, compiled unmodified but for main's name
+#    with pkg-config's flags alone, runs host<->guest through vmcisim_spawn_main.
+cc $extra -Dmain=vecho_main -c -o "$prefix/vecho.o" "$src/tests/byop/vecho.c" $(pkg-config --cflags vmcisim) \
+  || fail "tests/byop/vecho.c does not compile with pkg-config's flags"
+cc $extra -o "$prefix/byop" "$src/tests/byop/driver.c" "$prefix/vecho.o" \
+  $(pkg-config --cflags --libs --static vmcisim) || fail "the program does not link with pkg-config's flags"
+out=$("$prefix/byop") || fail "bring-your-own-program run failed: $out"
+echo "$out" | grep -q "^byop: server=0 client=0 hash=" || fail "byop: $out"
+echo "$out" | grep "^byop:"
+echo "install_pkgconfig: 8 passed, 0 failed"
