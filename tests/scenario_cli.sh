@@ -123,6 +123,21 @@ printf "not json\n" >"$tmp/junk.jsonl"
 check "report: a line that is not a result is bad input (exit 2, file:line:col)" \
   '[ $rc -eq 2 ] && grep -q "^$tmp/junk.jsonl:1:1: expected a result line of .vmcisim run --json.$" "$tmp/rep.err"'
 
+# --- --trace-filter: what the readable trace shows, never what is hashed
+susp="$src/scenarios/suspend_resume.vmcis"
+"$bin" run --seed 3 --trace "$tmp/tf-all.txt" $susp >"$tmp/tf-all.out"
+"$bin" run --seed 3 --trace "$tmp/tf.txt" --trace-filter vm=guest,-event=sched $susp >"$tmp/tf.out"
+check "--trace-filter vm=guest,-event=sched: only the guest's records, no sched records" \
+  '[ -s "$tmp/tf.txt" ] && ! grep -qv "^[0-9.]* guest/[0-9]* " "$tmp/tf.txt" && ! grep -q "^[^ ]* [^ ]* [^ ]* sched " "$tmp/tf.txt" && grep -q "^[^ ]* guest/[0-9]* [^ ]* sched " "$tmp/tf-all.txt"'
+check "... the same records as the whole trace has for them, and the same hash" \
+  '[ "$(grep "^[0-9.]* guest/[0-9]* " "$tmp/tf-all.txt" | grep -v "^[^ ]* [^ ]* [^ ]* sched " | md5sum)" = "$(md5sum <"$tmp/tf.txt")" ] && [ "$(sed "s/.* hash=\([0-9a-f]*\) .*/\1/" "$tmp/tf.out")" = "$(sed "s/.* hash=\([0-9a-f]*\) .*/\1/" "$tmp/tf-all.out")" ]'
+"$bin" run --seed 3 --trace "$tmp/tf2.txt" --trace-filter event=pkt-send,event=pkt-recv $susp >/dev/null
+check "event= terms are alternatives" \
+  '[ -s "$tmp/tf2.txt" ] && ! grep -qv "^[^ ]* [^ ]* [^ ]* pkt-\(send\|recv\) " "$tmp/tf2.txt"'
+"$bin" run --trace-filter bogus $susp >/dev/null 2>"$tmp/e.txt"; rc=$?
+check "a filter that does not parse is bad input (exit 2)" \
+  '[ $rc -eq 2 ] && grep -q "^vmcisim run: --trace-filter expects" "$tmp/e.txt"'
+
 # --- bad input: exit 2 and a message, nothing run
 printf 'vm g\nprocess p on g\n  sleep 5\nend\n' >"$tmp/parse.vmcis"
 "$bin" run $world "$tmp/parse.vmcis" >"$tmp/o.txt" 2>"$tmp/e.txt"; rc=$?

@@ -30,6 +30,11 @@ struct vmcisim_config {
     const char *sched;      /* deterministic scheduler: "random" or "pct:D" (also "pct:D:K").
                                NULL: the environment variable VMCISIM_SCHED, else "random". */
     const struct vmcisim_cost *cost; /* what moving data costs in simulated time (NULL: none) */
+    const char *trace_filter; /* which records the readable trace shows: comma-separated
+                               vm=NAME, proc=NAME, event=KIND, -event=KIND (e.g.
+                               "vm=guest,-event=sched"). Every record is still hashed. NULL:
+                               VMCISIM_TRACE_FILTER, else all. A filter that does not parse makes
+                               vmcisim_create fail (EINVAL). */
 };                      /* a zeroed struct is valid; more fields may be added after these */
 
 vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */

@@ -31,6 +31,7 @@
 #include "cli/summary.h"
 #include "scenario/diag.h"
 #include "scenario/scenario.h"
+#include "sim/sim.h"
 #include "vmcisim/vmcisim.h"
 
 #define MAX_JOBS_PARALLEL 256
@@ -42,6 +43,7 @@ struct run_opts {
     const char *trace;
     const char *pcap;
     const char *html;
+    const char *trace_filter;
     int json;
     int realtime;
     long jobs;
@@ -86,6 +88,7 @@ static void run_usage(FILE *f)
 {
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
+            "                   [--trace-filter vm=NAME,proc=NAME,event=KIND,-event=KIND]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
             "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D]\n"
             "                   [--coverage] [--swarm] FILE...\n"
@@ -118,7 +121,7 @@ static int bad_flag(const char *fmt, const char *arg)
 
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
-    "--seed", "--seeds", "--check-determinism", "--trace", "--pcap", "--html", "--json",
+    "--seed", "--seeds", "--check-determinism", "--trace", "--trace-filter", "--pcap", "--html", "--json",
     "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--sched", "--help",
 };
 
@@ -218,6 +221,16 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             o->swarm = 1;
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--trace-filter") == 0) {
+            if (!val || !*val)
+                return bad_flag("%s expects terms such as vm=guest,-event=sched", a);
+            struct trace_filter *tf;
+            if (sim_trace_filter_parse(val, &tf) != 0)
+                return bad_flag("--trace-filter expects comma-separated vm=NAME, proc=NAME, "
+                                "event=KIND or -event=KIND, got '%s'", val);
+            sim_trace_filter_free(tf);
+            o->trace_filter = val;
+            i++;
         } else if (strcmp(a, "--failures-only") == 0) {
             o->failures_only = 1;
         } else if (strcmp(a, "--realtime") == 0) {
@@ -464,7 +477,7 @@ static void run_job(const struct cli_run *c, struct job *j)
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
     struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched,
-                               .swarm = c->o.swarm};
+                               .swarm = c->o.swarm, .trace_filter = c->o.trace_filter};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);
         ro.trace_path = trace;

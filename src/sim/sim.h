@@ -339,4 +339,11 @@ void sim_addr_wake(vmcisim *sim, const void *addr, bool all);
 unsigned sim_addr_waiters(const vmcisim *sim);
 void sim_addr_waiters_add(vmcisim *sim, int delta);
 
+/* trace_filter.c: the readable trace's filter; every record is hashed whatever it says. */
+struct trace_filter;
+int sim_trace_filter_parse(const char *text, struct trace_filter **out);   /* 0, -EINVAL, -ENOMEM */
+bool sim_trace_filter_keeps(const struct trace_filter *f, const vmcisim_vm *vm,
+                            const char *thread, const char *event);
+void sim_trace_filter_free(struct trace_filter *f);
+
 #endif /* VMCISIM_SIM_H */

@@ -86,7 +86,7 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
     }
     sim->trace_hash = h;
     sim->trace_count++;
-    if (sim->trace_fp)
+    if (sim->trace_fp && sim_trace_filter_keeps(sim->trace_filter, vm, thread, event))
         fwrite(line, 1, off, sim->trace_fp);
 }
 

@@ -136,7 +136,18 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
     clock_gettime(CLOCK_MONOTONIC, &sim->t0);
     rng_seed(sim, sim->cfg.seed);
     trace_init(sim);
+    const char *filter =
+        sim->cfg.trace_filter ? sim->cfg.trace_filter : getenv("VMCISIM_TRACE_FILTER");
+    if (sim_trace_filter_parse(filter, &sim->trace_filter) != 0) {
+        pthread_cond_destroy(&sim->main_cv);
+        pthread_mutex_destroy(&sim->lock);
+        free(sim);
+        errno = EINVAL;   /* a filter that does not parse is refused, not ignored */
+        return NULL;
+    }
+    sim->cfg.trace_filter = NULL;   /* parsed: the caller's string need not outlive the call */
     if (sched_policy_init(sim, sim->cfg.sched) != 0 || sched_pin_init(sim) != 0) {
+        sim_trace_filter_free(sim->trace_filter);
         pthread_cond_destroy(&sim->main_cv);
         pthread_mutex_destroy(&sim->lock);
         free(sim);
@@ -213,6 +224,7 @@ void vmcisim_destroy(vmcisim *sim)
     runq_free(sim);
     sim_heap_free(&sim->deadlines);
     sim_cov_free(sim);
+    sim_trace_filter_free(sim->trace_filter);
     if (sim->trace_fp) {
         if (sim->trace_fp_owned)
             fclose(sim->trace_fp);

@@ -96,6 +96,7 @@ struct vmcisim {
     /* trace */
     FILE *trace_fp;
     bool trace_fp_owned;
+    struct trace_filter *trace_filter;   /* what of the text is written (NULL: all) */
     uint64_t trace_hash;
     uint64_t trace_count;
     bool destroying;
@@ -168,5 +169,6 @@ uint64_t rng_below(uint64_t s[4], uint64_t n);
 /* loop.c */
 void sim_loop_kill(sim_loop *l);
 void sim_loops_stop_rt(vmcisim *sim);
+
 
 #endif
