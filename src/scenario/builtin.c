@@ -151,19 +151,18 @@ static void source_stream(struct scen_inst *in, int fd)
     put_le(buf, (uint64_t)bp->bytes, 8);
     if (send_all(in, fd, buf, 8) < 0)
         return;
-    uint32_t sum = 0;
     for (int64_t off = 0; off < bp->bytes;) {
         if (scen_winding_down(in->run))
             return;
         size_t n = (size_t)(bp->bytes - off < bp->chunk ? bp->bytes - off : bp->chunk);
         scen_fill(buf, (uint64_t)off, n);
-        sum = scen_crc32c(sum, buf, n);
         if (send_all(in, fd, buf, n) < 0)
             return;
         scen_count(in, C_BYTES_SENT, (int64_t)n);
         off += (int64_t)n;
     }
-    put_le(buf, sum, 8);
+    /* what was sent is the pattern's first `bytes`: its checksum is looked up, not recomputed */
+    put_le(buf, scen_pattern_crc((uint64_t)bp->bytes), 8);
     if (send_all(in, fd, buf, 8) < 0)
         return;
     if (recv_all(in, fd, buf, 1) == 1 && buf[0] == 1)

@@ -122,6 +122,8 @@ int scen_exec_block(struct scen_inst *in, const struct scen_stmt *body, size_t n
 int scen_exec_world(struct scen_run *run, const struct scen_stmt *st, const char *who);
 /* The deterministic byte pattern `send s N bytes` sends: byte i of any stream. */
 unsigned char scen_fill_byte(uint64_t i);
+/* CRC-32C (scenario/checksum.h) of the pattern's first n bytes, as a source sends them. */
+uint32_t scen_pattern_crc(uint64_t n);
 void scen_fill(unsigned char *b, uint64_t off, size_t n);   /* n bytes of the pattern from off */
 /* Resolves an address of the script for a process (in may be NULL for literals only). */
 void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct scen_addr *a,
