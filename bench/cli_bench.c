@@ -11,6 +11,7 @@
 
 #include "cli_bench.h"
 #include "output.h"
+#include "plot.h"
 #include "load.h"
 #include "runner.h"
 
@@ -24,12 +25,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: vmcisim bench [--quick] [--json | --csv] [--filter WORD] [--runs N] [--list]\n"
+            "                     [--html FILE]\n"
             "  --quick        3 runs per figure, each about 40 ms (whole suite well under 20 s)\n"
             "  --json         JSON Lines: one result object per line\n"
             "  --csv          CSV with a header line\n"
             "  --filter WORD  only cases whose name or transport contains WORD\n"
             "  --runs N       measured runs per figure (default 5; --quick: 3)\n"
-            "  --list         print the case names and exit\n");
+            "  --list         print the case names and exit\n"
+            "  --html FILE    also draw the results: throughput against write size and against\n"
+            "                 queue size, with the baselines (one self-contained page)\n");
 }
 
 struct progress {
@@ -67,7 +71,7 @@ int cli_bench(int argc, char **argv)
 {
     int quick = 0, runs = 0, list = 0;
     enum bench_format fmt = BENCH_FMT_TABLE;
-    const char *filter = NULL;
+    const char *filter = NULL, *html = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *why = NULL;
@@ -86,6 +90,11 @@ int cli_bench(int argc, char **argv)
         } else if (strcmp(a, "--runs") == 0) {
             if (i + 1 >= argc || parse_runs(argv[++i], &runs) != 0)
                 why = "--runs needs a number from 1 to 1000";
+        } else if (strcmp(a, "--html") == 0) {
+            if (i + 1 < argc && argv[i + 1][0])
+                html = argv[++i];
+            else
+                why = "--html needs a FILE";
         } else if (strcmp(a, "--list") == 0) {
             list = 1;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -177,6 +186,10 @@ int cli_bench(int argc, char **argv)
                       "figures and ratios cannot be trusted\n",
                 fmt == BENCH_FMT_TABLE ? "" : "", BENCH_LOADED_SHARE * 100, loaded, n,
                 worst * 100);
+    if (html && bench_write_html(html, res, n, load_before, load_after) != 0) {
+        fprintf(stderr, "vmcisim bench: cannot write %s: %s\n", html, strerror(errno));
+        failed++;
+    }
     free(res);
     return failed ? 1 : 0;
 }

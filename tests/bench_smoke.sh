@@ -18,9 +18,9 @@ fail=0
 ok() { pass=$((pass + 1)); echo "ok   $1"; }
 bad() { fail=$((fail + 1)); echo "FAIL $1"; }
 
-# ---- the JSON Lines run ------------------------------------------------------------------------
+# ---- the JSON Lines run (and its --html page) ------------------------------------------------
 
-"$bin" bench --quick --json >"$tmp/json" 2>"$tmp/json.err"
+"$bin" bench --quick --json --html "$tmp/bench.html" >"$tmp/json" 2>"$tmp/json.err"
 rc=$?
 if [ "$rc" -eq 0 ]; then ok "bench --quick --json exits 0"; else bad "bench --quick --json exited $rc"; fi
 if [ -s "$tmp/json.err" ]; then
@@ -110,6 +110,13 @@ done
 for kind in '"gb_per_s"' '"rtt_ns_p50"' '"msgs_per_s"'; do
   if grep -q "$kind" "$tmp/json"; then ok "some row reports $kind"; else bad "no row reports $kind"; fi
 done
+
+# ---- --html: the same results drawn --------------------------------------------------------------
+if [ "$(grep -c '<svg class="chart"' "$tmp/bench.html")" -eq 2 ]; then ok "--html draws two charts"; else bad "--html: expected two charts"; fi
+for key in unix-socketpair/tput vmci-stream/tput-g2h spsc-ring/tput "vmci-stream g2h, 65536-byte writes" "socketpair, 65536-byte writes"; do
+  if grep -q "<g class=\"series\" data-key=\"$key\">" "$tmp/bench.html"; then ok "--html has the series $key"; else bad "--html lacks the series $key"; fi
+done
+if grep -Eq '(src|href)="https?:' "$tmp/bench.html"; then bad "--html loads something from the network"; else ok "--html is one self-contained page"; fi
 
 # ---- CSV and --filter --------------------------------------------------------------------------
 

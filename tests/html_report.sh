@@ -52,6 +52,12 @@ check "a failing run: the failed expectation marked, with its line" \
 check "... after the suspend that it refused" \
   '[ "$(grep -o "row event\|row fail" "$tmp/fail.dom" | tr "\n" " ")" = "row event row event row fail " ]'
 
+# vmcisim bench --html: the charts a browser shows (one transport, all write sizes, quickly).
+"$bin" bench --quick --runs 1 --filter unix-socketpair/tput/ --html "$tmp/bench.html" >/dev/null
+dom "$tmp/bench.html" >"$tmp/bench.dom"
+check "bench --html: a line of five points for the socketpair, with its legend" \
+  'grep -q "<g class=\"series\" data-key=\"unix-socketpair/tput\">" "$tmp/bench.dom" && [ "$(grep -o "<g class=\"series\" data-key=\"unix-socketpair/tput\">.*" "$tmp/bench.dom" | head -1 | grep -o "<circle" | wc -l)" -eq 5 ] && grep -q "<polyline" "$tmp/bench.dom" && grep -q ">Throughput against write size</h2>" "$tmp/bench.dom"'
+
 # A screenshot: the diagram is drawn, not blank (PNG larger than an empty page).
 "$browser" --headless --no-sandbox --disable-gpu --disable-background-networking \
   --user-data-dir="$tmp/profile" --window-size=800,600 --screenshot="$tmp/shot.png" \
