@@ -121,3 +121,14 @@ tshark -r "$dir/fail.pcapng" -T fields -e frame.comment 2>/dev/null >"$dir/ngf.t
 grep -q "^expectation failed: .*scenario_broken.vmcis:12: expected success, got EINVAL (suspend in operator)$" "$dir/ngf.txt" || {
   echo "FAIL: pcapng, the failed expectation is not a comment:"; cat "$dir/ngf.txt"; exit 1; }
 echo "PASS: pcapng carries the frames and comments for lifecycle actions and the failed expectation"
+
+# ... and a comment where the hypervisor dropped a datagram (here the scenario's drop knob),
+# at the drop's time, without changing the run's hash.
+"$tool" run --seed 2 --pcap "$dir/drop.pcapng" "$src/scenarios/dgram_loss.vmcis" >"$dir/drop.out"
+"$tool" run --seed 2 "$src/scenarios/dgram_loss.vmcis" >"$dir/drop2.out"
+tshark -r "$dir/drop.pcapng" -T fields -e frame.comment -Y frame.comment 2>/dev/null >"$dir/drops.txt"
+grep -q "^vmcisim: dg-drop src=[0-9]*:[0-9]* dst=[0-9]*:[0-9]* size=[0-9]* reason=fault-drop$" "$dir/drops.txt" || {
+  echo "FAIL: pcapng, no comment for a dropped datagram:"; head -5 "$dir/drops.txt"; exit 1; }
+[ "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/drop.out")" = "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/drop2.out")" ] || {
+  echo "FAIL: writing the capture changed the run's hash"; exit 1; }
+echo "PASS: pcapng comments where datagrams were dropped, the hash unchanged"

@@ -641,6 +641,20 @@ static void observe_packet(void *ctx, const struct vmcisim_packet *pkt)
         scen_html_packet(o->html, pkt);
 }
 
+/* A pcapng capture also says where the hypervisor dropped a datagram (a fault knob, a full
+ * queue, no such handle): the trace's dg-drop records become comments at their times. */
+static void pcap_trace_tap(void *ctx, uint64_t now_ns, const char *event, const char *line,
+                           size_t len)
+{
+    if (strcmp(event, "dg-drop") != 0)
+        return;
+    const char *rec = memmem(line, len, "dg-drop", 7);
+    char note[256];
+    snprintf(note, sizeof note, "vmcisim: %.*s", rec ? (int)(len - (size_t)(rec - line)) : (int)len,
+             rec ? rec : line);
+    scen_pcap_note(ctx, now_ns, note);
+}
+
 /* The report's lanes: the host and every VM, in the script's order, with their processes. */
 static void html_lanes(struct scen_run *run)
 {
@@ -721,6 +735,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         goto out;
     }
     run.pcap = pc;
+    if (pc)
+        sim_set_trace_tap(run.sim, pcap_trace_tap, pc);
     struct observers obs = {pc, run.html};
     if (pc || run.html)
         vmcisim_set_packet_observer(run.sim, observe_packet, &obs);

@@ -339,6 +339,13 @@ void sim_addr_wake(vmcisim *sim, const void *addr, bool all);
 unsigned sim_addr_waiters(const vmcisim *sim);
 void sim_addr_waiters_add(vmcisim *sim, int delta);
 
+/* A tap on the trace: fn sees each record (its event and its whole line, without the '\n')
+ * as it is made, for a layer above that wants some of them elsewhere (a capture's comments).
+ * It changes nothing the trace hashes. NULL removes it. Set before vmcisim_run. */
+typedef void (*sim_trace_tap_fn)(void *ctx, uint64_t now_ns, const char *event,
+                                 const char *line, size_t len);
+void sim_set_trace_tap(vmcisim *sim, sim_trace_tap_fn fn, void *ctx);
+
 /* trace_filter.c: the readable trace's filter; every record is hashed whatever it says. */
 struct trace_filter;
 int sim_trace_filter_parse(const char *text, struct trace_filter **out);   /* 0, -EINVAL, -ENOMEM */

@@ -46,7 +46,7 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
 {
     /* Realtime runs are not reproducible, so their hash proves nothing: unless the user asked
      * for the text, count the record and skip formatting it (it was a fifth of the data path). */
-    if (sim->realtime && !sim->trace_fp) {
+    if (sim->realtime && !sim->trace_fp && !sim->trace_tap) {
         sim->trace_count++;
         return;
     }
@@ -88,6 +88,14 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
     sim->trace_count++;
     if (sim->trace_fp && sim_trace_filter_keeps(sim->trace_filter, vm, thread, event))
         fwrite(line, 1, off, sim->trace_fp);
+    if (sim->trace_tap)
+        sim->trace_tap(sim->trace_tap_ctx, now, event, line, off - 1);
+}
+
+void sim_set_trace_tap(vmcisim *sim, sim_trace_tap_fn fn, void *ctx)
+{
+    sim->trace_tap = fn;
+    sim->trace_tap_ctx = ctx;
 }
 
 static void sim_vtrace(vmcisim *sim, const char *event, const char *fmt, va_list ap)

@@ -97,6 +97,8 @@ struct vmcisim {
     FILE *trace_fp;
     bool trace_fp_owned;
     struct trace_filter *trace_filter;   /* what of the text is written (NULL: all) */
+    sim_trace_tap_fn trace_tap;          /* sees every record's text (sim_set_trace_tap) */
+    void *trace_tap_ctx;
     uint64_t trace_hash;
     uint64_t trace_count;
     bool destroying;
