@@ -13,6 +13,7 @@
 #include <malloc.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <sys/select.h>
 #include <sys/uio.h>
 
 #include "scenario/scenario.h"
@@ -85,7 +86,7 @@ END_TEST
 
 #define BIG_MSG ((size_t)8 << 20) /* far above the 256 KiB queue: the sender blocks */
 
-enum blocked_call { IN_SENDMSG, IN_RECVMSG, IN_POLL };
+enum blocked_call { IN_SENDMSG, IN_RECVMSG, IN_POLL, IN_SELECT };
 
 struct blocked {
     enum blocked_call call;
@@ -132,6 +133,13 @@ static void blocking_client(void *arg)
     case IN_SENDMSG: vmci_sendmsg(fd, &m, 0); break;
     case IN_RECVMSG: vmci_recvmsg(fd, &m, 0); break;
     case IN_POLL: vmci_poll(p, 64, -1); break;
+    case IN_SELECT: {   /* the plain-named select: its pollfd copy must go with the thread */
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(fd, &rd);
+        select(fd + 1, &rd, NULL, NULL, NULL);
+        break;
+    }
     }
     ck_abort_msg("the call returned: the thread was not ended while blocked in it");
 }
@@ -176,6 +184,9 @@ END_TEST
 START_TEST(destroy_while_blocked_in_recvmsg_frees_its_buffers) { run_blocked(IN_RECVMSG, 1); }
 END_TEST
 START_TEST(destroy_while_blocked_in_poll_frees_its_copy) { run_blocked(IN_POLL, 1); }
+END_TEST
+/* (the copy is small: LeakSanitizer, in the ASan build, is what sees it) */
+START_TEST(power_off_while_blocked_in_select_frees_its_copy) { run_blocked(IN_SELECT, 0); }
 END_TEST
 
 /* ---- scenario waits that can never end: a deadlock at once; `limit` enforced ------------------ */
@@ -261,6 +272,7 @@ Suite *review_suite(void)
     tcase_add_test(tc, power_off_while_blocked_in_poll_frees_its_copy);
     tcase_add_test(tc, destroy_while_blocked_in_recvmsg_frees_its_buffers);
     tcase_add_test(tc, destroy_while_blocked_in_poll_frees_its_copy);
+    tcase_add_test(tc, power_off_while_blocked_in_select_frees_its_copy);
     suite_add_tcase(s, tc);
     tc = tcase_create("scenario_waits");
     tcase_add_test(tc, after_cycle_and_missing_mark_are_a_deadlock_at_once);

@@ -135,7 +135,10 @@ static int do_select(int nfds, fd_set *r, fd_set *w, fd_set *e, int64_t ns, uint
     int rc = gather(nfds, &s, &p, &n);
     if (rc)
         return rc;
+    struct sim_cleanup held;   /* the wait may end this thread: the copy goes with it */
+    sim_cleanup_push(&held, free, p);
     rc = sockpoll_poll_k(p, n, ns, left, op);
+    sim_cleanup_pop(&held);
     for (size_t i = 0; rc >= 0 && i < n; i++)
         if (p[i].revents & POLLNVAL)
             rc = -EBADF;
