@@ -16,18 +16,18 @@ build_and_test() {
 
 echo "== release build"
 build_and_test build -DCMAKE_BUILD_TYPE=Release
-(cd build && ctest --output-on-failure -j"$jobs" --repeat until-pass:3)
+(cd build && ctest --output-on-failure -j"$jobs")
 [ "${VMCISIM_QUICK:-0}" = 1 ] && exit 0
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 build_and_test build-asan -DCMAKE_BUILD_TYPE=Debug -DVMCISIM_SANITIZE=address,undefined
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs" --repeat until-pass:3)
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j"$jobs")
 
 echo "== ThreadSanitizer (realtime-mode tests)"
 build_and_test build-tsan -DCMAKE_BUILD_TYPE=Debug -DVMCISIM_SANITIZE=thread
 (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-  CK_RUN_CASE=realtime ctest --output-on-failure -j"$jobs" -L realtime --repeat until-pass:3)
+  CK_RUN_CASE=realtime ctest --output-on-failure -j"$jobs" -L realtime)
 
 # The long stage is behind a switch that CI sets (.ci/run): VMCISIM_FUZZ_SECONDS=30.
 fuzz=${VMCISIM_FUZZ_SECONDS:-0}

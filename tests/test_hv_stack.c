@@ -4,6 +4,7 @@
  * through a host-created queue pair, one guest is suspended and resumed meanwhile, VM-to-VM is
  * refused. Deterministic over several seeds (same seed, same trace), and once in realtime mode.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -275,6 +276,59 @@ START_TEST(stack_workload_realtime)
 }
 END_TEST
 
+/* ---- re-entering the world from inside it (realtime) ---------------------------------------- */
+
+/* A simulated thread inside the world (sim_enter) that takes a program mutex held by another
+ * simulated thread waits for it as a simulated thread; the wait must not ask again for the
+ * world lock the thread already holds. Check's assertions do exactly this (they lock Check's
+ * own mutex) when called between sim_enter and sim_leave, which made the realtime workload
+ * above hang about one run in seven. Without the fix this case deadlocks (timeout). */
+struct nest {
+    vmcisim *sim;
+    pthread_mutex_t m;
+    int held;       /* set by the holder once it holds m */
+    int got;        /* the waiter's pthread_mutex_lock result */
+    int released;   /* the holder's pthread_mutex_unlock result */
+};
+
+static void nest_holder(void *arg)
+{
+    struct nest *n = arg;
+    pthread_mutex_lock(&n->m);
+    __atomic_store_n(&n->held, 1, __ATOMIC_SEQ_CST);
+    vmcisim_sleep(50000000); /* 50 ms: the waiter finds m held */
+    n->released = pthread_mutex_unlock(&n->m);
+}
+
+static void nest_waiter(void *arg)
+{
+    struct nest *n = arg;
+    while (!__atomic_load_n(&n->held, __ATOMIC_SEQ_CST))
+        vmcisim_sleep(1000);
+    sim_enter(n->sim);
+    n->got = pthread_mutex_lock(&n->m); /* contended: waits inside the world */
+    pthread_mutex_unlock(&n->m);
+    sim_leave(n->sim);
+}
+
+START_TEST(realtime_mutex_wait_inside_the_world)
+{
+    static struct nest n;
+    memset(&n, 0, sizeof n);
+    n.sim = tu_world_rt();
+    pthread_mutex_init(&n.m, NULL);
+    n.got = -1;
+    n.released = -1;
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(n.sim), "holder", nest_holder, &n), 0);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(n.sim), "waiter", nest_waiter, &n), 0);
+    ck_assert_int_eq(vmcisim_run(n.sim), 0);
+    ck_assert_int_eq(n.got, 0);
+    ck_assert_int_eq(n.released, 0);
+    vmcisim_destroy(n.sim);
+    pthread_mutex_destroy(&n.m);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("hv_stack");
@@ -284,6 +338,7 @@ static Suite *suite(void)
     suite_add_tcase(s, tc);
     TCase *rt = tcase_create("realtime");
     tcase_add_test(rt, stack_workload_realtime);
+    tcase_add_test(rt, realtime_mutex_wait_inside_the_world);
     tcase_set_timeout(rt, 300);
     suite_add_tcase(s, rt);
     return s;

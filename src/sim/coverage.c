@@ -111,11 +111,9 @@ static int public_cov(int kind, int cond, const char *name)
     vmcisim *sim = vmcisim_self_world();
     if (!sim || !name)
         return cond;
-    if (sim->realtime)
-        pthread_mutex_lock(&sim->lock);
+    sim_lock(sim);
     sim_cov(sim, kind, cond != 0, name);
-    if (sim->realtime)
-        pthread_mutex_unlock(&sim->lock);
+    sim_unlock(sim);
     return cond;
 }
 
@@ -130,11 +128,9 @@ int vmcisim_cov_record(vmcisim *sim, int kind, int cond, const char *name)
 {
     if (!sim || !name || kind < VMCISIM_COV_ALWAYS || kind > VMCISIM_COV_REACHABLE)
         return cond;
-    if (sim->realtime)
-        pthread_mutex_lock(&sim->lock);
+    sim_lock(sim);
     sim_cov(sim, kind, cond != 0, name);
-    if (sim->realtime)
-        pthread_mutex_unlock(&sim->lock);
+    sim_unlock(sim);
     return cond;
 }
 

@@ -31,18 +31,6 @@ sim_thread *sim_self_proc_thread(void)
     return t && t->proc ? t : NULL;
 }
 
-void sim_lock(vmcisim *sim)
-{
-    if (sim->realtime)
-        pthread_mutex_lock(&sim->lock);
-}
-
-void sim_unlock(vmcisim *sim)
-{
-    if (sim->realtime)
-        pthread_mutex_unlock(&sim->lock);
-}
-
 /* ---- ending ------------------------------------------------------------------------------- */
 
 /* End every live thread of p but the caller, in creation order (so the order is the seed's). */

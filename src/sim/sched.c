@@ -27,6 +27,40 @@
 #include "sim/world_internal.h"
 
 static __thread sim_thread *tls_self;
+/* Realtime: how deep this thread is inside the world (sim_enter/sim_lock not yet left), so a
+ * re-entry nests instead of deadlocking on the lock it already holds. It happens when code the
+ * thread calls from inside takes a program mutex through the interposer (a Check assertion
+ * inside sim_enter locks Check's own mutex; contended, the wait goes through sim_lock). It also
+ * lets an unwind release the lock only when this thread holds it. */
+static __thread unsigned tls_world_depth;
+
+static void world_lock(vmcisim *sim)
+{
+    if (tls_world_depth++ == 0)
+        pthread_mutex_lock(&sim->lock);
+}
+
+/* Returns true when the lock was really released (the outermost exit). */
+static bool world_unlock(vmcisim *sim)
+{
+    assert(tls_world_depth > 0); /* leaving a world this thread is not in */
+    if (--tls_world_depth > 0)
+        return false;
+    pthread_mutex_unlock(&sim->lock);
+    return true;
+}
+
+void sim_lock(vmcisim *sim)
+{
+    if (sim->realtime)
+        world_lock(sim);
+}
+
+void sim_unlock(vmcisim *sim)
+{
+    if (sim->realtime)
+        world_unlock(sim);
+}
 
 sim_thread *sim_self(void) { return tls_self; }
 
@@ -325,7 +359,11 @@ void sim_enter(vmcisim *sim)
 {
     sim_thread *self = tls_self;
     if (sim->realtime) {
-        pthread_mutex_lock(&sim->lock);
+        if (tls_world_depth > 0) { /* nested: already inside, already checked */
+            tls_world_depth++;
+            return;
+        }
+        world_lock(sim);
         if (self && self->sim == sim) {
             if (self->killed)
                 sim_unwind_self();
@@ -340,7 +378,7 @@ void sim_enter(vmcisim *sim)
 void sim_leave(vmcisim *sim)
 {
     if (sim->realtime)
-        pthread_mutex_unlock(&sim->lock);
+        world_unlock(sim);
 }
 
 /* ---- waiting ------------------------------------------------------------------------------- */
@@ -591,8 +629,10 @@ void sim_unwind_self(void)
 {
     sim_thread *self = tls_self;
     assert(self);   /* killed, or ending itself (exit(), pthread_exit, a failed VMCISIM_ASSERT) */
-    if (self->sim->realtime)
-        pthread_mutex_unlock(&self->sim->lock);
+    if (self->sim->realtime && tls_world_depth > 0) {
+        tls_world_depth = 1;
+        world_unlock(self->sim);
+    }
     /* Still on the blocked call's stack: its entries are valid until the jump below. */
     while (self->cleanups) {
         struct sim_cleanup *c = self->cleanups;
