@@ -39,9 +39,14 @@
 
 static char tmpdir[PATH_MAX];
 static char why[1024];
+static char *saved_path; /* tests change PATH; each starts from the one the suite was given */
 
 static void setup(void)
 {
+    if (!saved_path)
+        saved_path = strdup(getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+    ck_assert_ptr_nonnull(saved_path);
+    setenv("PATH", saved_path, 1);
     const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     ck_assert_uint_lt(strlen(base), 256);
     snprintf(tmpdir, sizeof tmpdir, "%.256s/elfcheck.XXXXXX", base);
