@@ -33,8 +33,8 @@
 
 #define SEE " (see docs/exec.md#what-cannot-run)"
 #define MSG_STATIC "statically linked: no dynamic loader runs, so LD_PRELOAD cannot reach it"
-#define MSG_GO                                                                                   \
-    "a Go program: Go's runtime makes system calls itself, bypassing the C library that "        \
+#define MSG_GO                                                                                     \
+    "a Go program: Go's runtime makes system calls itself, bypassing the C library that "          \
     "LD_PRELOAD replaces"
 
 static char tmpdir[PATH_MAX];
@@ -90,6 +90,20 @@ static void expect_refused(const char *path, const char *file_part, const char *
     ck_assert_str_eq(why, want);
 }
 
+/* The bytes b[0..n) written as tmpdir/name with the mode, refused with the reason. */
+static void expect_image_refused(const char *name, const void *b, size_t n, mode_t mode,
+                                 const char *reason)
+{
+    const char *f = put_file(name, b, n, mode);
+    expect_refused(f, f, reason);
+}
+
+/* An executable text file tmpdir/name, refused with the reason. */
+static void expect_text_refused(const char *name, const char *text, const char *reason)
+{
+    expect_image_refused(name, text, strlen(text), 0755, reason);
+}
+
 static void expect_ok(const char *path)
 {
     memset(why, 'x', sizeof why);
@@ -98,7 +112,7 @@ static void expect_ok(const char *path)
     ck_assert_str_eq(why, "");
 }
 
-/* ---- a hand-made ELF program of this build's class and machine ---------------------------------- */
+/* ---- a hand-made ELF program of this build's class and machine ------------------------------- */
 
 #if __SIZEOF_POINTER__ == 8
 typedef Elf64_Ehdr ehdr_t;
@@ -174,8 +188,9 @@ static size_t make_elf(unsigned char *buf, size_t cap, struct elf_opts o)
     if (o.go_note) {
         /* a GNU build-ID note first, as real programs have, then Go's: namesz 4 "Go\0\0", type 4 */
         static const unsigned char notes[] = {
-            4, 0, 0, 0, 4, 0, 0, 0, 3, 0, 0, 0, 'G', 'N', 'U', 0, 0xde, 0xad, 0xbe, 0xef,
-            4, 0, 0, 0, 8, 0, 0, 0, 4, 0, 0, 0, 'G', 'o', 0, 0, 'b', 'u', 'i', 'l', 'd', 'i', 'd', 0};
+            4, 0,    0,    0,    4,    0, 0,   0,   3,   0,   0,   0,   'G', 'N', 'U',
+            0, 0xde, 0xad, 0xbe, 0xef, 4, 0,   0,   0,   8,   0,   0,   0,   4,   0,
+            0, 0,    'G',  'o',  0,    0, 'b', 'u', 'i', 'l', 'd', 'i', 'd', 0};
         memcpy(buf + off, notes, sizeof notes);
         ph[n].p_type = PT_NOTE;
         ph[n].p_offset = off;
@@ -201,7 +216,7 @@ static size_t make_elf(unsigned char *buf, size_t cap, struct elf_opts o)
 /* /bin/sh stands in for the dynamic loader: the checker only asks that it exist. */
 static const struct elf_opts good_elf = {.interp = "/bin/sh", .dynamic = 1};
 
-/* ---- accepted ---------------------------------------------------------------------------------- */
+/* ---- accepted -------------------------------------------------------------------------------- */
 
 START_TEST(true_and_a_script_accepted)
 {
@@ -230,7 +245,7 @@ START_TEST(python3_accepted)
 }
 END_TEST
 
-/* ---- refused: where the file is ---------------------------------------------------------------- */
+/* ---- refused: where the file is -------------------------------------------------------------- */
 
 START_TEST(not_found_and_not_executable)
 {
@@ -244,7 +259,8 @@ START_TEST(not_found_and_not_executable)
     expect_refused(tmpdir, tmpdir, "not executable (not a regular file)");
     /* in PATH but without execute permission: execvp reports EACCES, so do we */
     setenv("PATH", tmpdir, 1);
-    expect_refused("plain", "plain", "not executable (found in PATH, but without execute permission)");
+    expect_refused("plain", "plain",
+                   "not executable (found in PATH, but without execute permission)");
     /* an executable of the name later in PATH wins, as with execvp */
     char path[PATH_MAX * 2];
     snprintf(path, sizeof path, "%s:/usr/bin:/bin", tmpdir);
@@ -267,16 +283,13 @@ END_TEST
 
 START_TEST(neither_elf_nor_script)
 {
-    const char *f = put_text("text", "echo no shebang\n", 0755);
-    expect_refused(f, f, "neither an ELF program nor a '#!' script");
-    f = put_text("empty", "", 0755);
-    expect_refused(f, f, "neither an ELF program nor a '#!' script");
-    f = put_file("elf3", ELFMAG, 3, 0755);
-    expect_refused(f, f, "neither an ELF program nor a '#!' script");
+    expect_text_refused("text", "echo no shebang\n", "neither an ELF program nor a '#!' script");
+    expect_text_refused("empty", "", "neither an ELF program nor a '#!' script");
+    expect_image_refused("elf3", ELFMAG, 3, 0755, "neither an ELF program nor a '#!' script");
 }
 END_TEST
 
-/* ---- refused: what the file is ----------------------------------------------------------------- */
+/* ---- refused: what the file is --------------------------------------------------------------- */
 
 START_TEST(static_binary_refused)
 {
@@ -284,11 +297,9 @@ START_TEST(static_binary_refused)
     /* hand-made: no PT_INTERP; and a PT_INTERP without PT_DYNAMIC (nothing to resolve) */
     unsigned char b[1024];
     size_t n = make_elf(b, sizeof b, (struct elf_opts){.dynamic = 1});
-    const char *f = put_file("nointerp", b, n, 0755);
-    expect_refused(f, f, MSG_STATIC);
+    expect_image_refused("nointerp", b, n, 0755, MSG_STATIC);
     n = make_elf(b, sizeof b, (struct elf_opts){.interp = "/bin/sh"});
-    f = put_file("nodynamic", b, n, 0755);
-    expect_refused(f, f, MSG_STATIC);
+    expect_image_refused("nodynamic", b, n, 0755, MSG_STATIC);
 }
 END_TEST
 
@@ -298,47 +309,51 @@ START_TEST(go_binary_refused)
     expect_refused(ELFCHECK_FAKE_GO, ELFCHECK_FAKE_GO, MSG_GO);
     /* no section table at all: Go's build-ID note in a PT_NOTE segment suffices */
     unsigned char b[1024];
-    size_t n = make_elf(b, sizeof b, (struct elf_opts){.interp = "/bin/sh", .dynamic = 1, .go_note = 1});
-    const char *f = put_file("gonote", b, n, 0755);
-    expect_refused(f, f, MSG_GO);
+    size_t n =
+        make_elf(b, sizeof b, (struct elf_opts){.interp = "/bin/sh", .dynamic = 1, .go_note = 1});
+    expect_image_refused("gonote", b, n, 0755, MSG_GO);
     /* Go before static: a static Go program gets the Go reason, the more useful one */
     n = make_elf(b, sizeof b, (struct elf_opts){.go_note = 1});
-    f = put_file("gostatic", b, n, 0755);
-    expect_refused(f, f, MSG_GO);
+    expect_image_refused("gostatic", b, n, 0755, MSG_GO);
 }
 END_TEST
 
 START_TEST(other_machine_refused)
 {
+#define OTHER_CLASS_MSG                                                                            \
+    "built for another machine (a " OTHER_BITS " ELF file; this vmcisim runs " MY_BITS " programs" \
+                                                                                       ")"
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define OTHER_ENDIAN_MSG                                                                           \
+    "built for another machine (a big-endian ELF file; this vmcisim runs little-endian programs)"
+#else
+#define OTHER_ENDIAN_MSG                                                                           \
+    "built for another machine (a little-endian ELF file; this vmcisim runs big-endian programs)"
+#endif
     unsigned char b[1024];
     size_t n = make_elf(b, sizeof b, good_elf);
     b[EI_CLASS] = OTHER_CLASS;
-    const char *f = put_file("class", b, n, 0755);
-    expect_refused(f, f, "built for another machine (a " OTHER_BITS " ELF file; this vmcisim runs " MY_BITS " programs)");
+    expect_image_refused("class", b, n, 0755, OTHER_CLASS_MSG);
     /* a bare 32-bit ELF header and nothing else is refused for its class, before its length */
-    f = put_file("class16", b, EI_NIDENT, 0755);
-    expect_refused(f, f, "built for another machine (a " OTHER_BITS " ELF file; this vmcisim runs " MY_BITS " programs)");
+    expect_image_refused("class16", b, EI_NIDENT, 0755, OTHER_CLASS_MSG);
     n = make_elf(b, sizeof b, good_elf);
     b[EI_DATA] = b[EI_DATA] == ELFDATA2LSB ? ELFDATA2MSB : ELFDATA2LSB;
-    f = put_file("endian", b, n, 0755);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    expect_refused(f, f, "built for another machine (a big-endian ELF file; this vmcisim runs little-endian programs)");
-#else
-    expect_refused(f, f, "built for another machine (a little-endian ELF file; this vmcisim runs big-endian programs)");
-#endif
+    expect_image_refused("endian", b, n, 0755, OTHER_ENDIAN_MSG);
     n = make_elf(b, sizeof b, good_elf);
     ehdr_t *eh = (ehdr_t *)b;
     eh->e_machine = eh->e_machine == EM_AARCH64 ? EM_X86_64 : EM_AARCH64;
-    f = put_file("machine", b, n, 0755);
 #if defined(__x86_64__)
-    expect_refused(f, f, "built for another machine (ELF machine aarch64; this vmcisim runs x86-64 programs)");
+    expect_image_refused("machine", b, n, 0755,
+                         "built for another machine (ELF machine aarch64; this vmcisim runs x86-64 "
+                         "programs)");
 #elif defined(__aarch64__)
-    expect_refused(f, f, "built for another machine (ELF machine x86-64; this vmcisim runs aarch64 programs)");
+    expect_image_refused("machine", b, n, 0755,
+                         "built for another machine (ELF machine x86-64; this vmcisim runs aarch64 "
+                         "programs)");
 #endif
     n = make_elf(b, sizeof b, good_elf);
     b[EI_CLASS] = 7;
-    f = put_file("class7", b, n, 0755);
-    expect_refused(f, f, "a malformed ELF file (unknown ELF class 7)");
+    expect_image_refused("class7", b, n, 0755, "a malformed ELF file (unknown ELF class 7)");
 }
 END_TEST
 
@@ -347,14 +362,13 @@ START_TEST(not_a_program_refused)
     unsigned char b[1024];
     size_t n = make_elf(b, sizeof b, good_elf);
     ((ehdr_t *)b)->e_type = ET_REL;
-    const char *f = put_file("object.o", b, n, 0755);
-    expect_refused(f, f, "an ELF file but not a program (a relocatable object)");
+    expect_image_refused("object.o", b, n, 0755,
+                         "an ELF file but not a program (a relocatable object)");
     ((ehdr_t *)b)->e_type = ET_CORE;
-    f = put_file("core", b, n, 0755);
-    expect_refused(f, f, "an ELF file but not a program (a core dump)");
+    expect_image_refused("core", b, n, 0755, "an ELF file but not a program (a core dump)");
     n = make_elf(b, sizeof b, (struct elf_opts){.interp = "/nonexistent/ld.so", .dynamic = 1});
-    f = put_file("noloader", b, n, 0755);
-    expect_refused(f, f, "its dynamic loader /nonexistent/ld.so is not found");
+    expect_image_refused("noloader", b, n, 0755,
+                         "its dynamic loader /nonexistent/ld.so is not found");
 }
 END_TEST
 
@@ -362,35 +376,33 @@ START_TEST(setuid_setgid_refused)
 {
     unsigned char b[1024];
     size_t n = make_elf(b, sizeof b, good_elf);
-    const char *f = put_file("suid", b, n, 04755);
-    expect_refused(f, f, "setuid: the dynamic loader ignores LD_PRELOAD for it");
-    f = put_file("sgid", b, n, 02755);
-    expect_refused(f, f, "setgid: the dynamic loader ignores LD_PRELOAD for it");
+    expect_image_refused("suid", b, n, 04755,
+                         "setuid: the dynamic loader ignores LD_PRELOAD for it");
+    expect_image_refused("sgid", b, n, 02755,
+                         "setgid: the dynamic loader ignores LD_PRELOAD for it");
     /* set-group-ID without group execute marks mandatory locking, not setgid (stat(2)) */
     expect_ok(put_file("lockbit", b, n, 02705));
 }
 END_TEST
 
-/* ---- scripts ---------------------------------------------------------------------------------- */
+/* ---- scripts --------------------------------------------------------------------------------- */
 
 START_TEST(scripts_follow_their_interpreter)
 {
-    const char *f = put_text("noint.sh", "#!/nonexistent\n", 0755);
-    expect_refused(f, f, "interpreter /nonexistent: not found");
-    f = put_text("empty.sh", "#!   \nrest\n", 0755);
-    expect_refused(f, f, "its '#!' line names no interpreter");
-    f = put_text("static.sh", "#!" ELFCHECK_STATIC " -x\n", 0755);
-    expect_refused(f, f, "interpreter " ELFCHECK_STATIC ": " MSG_STATIC);
-    f = put_text("go.sh", "#!/usr/bin/env -S " ELFCHECK_FAKE_GO "\n", 0755);
-    expect_refused(f, f, "interpreter " ELFCHECK_FAKE_GO ": " MSG_GO);
+    expect_text_refused("noint.sh", "#!/nonexistent\n", "interpreter /nonexistent: not found");
+    expect_text_refused("empty.sh", "#!   \nrest\n", "its '#!' line names no interpreter");
+    expect_text_refused("static.sh", "#!" ELFCHECK_STATIC " -x\n",
+                        "interpreter " ELFCHECK_STATIC ": " MSG_STATIC);
+    expect_text_refused("go.sh", "#!/usr/bin/env -S " ELFCHECK_FAKE_GO "\n",
+                        "interpreter " ELFCHECK_FAKE_GO ": " MSG_GO);
     setenv("PATH", "/usr/bin:/bin", 1);
-    f = put_text("envmissing.py", "#!/usr/bin/env no-such-python-vmcisim\n", 0755);
-    expect_refused(f, f, "interpreter no-such-python-vmcisim: not found in PATH");
+    expect_text_refused("envmissing.py", "#!/usr/bin/env no-such-python-vmcisim\n",
+                        "interpreter no-such-python-vmcisim: not found in PATH");
     /* without -S the kernel gives env the whole rest as one name, which env does not find */
-    f = put_text("envspace.sh", "#!/usr/bin/env sh -e\n", 0755);
-    expect_refused(f, f, "interpreter sh -e: not found in PATH");
-    f = put_text("envnone.sh", "#!/usr/bin/env -S A=1\n", 0755);
-    expect_refused(f, f, "its '#!/usr/bin/env' line names no program");
+    expect_text_refused("envspace.sh", "#!/usr/bin/env sh -e\n",
+                        "interpreter sh -e: not found in PATH");
+    expect_text_refused("envnone.sh", "#!/usr/bin/env -S A=1\n",
+                        "its '#!/usr/bin/env' line names no program");
     /* a script whose interpreter is a script: followed, up to the kernel's 5 levels */
     char line[PATH_MAX + 8];
     char prev[PATH_MAX];
@@ -399,7 +411,7 @@ START_TEST(scripts_follow_their_interpreter)
         char name[16];
         snprintf(name, sizeof name, "chain%d", i);
         snprintf(line, sizeof line, "#!%s\n", prev);
-        f = put_text(name, line, 0755);
+        const char *f = put_text(name, line, 0755);
         snprintf(prev, sizeof prev, "%s", f);
         if (i <= 5) {
             char want[2 * PATH_MAX];
@@ -411,7 +423,7 @@ START_TEST(scripts_follow_their_interpreter)
 }
 END_TEST
 
-/* ---- hostile files ---------------------------------------------------------------------------- */
+/* ---- hostile files --------------------------------------------------------------------------- */
 
 static const char *elf_refusal_for_length(size_t len, size_t phend)
 {
@@ -430,21 +442,20 @@ START_TEST(truncated_elf_refused_at_every_length)
     size_t n = make_elf(b, sizeof b, good_elf);
     size_t phend = sizeof(ehdr_t) + ((ehdr_t *)b)->e_phnum * sizeof(phdr_t);
     for (size_t len = 0; len < phend; len++) {
-        const char *f = put_file("cut", b, len, 0755);
-        expect_refused(f, f, elf_refusal_for_length(len, phend));
+        expect_image_refused("cut", b, len, 0755, elf_refusal_for_length(len, phend));
     }
     /* cut inside the loader's path: PT_INTERP lies beyond the end */
-    const char *f = put_file("cut", b, phend + 3, 0755);
-    expect_refused(f, f, "a malformed ELF file (its PT_INTERP is not a path)");
+    expect_image_refused("cut", b, phend + 3, 0755,
+                         "a malformed ELF file (its PT_INTERP is not a path)");
     /* huge counts and offsets do not wrap around */
     ehdr_t *eh = (ehdr_t *)b;
     eh->e_phoff = (__typeof__(eh->e_phoff))-8;
-    f = put_file("wrap", b, n, 0755);
-    expect_refused(f, f, "a malformed ELF file (its program headers lie beyond the end of the file)");
+    expect_image_refused(
+        "wrap", b, n, 0755,
+        "a malformed ELF file (its program headers lie beyond the end of the file)");
     n = make_elf(b, sizeof b, good_elf);
     eh->e_phentsize = 12;
-    f = put_file("entsize", b, n, 0755);
-    expect_refused(f, f, "a malformed ELF file (no usable program headers)");
+    expect_image_refused("entsize", b, n, 0755, "a malformed ELF file (no usable program headers)");
 }
 END_TEST
 

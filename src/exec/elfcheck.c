@@ -33,7 +33,7 @@
 /* A note segment is scanned up to this many bytes: Go's build-id note comes first in its own. */
 #define NOTE_SCAN_MAX 4096
 
-/* ---- this build's own ELF identity ------------------------------------------------------------- */
+/* ---- this build's own ELF identity ----------------------------------------------------------- */
 
 #if __SIZEOF_POINTER__ == 8
 typedef Elf64_Ehdr ehdr_t;
@@ -80,20 +80,31 @@ typedef Elf32_Shdr shdr_t;
 static const char *machine_name(unsigned m, char *buf, size_t n)
 {
     switch (m) {
-    case EM_X86_64: return "x86-64";
-    case EM_386: return "i386";
-    case EM_AARCH64: return "aarch64";
-    case EM_ARM: return "arm";
-    case EM_RISCV: return "riscv";
-    case EM_PPC64: return "ppc64";
-    case EM_PPC: return "ppc";
-    case EM_S390: return "s390";
-    case EM_MIPS: return "mips";
-    default: snprintf(buf, n, "number %u", m); return buf;
+    case EM_X86_64:
+        return "x86-64";
+    case EM_386:
+        return "i386";
+    case EM_AARCH64:
+        return "aarch64";
+    case EM_ARM:
+        return "arm";
+    case EM_RISCV:
+        return "riscv";
+    case EM_PPC64:
+        return "ppc64";
+    case EM_PPC:
+        return "ppc";
+    case EM_S390:
+        return "s390";
+    case EM_MIPS:
+        return "mips";
+    default:
+        snprintf(buf, n, "number %u", m);
+        return buf;
     }
 }
 
-/* ---- the refusal message ----------------------------------------------------------------------- */
+/* ---- the refusal message --------------------------------------------------------------------- */
 
 struct check {
     char *why;
@@ -119,7 +130,7 @@ __attribute__((format(printf, 3, 4))) static int refuse(struct check *c, const c
     return -1;
 }
 
-/* ---- PATH lookup, as execvp ---------------------------------------------------------------------- */
+/* ---- PATH lookup, as execvp ------------------------------------------------------------------ */
 
 static bool is_exec_file(const char *p)
 {
@@ -185,7 +196,7 @@ int exec_find_program(const char *name, char *out, size_t outlen)
     return -1;
 }
 
-/* ---- bounded reads ----------------------------------------------------------------------------- */
+/* ---- bounded reads --------------------------------------------------------------------------- */
 
 /* Read exactly n bytes at off, or fail (-1) when they do not all lie within the file's size. */
 static int read_at(int fd, uint64_t size, uint64_t off, void *buf, size_t n)
@@ -204,7 +215,7 @@ static int read_at(int fd, uint64_t size, uint64_t off, void *buf, size_t n)
     return 0;
 }
 
-/* ---- Go --------------------------------------------------------------------------------------- */
+/* ---- Go -------------------------------------------------------------------------------------- */
 
 /* Does a note area hold a note named "Go" (Go's linker writes its build ID, and with older
  * toolchains package lists and ABI hashes, under that name)? */
@@ -298,7 +309,7 @@ static bool sections_name_go(int fd, uint64_t size, const ehdr_t *eh)
     return false;
 }
 
-/* ---- ELF --------------------------------------------------------------------------------------- */
+/* ---- ELF ------------------------------------------------------------------------------------- */
 
 static int check_elf(struct check *c, const char *file, int fd, const struct stat *st)
 {
@@ -309,12 +320,14 @@ static int check_elf(struct check *c, const char *file, int fd, const struct sta
     if (ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64)
         return refuse(c, file, "a malformed ELF file (unknown ELF class %u)", ident[EI_CLASS]);
     if (ident[EI_CLASS] != NATIVE_CLASS)
-        return refuse(c, file, "built for another machine (a %s ELF file; this vmcisim runs %s "
-                               "programs)",
+        return refuse(c, file,
+                      "built for another machine (a %s ELF file; this vmcisim runs %s "
+                      "programs)",
                       ident[EI_CLASS] == ELFCLASS32 ? "32-bit" : "64-bit", NATIVE_BITS);
     if (ident[EI_DATA] != NATIVE_DATA)
-        return refuse(c, file, "built for another machine (a %s ELF file; this vmcisim runs %s "
-                               "programs)",
+        return refuse(c, file,
+                      "built for another machine (a %s ELF file; this vmcisim runs %s "
+                      "programs)",
                       ident[EI_DATA] == ELFDATA2MSB   ? "big-endian"
                       : ident[EI_DATA] == ELFDATA2LSB ? "little-endian"
                                                       : "unknown byte order",
@@ -324,8 +337,9 @@ static int check_elf(struct check *c, const char *file, int fd, const struct sta
         return refuse(c, file, "a truncated ELF file (its header is cut short)");
     char b1[32], b2[32];
     if (NATIVE_MACHINE != EM_NONE && eh.e_machine != NATIVE_MACHINE)
-        return refuse(c, file, "built for another machine (ELF machine %s; this vmcisim runs %s "
-                               "programs)",
+        return refuse(c, file,
+                      "built for another machine (ELF machine %s; this vmcisim runs %s "
+                      "programs)",
                       machine_name(eh.e_machine, b1, sizeof b1),
                       machine_name(NATIVE_MACHINE, b2, sizeof b2));
     if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
@@ -351,15 +365,17 @@ static int check_elf(struct check *c, const char *file, int fd, const struct sta
     if (phnum == 0 || eh.e_phentsize != sizeof(phdr_t))
         return refuse(c, file, "a malformed ELF file (no usable program headers)");
     if (eh.e_phoff > size || phnum > (size - eh.e_phoff) / sizeof(phdr_t))
-        return refuse(c, file, "a malformed ELF file (its program headers lie beyond the end "
-                               "of the file)");
+        return refuse(c, file,
+                      "a malformed ELF file (its program headers lie beyond the end "
+                      "of the file)");
     bool has_interp = false, has_dynamic = false, go = false;
     phdr_t interp = {0};
     for (uint64_t i = 0; i < phnum; i++) {
         phdr_t ph;
         if (read_at(fd, size, eh.e_phoff + i * sizeof ph, &ph, sizeof ph) != 0)
-            return refuse(c, file, "a malformed ELF file (its program headers lie beyond the "
-                                   "end of the file)");
+            return refuse(c, file,
+                          "a malformed ELF file (its program headers lie beyond the "
+                          "end of the file)");
         if (ph.p_type == PT_INTERP) {
             has_interp = true;
             interp = ph;
@@ -370,11 +386,13 @@ static int check_elf(struct check *c, const char *file, int fd, const struct sta
         }
     }
     if (go || sections_name_go(fd, size, &eh))
-        return refuse(c, file, "a Go program: Go's runtime makes system calls itself, bypassing "
-                               "the C library that LD_PRELOAD replaces");
+        return refuse(c, file,
+                      "a Go program: Go's runtime makes system calls itself, bypassing "
+                      "the C library that LD_PRELOAD replaces");
     if (!has_interp || !has_dynamic)
-        return refuse(c, file, "statically linked: no dynamic loader runs, so LD_PRELOAD "
-                               "cannot reach it");
+        return refuse(c, file,
+                      "statically linked: no dynamic loader runs, so LD_PRELOAD "
+                      "cannot reach it");
     /* The loader it names must exist, or the kernel refuses to start it (ENOENT). */
     char loader[PATH_MAX];
     if (interp.p_filesz < 2 || interp.p_filesz > sizeof loader ||
@@ -386,7 +404,7 @@ static int check_elf(struct check *c, const char *file, int fd, const struct sta
     return 0;
 }
 
-/* ---- scripts ----------------------------------------------------------------------------------- */
+/* ---- scripts --------------------------------------------------------------------------------- */
 
 static int check_file(struct check *c, const char *file, int depth);
 
@@ -475,13 +493,14 @@ static int check_script(struct check *c, const char *file, const char *head, siz
     if (!env_program(arg, name, sizeof name))
         return refuse(c, file, "its '#!%s' line names no program", interp);
     if (exec_find_program(name, found, sizeof found) != 0)
-        return refuse(c, name, errno == EACCES ? "not executable (found in PATH, but without "
-                                                 "execute permission)"
-                                               : "not found in PATH");
+        return refuse(c, name,
+                      errno == EACCES ? "not executable (found in PATH, but without "
+                                        "execute permission)"
+                                      : "not found in PATH");
     return check_file(c, found, depth + 1);
 }
 
-/* ---- one file ---------------------------------------------------------------------------------- */
+/* ---- one file -------------------------------------------------------------------------------- */
 
 static int check_file(struct check *c, const char *file, int depth)
 {
@@ -533,9 +552,10 @@ int exec_check_binary(const char *path, char *why, size_t whylen)
             return refuse(&c, c.top, "not found (an empty program name)");
         if (errno == ENAMETOOLONG)
             return refuse(&c, c.top, "not found (the name is too long)");
-        return refuse(&c, c.top, errno == EACCES ? "not executable (found in PATH, but without "
-                                                   "execute permission)"
-                                                 : "not found in PATH");
+        return refuse(&c, c.top,
+                      errno == EACCES ? "not executable (found in PATH, but without "
+                                        "execute permission)"
+                                      : "not found in PATH");
     }
     c.top = found;
     return check_file(&c, found, 0);

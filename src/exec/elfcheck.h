@@ -20,8 +20,8 @@
 
 /* Check the program `path` would run: a name without a slash is looked up in PATH as execvp
  * does; a `#!` script is followed to its interpreter (and through `/usr/bin/env NAME` to NAME),
- * up to 5 nested scripts as the kernel does. Returns 0 when the interposer can reach the program (why
- * is then the empty string), or -1 with a one-line message in why (truncated to whylen, always
+ * up to 5 nested scripts as the kernel does. Returns 0 when the interposer can reach the program
+ * (why is then the empty string), or -1 with a one-line message in why (truncated to whylen, always
  * NUL-terminated when whylen > 0; why may be NULL when whylen is 0):
  *   "FILE: REASON (see docs/exec.md#what-cannot-run)"
  *   "FILE: interpreter INTERP: REASON (see docs/exec.md#what-cannot-run)"
