@@ -1,7 +1,10 @@
 #!/bin/sh
 # Install what building and testing vmcisim needs on Debian 12, only if something is missing.
+# Always python3 and socat: the `exec` tests run them as simulated processes and fail without
+# them (they are the programs users exec most, so the demo and a hand-run ctest need them too).
 # With VMCISIM_SETUP_TEST_TOOLS=1 (the test script sets it) also the outside programs the tests
-# drive: tshark (the capture and its Lua dissector) and chromium (the HTML report).
+# drive and skip without: tshark (the capture and its Lua dissector) and chromium (the HTML
+# report).
 set -eu
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
@@ -9,6 +12,11 @@ command -v cc >/dev/null 2>&1 || need="$need build-essential"
 command -v pkg-config >/dev/null 2>&1 || need="$need pkg-config"
 [ -f /usr/include/ev.h ] || need="$need libev-dev"
 pkg-config --exists check 2>/dev/null || need="$need check"
+# the static C library and objcopy: test_elfcheck builds the programs `exec` must refuse
+command -v cc >/dev/null 2>&1 && [ "$(cc -print-file-name=libc.a)" = libc.a ] && need="$need libc6-dev"
+command -v objcopy >/dev/null 2>&1 || need="$need binutils"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v socat >/dev/null 2>&1 || need="$need socat"
 if [ "${VMCISIM_SETUP_TEST_TOOLS:-0}" = 1 ]; then
   command -v tshark >/dev/null 2>&1 || need="$need tshark"
   command -v chromium >/dev/null 2>&1 || need="$need chromium"

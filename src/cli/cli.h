@@ -10,5 +10,7 @@ int cli_run(int argc, char **argv, const char *prog);
 int cli_report(int argc, char **argv);
 /* `vmcisim shrink` (shrink.c) */
 int cli_shrink(int argc, char **argv, const char *prog);
+/* `vmcisim check-exec PROGRAM` (check_exec.c): can `exec` run it? */
+int cli_check_exec(int argc, char **argv);
 
 #endif

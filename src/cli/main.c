@@ -15,9 +15,13 @@ static void usage(FILE *f)
                "(vmcisim run --help)\n"
                "  report [FILE...]                        merge `run --json` output of many "
                "shards\n"
-               "  shrink --seed N [--swarm] FILE [-o OUT]  reduce a failing run's faults\n"
+               "  shrink --seed N [--swarm] [--sched pct:D] FILE [-o OUT]\n"
+               "                                            reduce a failing run's faults, knob\n"
+               "                                            values, scheduler and workload\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
                "                                            measure the transports and the scheduler\n"
+               "  check-exec PROGRAM                        can `exec` run PROGRAM under the "
+               "simulation?\n"
                "  version                                   print the version\n");
 }
 
@@ -33,6 +37,8 @@ int main(int argc, char **argv)
         return cli_report(argc - 1, argv + 1);
     if (strcmp(argv[1], "shrink") == 0)
         return cli_shrink(argc - 1, argv + 1, argv[0]);
+    if (strcmp(argv[1], "check-exec") == 0)
+        return cli_check_exec(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
