@@ -20,7 +20,6 @@
 
 #include "hypervisor/hv_internal.h"
 #include "sim/alloc.h"
-#include "hypervisor/hv_internal.h"
 
 static const char *state_name(int s)
 {
@@ -291,8 +290,17 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     e->ref_count--;
     /* A guest that leaves takes its memory with it: a host still attached sees none. */
     bool had_mem = has_mem(e);
-    if (!ctx->vm->is_host && e->mem_cid == ctx->cid)
+    uint64_t lost = 0;
+    if (!ctx->vm->is_host && e->mem_cid == ctx->cid) {
+        /* What the guest wrote and its host peer has not read goes with that memory (semantics
+         * §2.12: the host sees end of file at once). The trace says how much was lost. */
+        if (peer_id != VMCI_INVALID_ID && had_mem && e->produce_q && e->consume_q) {
+            struct qp_view v = {.produce = *e->produce_q, .consume = *e->consume_q};
+            int64_t unread = qp_produce_buf_ready(&v);
+            lost = unread > 0 ? (uint64_t)unread : 0;
+        }
         entry_forget_mem(e, ctx);
+    }
     hv_ctx_qp_remove(ctx, handle);
     if (e->ref_count == 0) {
         sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=GONE",
@@ -303,8 +311,13 @@ int hv_qp_detach(struct hv *hv, struct hv_context *ctx, vmci_handle handle)
     }
     set_state(hv, e, ctx->vm->is_host && had_mem ? VMCIQPB_SHUTDOWN_MEM
                                                  : VMCIQPB_SHUTDOWN_NO_MEM, "detach");
-    sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=%s", ctx->cid,
-                 HV_H(handle), vmci_strerror(VMCI_SUCCESS), state_name(e->state));
+    if (lost)
+        sim_trace_vm(hv->sim, ctx->vm, "qp-detach",
+                     "ctx=%u handle=%u:%u result=%s state=%s lost=%llu", ctx->cid, HV_H(handle),
+                     vmci_strerror(VMCI_SUCCESS), state_name(e->state), (unsigned long long)lost);
+    else
+        sim_trace_vm(hv->sim, ctx->vm, "qp-detach", "ctx=%u handle=%u:%u result=%s state=%s",
+                     ctx->cid, HV_H(handle), vmci_strerror(VMCI_SUCCESS), state_name(e->state));
     hv_event_qp(hv, peer_id, VMCI_EVENT_QP_PEER_DETACH, handle, ctx->cid);
     return VMCI_SUCCESS;
 }
