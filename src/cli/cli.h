@@ -10,5 +10,8 @@ int cli_run(int argc, char **argv, const char *prog);
 int cli_report(int argc, char **argv);
 /* `vmcisim shrink` (shrink.c) */
 int cli_shrink(int argc, char **argv, const char *prog);
+/* `vmcisim serve FILE` and `vmcisim ctl PATH REQUEST` (serve.c, docs/bridge.md) */
+int cli_serve(int argc, char **argv);
+int cli_ctl(int argc, char **argv);
 
 #endif
