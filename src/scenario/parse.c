@@ -1313,7 +1313,7 @@ static void top_bridge(struct parser *p, const struct scen_token *kw)
     const struct scen_token *vt = peek(p);
     int vm = vm_ref(p);
     if (vm == SCEN_HOST_VM)
-        expected(p, vt, "a guest VM (the bridge connects outside programs to a guest), got host");
+        expected(p, vt, "a guest VM (the bridge connects outside programs to a guest)");
     for (size_t i = 0; i < p->s->nbridges; i++)
         if (p->s->bridges[i].vm == vm)
             expected(p, vt, "a VM with no bridge yet (one bridge per VM)");

@@ -61,13 +61,19 @@ static int find_vm(struct scen_run *run, const char *name)
 
 static void unknown_vm(struct scen_run *run, const char *name, struct reply *r)
 {
-    struct scen_suggest sg;
-    scen_suggest_init(&sg, name, strlen(name));
-    for (size_t i = 0; i < run->sc->nvms; i++)
-        scen_suggest_offer(&sg, run->sc->vms[i].name, strlen(run->sc->vms[i].name));
-    if (sg.best)
-        reply_add(r, "error 2 no VM '%s'; did you mean '%.*s'?\n", name, (int)sg.best_len,
-                  sg.best);
+    /* the closest name at most two edits away, and fewer edits than the name is long */
+    size_t nlen = strlen(name), best_d = 3;
+    const char *best = NULL;
+    for (size_t i = 0; i < run->sc->nvms; i++) {
+        const char *v = run->sc->vms[i].name;
+        size_t d = scen_edit_distance(name, nlen, v, strlen(v), 2);
+        if (d < best_d && d < nlen) {
+            best_d = d;
+            best = v;
+        }
+    }
+    if (best)
+        reply_add(r, "error 2 no VM '%s'; did you mean '%s'?\n", name, best);
     else
         reply_add(r, "error 2 no VM '%s' (VMs: see status)\n", name);
 }
