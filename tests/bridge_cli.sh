@@ -165,6 +165,12 @@ ctl status -> 0
 ctl resume g1 -> 0
 after resume: b''
 reconnected: b'OK 1073741825\nagain'
+ctl migrate g1 -> 0
+after migrate: b''
+reconnected: b'OK 1073741826\nthird'
+ctl ft-failover g1 -> 0
+after ft-failover: b''
+reconnected: b'OK 1073741827\nfourth'
 ctl power-off g1 -> 0
 after power-off: b''
 ctl resume g1 -> 1
@@ -189,6 +195,36 @@ EOS
 check "serve prints its paths, stops on SIGINT with exit 0" \
   '[ $rc -eq 0 ] && cmp -s "$tmp/e.out" "$tmp/e.want2" || { cat "$tmp/e.out"; false; }'
 check "serve removes the bridge and control sockets" '[ ! -e "$tmp/s.sock" ] && [ ! -e "$tmp/ctl.sock" ]'
+
+# ---- serve --until-done ends with the file's processes and judges the file
+cat >"$tmp/f.vmcis" <<EOS
+scenario "served until done"
+vm g1 cid 3
+bridge g1 "$tmp/u.sock"
+process server on g1
+  l = socket stream
+  bind l any:6000
+  listen l 1
+  c = accept l
+  recv c 4 waitall -> "done"
+  sleep 200ms
+  close c
+end
+check server.accepted == 1
+EOS
+timeout 60 "$bin" serve --until-done "$tmp/f.vmcis" >"$tmp/f.out" 2>&1 &
+pid=$!
+wait_sock "$tmp/u.sock"
+$client "$tmp/u.sock" 'CONNECT 6000\ndone' >"$tmp/f.got"
+wait $pid; rc=$?
+cat >"$tmp/f.want" <<'EOS'
+b'OK 1073741824\n'
+eof
+EOS
+check "serve --until-done: the outside end sees OK, then EOF when the guest closes" \
+  'cmp -s "$tmp/f.got" "$tmp/f.want" || { cat "$tmp/f.got"; false; }'
+check "serve --until-done ends with the processes, judges the checks: PASS, exit 0" \
+  '[ $rc -eq 0 ] && grep -q "^PASS $tmp/f.vmcis seed=1 mode=realtime " "$tmp/f.out" || { cat "$tmp/f.out"; false; }'
 
 if [ $fails -ne 0 ]; then
     echo "$fails check(s) failed"
