@@ -22,9 +22,13 @@ tmp=$(mktemp -d /tmp/vbr.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 client="python3 $src/tests/bridge/client.py"
 
-wait_sock() { # PATH: until a socket is there (10 s)
+wait_listen() { # PATH: until a socket listens there, 10 s at most (the file appears at bind,
+                # before listen: a connect in between would be refused)
     i=0
-    while [ ! -S "$1" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+    while [ $i -lt 200 ] && ! awk -v p="$1" '$NF == p && $4 == "00010000" { f = 1 } END { exit !f }' /proc/net/unix; do
+        sleep 0.05
+        i=$((i + 1))
+    done
 }
 
 # ---- outside -> guest with socat: the OK line, host port 2^30, bytes both ways
@@ -47,7 +51,7 @@ end
 EOS
 timeout 60 "$bin" run --realtime "$tmp/a.vmcis" >"$tmp/a.out" 2>&1 &
 pid=$!
-wait_sock "$tmp/v.sock"
+wait_listen "$tmp/v.sock"
 (printf 'CONNECT 5000\nhello\n'; sleep 1) | timeout 20 socat -t 5 - "UNIX-CONNECT:$tmp/v.sock" >"$tmp/a.got"
 wait $pid; rc=$?
 printf 'OK 1073741824\nworld\n' >"$tmp/a.want"
@@ -76,7 +80,7 @@ end
 EOS
 timeout 60 "$bin" run --realtime "$tmp/b.vmcis" >"$tmp/b.out" 2>&1 &
 pid=$!
-wait_sock "$tmp/v.sock"
+wait_listen "$tmp/v.sock"
 : >"$tmp/b.got"
 for cmd in 'HELLO 5001\n' 'CONNECT x\n' 'CONNECT\n' 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' 'CONNECT 5999\n' \
            'connect 5001\nabc'; do
@@ -120,11 +124,11 @@ end
 EOS
 (printf 'pong\n'; sleep 2) | timeout 30 socat -t 5 "UNIX-LISTEN:$tmp/v.sock_52" - >"$tmp/c.got" &
 spid=$!
-wait_sock "$tmp/v.sock_52"
+wait_listen "$tmp/v.sock_52"
 timeout 60 "$bin" run --realtime "$tmp/c.vmcis" >"$tmp/c.out" 2>&1; rc=$?
 wait $spid
 printf 'ping from guest\n' >"$tmp/c.want"
-check "the outside socat UNIX-LISTEN at PATH_52 gets exactly the guest's bytes" 'cmp -s "$tmp/c.got" "$tmp/c.want"'
+check "the outside socat UNIX-LISTEN at PATH_52 gets exactly the guest's bytes" 'cmp -s "$tmp/c.got" "$tmp/c.want" || { cat "$tmp/c.out"; false; }'
 check "the guest reads 'pong\\n' and a connect to an empty PATH_53 fails with ECONNRESET (exit 0)" \
   '[ $rc -eq 0 ] && grep -q "^PASS " "$tmp/c.out"'
 
@@ -144,7 +148,7 @@ program echo echo-server on g1 port 5000
 EOS
 "$bin" serve "$tmp/e.vmcis" --control "$tmp/ctl.sock" >"$tmp/e.out" 2>&1 &
 pid=$!
-wait_sock "$tmp/ctl.sock"
+wait_listen "$tmp/ctl.sock"
 timeout 120 python3 "$src/tests/bridge/serve_driver.py" "$bin" "$tmp/s.sock" "$tmp/ctl.sock" >"$tmp/e.got" 2>&1
 kill -INT $pid
 wait $pid; rc=$?
@@ -214,7 +218,7 @@ check server.accepted == 1
 EOS
 timeout 60 "$bin" serve --until-done "$tmp/f.vmcis" >"$tmp/f.out" 2>&1 &
 pid=$!
-wait_sock "$tmp/u.sock"
+wait_listen "$tmp/u.sock"
 $client "$tmp/u.sock" 'CONNECT 6000\ndone' >"$tmp/f.got"
 wait $pid; rc=$?
 cat >"$tmp/f.want" <<'EOS'

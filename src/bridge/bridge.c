@@ -27,6 +27,13 @@
 
 const char *bridge_path(const struct bridge *b) { return b->path; }
 
+int bridge_ready(const struct bridge *b)
+{
+    if (__atomic_load_n(&b->failed, __ATOMIC_SEQ_CST) || __atomic_load_n(&b->stopped, __ATOMIC_SEQ_CST))
+        return -1;
+    return __atomic_load_n(&b->vport, __ATOMIC_SEQ_CST) != 0;
+}
+
 static int fill_sun(struct sockaddr_un *sa, const char *path)
 {
     memset(sa, 0, sizeof *sa);
@@ -318,8 +325,10 @@ static void bridge_main(void *arg)
 {
     struct bridge *b = arg;
     int lv = open_catch_all(b);
-    if (lv < 0)
+    if (lv < 0) {
+        __atomic_store_n(&b->failed, 1, __ATOMIC_SEQ_CST);
         return;
+    }
     for (;;) {
         struct pollfd p[3] = {{.fd = b->lfd, .events = POLLIN},
                               {.fd = lv, .events = POLLIN},

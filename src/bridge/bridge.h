@@ -39,6 +39,10 @@ void bridge_stop(struct bridge *b);
 void bridge_free(struct bridge *b);
 
 const char *bridge_path(const struct bridge *b);
+/* 1 once the bridge takes connections from both sides, 0 before, -1 if it never will (it
+ * failed to start or was stopped). The world's other processes wait for it at their start, so
+ * that a guest's first connect to PATH_P finds the bridge ready (interp.c). */
+int bridge_ready(const struct bridge *b);
 /* Lines describing its connections ("conn ..."), as docs/bridge.md shows; the length written
  * (at most n - 1, always terminated). */
 size_t bridge_describe(struct bridge *b, const char *vm_name, char *buf, size_t n);

@@ -48,6 +48,7 @@ struct bridge {
     int lfd;                     /* the Unix listener at path */
     int stopfd;                  /* eventfd: readable once bridge_stop was called */
     int stopped;                 /* atomic */
+    int failed;                  /* atomic: the catch-all listener could not be made */
     int started;
     uint32_t vport;              /* the host port of the catch-all vsock listener (atomic) */
     pthread_mutex_t mu;

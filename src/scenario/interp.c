@@ -319,6 +319,8 @@ static void inst_main(void *arg)
     struct scen_inst *in = arg;
     const struct scen_proc *p = in->proc;
     in->cur_line = p->line;
+    if (in->run->nbridges) /* realtime only: a guest's first connect finds the bridge */
+        scen_serve_wait_bridges(in->run);
     if (p->start_ns)
         vmcisim_sleep(p->start_ns);
     if (p->after_event < 0 || scen_wait_event(in, p->after_event, p->line) == 0) {

@@ -126,6 +126,8 @@ unsigned char *scen_buf(struct scen_inst *in, size_t n);
  * vmcisim_run); prints the paths to opts->announce. 0, or a recorded failure (-1). */
 int scen_serve_setup(struct scen_run *run);
 void scen_serve_stop(struct scen_run *run);     /* stop the bridges (any thread) */
+/* From a process of the run: returns once every bridge takes connections (or never will). */
+void scen_serve_wait_bridges(struct scen_run *run);
 void scen_serve_free(struct scen_run *run);     /* after vmcisim_destroy */
 /* The foreground is done (interp.c's count). */
 void scen_fg_done(struct scen_run *run);

@@ -295,6 +295,13 @@ int scen_serve_setup(struct scen_run *run)
     return 0;
 }
 
+void scen_serve_wait_bridges(struct scen_run *run)
+{
+    for (size_t i = 0; i < run->nbridges; i++)
+        while (bridge_ready(run->bridges[i]) == 0)
+            vmcisim_sleep(100000);
+}
+
 void scen_serve_stop(struct scen_run *run)
 {
     for (size_t i = 0; i < run->nbridges; i++)
