@@ -295,9 +295,11 @@ static void accept_guest(struct bridge *b, int lv)
         vmci_close(v);
         return;
     }
+    pthread_mutex_lock(&b->mu); /* `status` reads them */
     c->host_port = me.svm_port;
     c->guest_cid = peer.svm_cid;
     c->guest_port = peer.svm_port;
+    pthread_mutex_unlock(&b->mu);
     conn_start(c);
 }
 
