@@ -98,6 +98,13 @@ START_TEST(statement)
     ck_assert_int_eq(scen_needs_realtime(s, why, sizeof why), 0);
     scen_script_free(s);
 
+    /* the shipped example parses and bridges g1 */
+    s = scen_load(VMCISIM_SOURCE_DIR "/examples/bridge_echo.vmcis", err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
+    ck_assert_uint_eq(s->nbridges, 1);
+    ck_assert_str_eq(s->bridges[0].path, "/tmp/vmcisim-g1.sock");
+    scen_script_free(s);
+
     parse_err("vm g1\nbridge host \"/tmp/x\"\n",
               "t.vmcis:2:8: expected a guest VM (the bridge connects outside programs to a "
               "guest), got 'host'");
