@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bridge/bridge_internal.h"
@@ -151,6 +152,13 @@ void bridge_free(struct bridge *b)
     free(b);
 }
 
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* ---- guest -> outside: the redirect hook ------------------------------------------------------ */
 
 /* Inside the world, on the host's packet path: a request from the bridged VM to host port
@@ -190,6 +198,7 @@ static uint32_t redirect_hook(void *arg, vmcisim_vm *vm, uint32_t port, uint32_t
         /* the same guest socket asks again (an earlier attempt died before it was accepted) */
         REAL(close)(b->pend[i].ufd);
         b->pend[i].ufd = fd;
+        b->pend[i].since_ns = mono_ns();
         fd = -1;
     } else {
         struct bpending *a = vmcisim_grow(b->pend, &b->pend_cap, b->npend, 8);
@@ -197,7 +206,7 @@ static uint32_t redirect_hook(void *arg, vmcisim_vm *vm, uint32_t port, uint32_t
             rc = VMADDR_PORT_ANY;
         } else {
             b->pend = a;
-            b->pend[b->npend++] = (struct bpending){src_cid, src_port, port, fd};
+            b->pend[b->npend++] = (struct bpending){src_cid, src_port, port, fd, mono_ns()};
             fd = -1;
         }
     }
@@ -219,6 +228,22 @@ static int take_pending(struct bridge *b, uint32_t cid, uint32_t sport, uint32_t
         }
     pthread_mutex_unlock(&b->mu);
     return fd;
+}
+
+/* Closes the outside streams of guest connects that were never accepted (BRIDGE_PENDING_MAX_NS). */
+static void sweep_pending(struct bridge *b)
+{
+    uint64_t now = mono_ns();
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < b->npend;) {
+        if (now - b->pend[i].since_ns > BRIDGE_PENDING_MAX_NS) {
+            REAL(close)(b->pend[i].ufd);
+            b->pend[i] = b->pend[--b->npend];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* ---- the bridge process ------------------------------------------------------------------------ */
@@ -335,8 +360,9 @@ static void bridge_main(void *arg)
         struct pollfd p[3] = {{.fd = b->lfd, .events = POLLIN},
                               {.fd = lv, .events = POLLIN},
                               {.fd = b->stopfd, .events = POLLIN}};
-        if (vmci_poll(p, 3, -1) < 0 && errno != EINTR)
+        if (vmci_poll(p, 3, 1000) < 0 && errno != EINTR)
             break;
+        sweep_pending(b);
         if (p[2].revents)
             break;
         if (p[0].revents & POLLIN)

@@ -38,7 +38,12 @@ struct bconn {
 struct bpending {
     uint32_t src_cid, src_port, port;
     int ufd;
+    uint64_t since_ns;           /* CLOCK_MONOTONIC (realtime only): stale ones are closed */
 };
+/* A guest connect whose handshake died before the bridge accepted it (the guest was powered
+ * off, its connect timed out) leaves its outside stream here; past this age it is closed. The
+ * guest's own connect gives up after 2 s (SO_VMCI_CONNECT_TIMEOUT's default). */
+#define BRIDGE_PENDING_MAX_NS (5ull * 1000000000ull)
 
 struct bridge {
     vmcisim *sim;
