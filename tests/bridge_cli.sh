@@ -52,7 +52,7 @@ EOS
 timeout 60 "$bin" run --realtime "$tmp/a.vmcis" >"$tmp/a.out" 2>&1 &
 pid=$!
 wait_listen "$tmp/v.sock"
-(printf 'CONNECT 5000\nhello\n'; sleep 1) | timeout 20 socat -t 5 - "UNIX-CONNECT:$tmp/v.sock" >"$tmp/a.got"
+(printf 'CONNECT 5000\nhello\n'; sleep 2) | timeout 20 socat -t 5 - "UNIX-CONNECT:$tmp/v.sock" >"$tmp/a.got"
 wait $pid; rc=$?
 printf 'OK 1073741824\nworld\n' >"$tmp/a.want"
 check "socat gets exactly 'OK 1073741824\\nworld\\n'" 'cmp -s "$tmp/a.got" "$tmp/a.want"'
@@ -74,7 +74,7 @@ process server on g1
   getpeername c -> host:1073741825   # round-robin: the refused attempt took 2^30
   recv c 3 waitall -> "abc"
   send c "def" -> 3
-  sleep 500ms                        # the bridge reads "def" before the close (§2.12)
+  sleep 1s                           # the bridge reads "def" before the close (§2.12)
   close c
 end
 EOS
@@ -116,7 +116,7 @@ process client on g1
   getpeername s -> host:52
   send s "ping from guest\n" -> 16
   recv s 5 waitall -> "pong\n"
-  sleep 500ms                        # the bridge reads the ping before the close (§2.12)
+  sleep 1s                           # the bridge reads the ping before the close (§2.12)
   close s
   t = socket stream
   connect t host:53 -> ECONNRESET    # nothing at PATH_53: reset, as Firecracker (§2.1, vmci-semantics §2.5)
