@@ -230,6 +230,24 @@ check "serve --until-done: the outside end sees OK, then EOF when the guest clos
 check "serve --until-done ends with the processes, judges the checks: PASS, exit 0" \
   '[ $rc -eq 0 ] && grep -q "^PASS $tmp/f.vmcis seed=1 mode=realtime " "$tmp/f.out" || { cat "$tmp/f.out"; false; }'
 
+# ---- a failure while served is reported when a signal stops it: exit 1
+cat >"$tmp/g.vmcis" <<EOS
+vm g1 cid 3
+bridge g1 "$tmp/g.sock"
+process p on g1
+  s = socket stream
+  connect s host:9 -> 0              # nothing at host:9 nor at PATH_9: ECONNRESET
+end
+EOS
+"$bin" serve "$tmp/g.vmcis" >"$tmp/g.out" 2>&1 &
+pid=$!
+wait_listen "$tmp/g.sock"
+sleep 1   # the connect fails within milliseconds of the start; nothing outside shows it
+kill -TERM $pid
+wait $pid; rc=$?
+check "serve stopped by SIGTERM after a failed expectation exits 1 and names it" \
+  '[ $rc -eq 1 ] && grep -qx "stopped by SIGTERM after a failure: $tmp/g.vmcis:5: expected 0, got ECONNRESET (connect in p)" "$tmp/g.out" || { cat "$tmp/g.out"; false; }'
+
 if [ $fails -ne 0 ]; then
     echo "$fails check(s) failed"
     exit 1

@@ -125,9 +125,14 @@ int cli_serve(int argc, char **argv)
     scen_run(sc, &o, res);
     int rc;
     int sig = __atomic_load_n(&st.sig, __ATOMIC_SEQ_CST);
-    if (res->interrupted) {
+    if (res->interrupted && res->status == SCEN_PASS) {
         printf("stopped by %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         rc = 0;
+    } else if (res->interrupted) {
+        /* an expectation failed while it was served: say so, as a run would */
+        printf("stopped by %s after a failure: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+               res->message);
+        rc = 1;
     } else {
         char line[4096];
         scen_format_line(res, scen_path(sc), "", line, sizeof line);
