@@ -161,6 +161,7 @@ ctl status -> 0
   out: conn g1 1 outside->guest host:1073741824 -> g1:5000 open to_guest=3 to_outside=3
 ctl suspend g1 -> 0
 while suspended: nothing
+connect while suspended: b'' after 2 s or more
 ctl status -> 0
   out: vm host cid 2 running ft=off
   out: vm g1 cid 3 suspended ft=off
@@ -168,13 +169,13 @@ ctl status -> 0
   out: conn g1 1 outside->guest host:1073741824 -> g1:5000 open to_guest=3 to_outside=3
 ctl resume g1 -> 0
 after resume: b''
-reconnected: b'OK 1073741825\nagain'
+reconnected: b'OK 1073741826\nagain'
 ctl migrate g1 -> 0
 after migrate: b''
-reconnected: b'OK 1073741826\nthird'
+reconnected: b'OK 1073741827\nthird'
 ctl ft-failover g1 -> 0
 after ft-failover: b''
-reconnected: b'OK 1073741827\nfourth'
+reconnected: b'OK 1073741828\nfourth'
 ctl power-off g1 -> 0
 after power-off: b''
 ctl resume g1 -> 1
@@ -188,7 +189,7 @@ ctl status -> 0
   out: vm g1 cid 3 powered-off ft=off
   out: bridge g1 $tmp/s.sock
 EOS
-check "serve + ctl: status, suspend holds traffic, resume and power-off end the outside stream, errors exit 1/2" \
+check "serve + ctl: status; suspend holds traffic and a new CONNECT times out (2000 ms) with no text; resume, migrate, ft-failover and power-off end the outside stream; errors exit 1/2" \
   'cmp -s "$tmp/e.got" "$tmp/e.want" || { diff "$tmp/e.want" "$tmp/e.got"; false; }'
 cat >"$tmp/e.want2" <<EOS
 serving $tmp/e.vmcis (realtime; SIGINT or SIGTERM stops it)
