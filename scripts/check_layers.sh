@@ -22,9 +22,10 @@
 #   7 assembly    src/assemble.c: builds a world bottom up (the one file that names every layer)
 #   8 posix       src/posix/ (but real.c): the interposer, libc names over the socket API
 #   9 exec        src/exec/: running outside programs under the interposer (`exec`)
-#  10 scenario    src/scenario/: the scenario language
-#  11 bench       bench/: benchmarks; use anything below
-#  12 cli         src/cli/: the command-line tool
+#  10 bridge      src/bridge/: the hybrid-vsock bridge to programs outside the world
+#  11 scenario    src/scenario/: the scenario language
+#  12 bench       bench/: benchmarks; use anything below
+#  13 cli         src/cli/: the command-line tool
 # A file outside every layer fails the check too: a new folder must be given its place here.
 set -eu
 
@@ -51,9 +52,10 @@ function layer(p) {
     if (p ~ /^src\/assemble\.[ch]$/)    return "7 assembly"
     if (p ~ /^src\/posix\//)            return "8 posix"
     if (p ~ /^src\/exec\//)             return "9 exec"
-    if (p ~ /^src\/scenario\//)         return "10 scenario"
-    if (p ~ /^bench\//)                 return "11 bench"
-    if (p ~ /^src\/cli\//)              return "12 cli"
+    if (p ~ /^src\/bridge\//)           return "10 bridge"
+    if (p ~ /^src\/scenario\//)         return "11 scenario"
+    if (p ~ /^bench\//)                 return "12 bench"
+    if (p ~ /^src\/cli\//)              return "13 cli"
     return "-1 none"
 }'
 

@@ -4,7 +4,7 @@
 # them (they are the programs users exec most, so the demo and a hand-run ctest need them too).
 # With VMCISIM_SETUP_TEST_TOOLS=1 (the test script sets it) also the outside programs the tests
 # drive and skip without: tshark (the capture and its Lua dissector) and chromium (the HTML
-# report).
+# report). python3 and socat also drive the hybrid-vsock bridge tests (tests/bridge_cli.sh).
 set -eu
 need=""
 command -v cmake >/dev/null 2>&1 || need="$need cmake"

@@ -12,5 +12,8 @@ int cli_report(int argc, char **argv);
 int cli_shrink(int argc, char **argv, const char *prog);
 /* `vmcisim check-exec PROGRAM` (check_exec.c): can `exec` run it? */
 int cli_check_exec(int argc, char **argv);
+/* `vmcisim serve FILE` and `vmcisim ctl PATH REQUEST` (serve.c, docs/bridge.md) */
+int cli_serve(int argc, char **argv);
+int cli_ctl(int argc, char **argv);
 
 #endif

@@ -18,6 +18,11 @@ static void usage(FILE *f)
                "  shrink --seed N [--swarm] [--sched pct:D] FILE [-o OUT]\n"
                "                                            reduce a failing run's faults, knob\n"
                "                                            values, scheduler and workload\n"
+               "  serve FILE [--control PATH] [--until-done] [--seed N]\n"
+               "                                            run a world in realtime for outside "
+               "programs (docs/bridge.md)\n"
+               "  ctl PATH REQUEST [VM]                     suspend, resume, migrate, power-off, "
+               "ft-failover a VM of a served world; status\n"
                "  bench [--quick] [--json|--csv] [--filter WORD] [--runs N]\n"
                "                                            measure the transports and the scheduler\n"
                "  check-exec PROGRAM                        can `exec` run PROGRAM under the "
@@ -39,6 +44,10 @@ int main(int argc, char **argv)
         return cli_shrink(argc - 1, argv + 1, argv[0]);
     if (strcmp(argv[1], "check-exec") == 0)
         return cli_check_exec(argc - 1, argv + 1);
+    if (strcmp(argv[1], "serve") == 0)
+        return cli_serve(argc - 1, argv + 1);
+    if (strcmp(argv[1], "ctl") == 0)
+        return cli_ctl(argc - 1, argv + 1);
     if (strcmp(argv[1], "bench") == 0)
         return cli_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {

@@ -865,6 +865,11 @@ int cli_run(int argc, char **argv, const char *prog)
             report_parse_error(&c.o, files[i], &d);
             rc = 2;
         }
+        char why[512];
+        if (c.scripts[i] && !c.o.realtime && scen_needs_realtime(c.scripts[i], why, sizeof why)) {
+            fprintf(stderr, "%s\n", why);   /* bad input: nothing runs */
+            rc = 2;
+        }
         scen_diag_free(&d);
         c.nscripts++;
     }

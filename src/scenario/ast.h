@@ -213,6 +213,14 @@ struct scen_check {
                                the coverage report (`check always ...`, `check sometimes ...`) */
 };
 
+/* `bridge VM "PATH"`: a hybrid-vsock Unix socket for the VM (docs/bridge.md; realtime only). */
+#define SCEN_BRIDGE_PATH_MAX 96
+struct scen_bridge {
+    int vm;
+    int line, col;
+    char path[SCEN_BRIDGE_PATH_MAX];
+};
+
 struct scen_script {
     char *path;             /* as given, for messages */
     char name[64];
@@ -234,6 +242,8 @@ struct scen_script {
     struct vmcisim_cost cost;  /* the `cost` line(s): what moving data costs in simulated time */
     int has_cost;
     int faults_line;
+    struct scen_bridge *bridges;
+    size_t nbridges;
 };
 
 void scen_script_free(struct scen_script *s);

@@ -100,6 +100,7 @@ static void fg_done(struct scen_run *run)
     if (left == 0) {
         __atomic_store_n(&run->stop, 1, __ATOMIC_SEQ_CST);
         sim_idle_invalidate(run->sim);
+        scen_serve_stop(run);   /* bridges are daemons: they end with the work */
         if (run->swarm && run->sim) {
             /* the swarm's events past the end of the work are not waited for */
             sim_enter(run->sim);
@@ -108,6 +109,8 @@ static void fg_done(struct scen_run *run)
         }
     }
 }
+
+void scen_fg_done(struct scen_run *run) { fg_done(run); }
 
 int scen_should_stop(struct scen_inst *in)
 {
@@ -316,6 +319,8 @@ static void inst_main(void *arg)
     struct scen_inst *in = arg;
     const struct scen_proc *p = in->proc;
     in->cur_line = p->line;
+    if (in->run->nbridges) /* realtime only: a guest's first connect finds the bridge */
+        scen_serve_wait_bridges(in->run);
     if (p->start_ns)
         vmcisim_sleep(p->start_ns);
     if (p->after_event < 0 || scen_wait_event(in, p->after_event, p->line) == 0) {
@@ -618,8 +623,10 @@ static int spawn_all(struct scen_run *run, struct timeline *tl)
             return scen_fail(run, tl->v[0]->line, "the timeline process to start",
                              vmcisim_error(run->sim), NULL);
     }
-    if (run->fg_left == 0)
+    if (run->fg_left == 0) {
         run->stop = 1;
+        scen_serve_stop(run);
+    }
     if (run->swarm && run->sw.nevents &&
         vmcisim_spawn_root(run->vms[SCEN_HOST_VM], "swarm", swarm_main, run) != 0)
         return scen_fail(run, 1, "the swarm process to start", vmcisim_error(run->sim), NULL);
@@ -684,6 +691,8 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     memset(&run, 0, sizeof run);
     run.sc = sc;
     run.res = res;
+    run.opts = o;
+    run.ctl_fd = -1;
     if (o->swarm) {
         run.swarm = 1;
         scen_swarm_draw(sc, o->seed, &run.sw);
@@ -745,8 +754,18 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     vmcisim_trace_note(run.sim, note);
     if (setup_world(&run, o) == 0 && run.html)
         html_lanes(&run);
-    if (!run.failed && spawn_all(&run, &tl) == 0) {
+    char why[400];
+    if (!o->realtime && scen_needs_realtime(sc, why, sizeof why)) {
+        const struct scen_bridge *br = &sc->bridges[0];
+        scen_fail(&run, br->line, "a realtime run for 'bridge' (vmcisim run --realtime, or "
+                                  "vmcisim serve)", "a deterministic run", NULL);
+    }
+    if (!run.failed && scen_serve_setup(&run) == 0 && spawn_all(&run, &tl) == 0) {
         int rc = vmcisim_run(run.sim);
+        scen_serve_stop(&run);
+        res->interrupted = __atomic_load_n(&run.interrupted, __ATOMIC_SEQ_CST);
+        if (res->interrupted)
+            goto ended; /* stopped by hand: nothing to judge */
         if (!run.failed)
             judge_stuck(&run, rc);
         if (!run.failed && scen_past_limit(&run))
@@ -755,6 +774,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         judge_always(&run);
         copy_coverage(&run);
     }
+ended:
     res->trace_hash = vmcisim_trace_hash(run.sim);
     res->trace_records = vmcisim_trace_count(run.sim);
     res->sim_ns = vmcisim_now(run.sim);
@@ -775,6 +795,7 @@ out:
     if (run.sim)
         vmcisim_destroy(run.sim);
     run.sim = NULL;
+    scen_serve_free(&run);
     run.pcap = NULL;
     if (pc && scen_pcap_close(pc) != 0 && !run.failed)
         scen_fail(&run, 1, "the capture file to be written", strerror(errno), NULL);

@@ -90,6 +90,12 @@ struct scen_run {
     struct scen_result *res;
     struct scen_html *html;      /* --html: the run as a sequence diagram, or NULL */
     struct scen_pcap *pcap;      /* --pcap: the capture (a pcapng one takes notes), or NULL */
+    /* `bridge` lines and `vmcisim serve` (serve.c) */
+    const struct scen_run_opts *opts;
+    struct bridge **bridges;     /* per scen_script.bridges */
+    size_t nbridges;
+    int ctl_fd;                  /* the control socket's listener, or -1 */
+    int interrupted;             /* atomic: serve ended by its stop descriptor (a signal) */
 };
 
 /* ---- interp.c -------------------------------------------------------------------------------- */
@@ -114,6 +120,17 @@ uint64_t scen_now(struct scen_run *run);
 void scen_count(struct scen_inst *in, int counter, int64_t n);
 /* scratch buffer of at least n bytes (NULL if out of memory) */
 unsigned char *scen_buf(struct scen_inst *in, size_t n);
+
+/* ---- serve.c: bridges, the serve process and its control socket ---------------------------- */
+/* Opens the file's bridges and the control socket, starts them and the serve process (before
+ * vmcisim_run); prints the paths to opts->announce. 0, or a recorded failure (-1). */
+int scen_serve_setup(struct scen_run *run);
+void scen_serve_stop(struct scen_run *run);     /* stop the bridges (any thread) */
+/* From a process of the run: returns once every bridge takes connections (or never will). */
+void scen_serve_wait_bridges(struct scen_run *run);
+void scen_serve_free(struct scen_run *run);     /* after vmcisim_destroy */
+/* The foreground is done (interp.c's count). */
+void scen_fg_done(struct scen_run *run);
 
 /* ---- exec.c ---------------------------------------------------------------------------------- */
 /* Runs statements; 0, or -1 once an expectation failed (the process then ends). */

@@ -1307,6 +1307,36 @@ static void top_cost(struct parser *p)
         expected(p, first, "a cost (qp-byte, dgram, notify, hypercall), published or none");
 }
 
+/* bridge VM "PATH" (docs/bridge.md) */
+static void top_bridge(struct parser *p, const struct scen_token *kw)
+{
+    const struct scen_token *vt = peek(p);
+    int vm = vm_ref(p);
+    if (vm == SCEN_HOST_VM)
+        expected(p, vt, "a guest VM (the bridge connects outside programs to a guest)");
+    for (size_t i = 0; i < p->s->nbridges; i++)
+        if (p->s->bridges[i].vm == vm)
+            expected(p, vt, "a VM with no bridge yet (one bridge per VM)");
+    const struct scen_token *t = peek(p);
+    if (t->kind != T_STR)
+        expected(p, t, "a \"path\" for the bridge's Unix socket");
+    if (t->nbytes == 0 || t->nbytes >= SCEN_BRIDGE_PATH_MAX || memchr(t->bytes, 0, t->nbytes))
+        expected(p, t, "a socket path of 1 to 95 bytes with no NUL byte");
+    char path[SCEN_BRIDGE_PATH_MAX];
+    memcpy(path, t->bytes, t->nbytes);
+    path[t->nbytes] = 0;
+    for (size_t i = 0; i < p->s->nbridges; i++)
+        if (strcmp(p->s->bridges[i].path, path) == 0)
+            expected(p, t, "a path no other bridge uses");
+    next(p);
+    size_t i = p->s->nbridges;
+    p->s->bridges = grow(p, p->s->bridges, &p->s->nbridges, sizeof *p->s->bridges);
+    p->s->bridges[i].vm = vm;
+    p->s->bridges[i].line = kw->line;
+    p->s->bridges[i].col = kw->col;
+    memcpy(p->s->bridges[i].path, path, sizeof path);
+}
+
 static void top_level(struct parser *p)
 {
     for (;;) {
@@ -1357,9 +1387,11 @@ static void top_level(struct parser *p)
             top_check(p);
         } else if (accept_word(p, "cost")) {
             top_cost(p);
+        } else if (accept_word(p, "bridge")) {
+            top_bridge(p, t);
         } else {
             expected(p, t, "a top-level statement (scenario, seeds, limit, vm, faults, cost, "
-                           "process, program, at, on, check)");
+                           "process, program, at, on, check, bridge)");
         }
         end_of_line(p);
     }
@@ -1517,6 +1549,7 @@ void scen_script_free(struct scen_script *s)
     free(s->timed);
     free(s->checks);
     free(s->events);
+    free(s->bridges);
     free(s->path);
     free(s);
 }

@@ -46,7 +46,18 @@ struct scen_run_opts {
     const char *trace_filter; /* what the readable trace shows (vmcisim_config.trace_filter) */
     const char *sched;        /* deterministic scheduler ("random", "pct:3"); NULL: default */
     int swarm;                /* draw a fault profile from the seed (docs/finding-bugs.md) */
+    /* vmcisim serve (docs/bridge.md): runs until serve_stop_fd is readable, or with
+     * serve_until_done also once the file's processes have ended */
+    int serve;
+    int serve_until_done;
+    int serve_stop_fd;
+    const char *control_path; /* the control socket (vmcisim ctl), or NULL */
+    FILE *announce;           /* once listening: "bridge VM PATH" and "control PATH" lines */
 };
+
+/* A script that can only run in realtime mode (a `bridge` line): 1 and why, as
+ * "path:line:col: ..."; 0 otherwise. */
+int scen_needs_realtime(const struct scen_script *s, char *why, size_t n);
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
 
@@ -60,6 +71,7 @@ struct scen_result {
     uint64_t trace_records;
     uint64_t sim_ns;          /* simulated time at the end */
     int realtime;             /* a realtime run: its trace is counted, not hashed */
+    int interrupted;          /* vmcisim serve stopped by a signal: no checks were judged */
     char sched[40];           /* the scheduler the run used, as vmcisim_sched_name gives it */
     int line;                 /* line of the first failed expectation (0: none / not a line) */
     char where[320];          /* "path:line" of the failure, or the path */

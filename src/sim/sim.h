@@ -283,6 +283,9 @@ sim_thread *sim_thread_new(vmcisim *sim, vmcisim_vm *vm, sim_proc *proc, const c
                            bool daemon, void (*fn)(void *), void *arg);
 int sim_thread_start(sim_thread *t);
 void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller */
+/* Realtime, from a simulated thread: ends every other process thread where it stands, so that
+ * vmcisim_run returns (vmcisim serve, interrupted). */
+void sim_kill_other_procs(vmcisim *sim);
 void sim_unwind_self(void) __attribute__((noreturn));
 /* Idle waits (deterministic mode). A thread that polls in timed waits only to re-check state
  * that other threads change (a scenario `wait` for a mark) declares it between sim_idle_begin

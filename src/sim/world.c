@@ -577,6 +577,19 @@ int vmcisim_vm_fault_tolerance(vmcisim_vm *vm, int on)
     return 0;
 }
 
+void sim_kill_other_procs(vmcisim *sim)
+{
+    sim_thread *self = sim_self();
+    assert(sim->realtime && self && self->sim == sim);
+    sim_enter(sim);
+    for (size_t i = 0; i < sim->nthreads; i++) {
+        sim_thread *t = sim->threads[i];
+        if (t != self && t->proc && !t->daemon)
+            sim_kill_thread(t);
+    }
+    sim_leave(sim);
+}
+
 int vmcisim_vm_power_off(vmcisim_vm *vm)
 {
     if (!vm) {

@@ -583,6 +583,9 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     struct vsock *sk = vsock_find_connected(ctx, &src, &dst);
     if (!sk)
         sk = vsock_find_bound(ctx, &dst, SOCK_STREAM);
+    if (!sk) /* nothing there: a registered hook may hand it on (sock_redirect.h) */
+        sk = vsock_find_redirected(ctx, &src, &dst,
+                                   pkt->type == VST_PKT_REQUEST || pkt->type == VST_PKT_REQUEST2);
     if (!sk || sk->type == SOCK_SEQPACKET) {
         /* a seqpacket socket shares the port space, but a request for it finds no transport
          * (vsock_assign_transport: ESOCKTNOSUPPORT), and the requester is reset; no socket

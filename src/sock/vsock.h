@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "sim/sim.h"
+#include "sock/sock_redirect.h"
 #include "vmcisim/vmci_sockets.h"
 
 /* Linux's sock->state values (SS_*) and sk->sk_state values (TCP_*), §3.1. */
@@ -187,6 +188,14 @@ struct sock_world {
     /* every socket alive, in creation order (for lifecycle sweeps) */
     struct vsock **all;
     size_t nall, all_cap;
+    /* requests to ports where nothing listens may be handed on (sock_redirect.h), in
+     * registration order */
+    struct vsock_redirect {
+        vmcisim_vm *vm;
+        vsock_redirect_fn fn;
+        void *arg;
+    } redirects[VSOCK_MAX_REDIRECTS];
+    size_t nredirects;
 };
 
 /* vsock_sol.c: level SOL_SOCKET options other than the timeouts (net/core/sock.c) */
@@ -223,6 +232,11 @@ void vsock_remove_connected(struct vsock *sk);
 struct vsock *vsock_find_bound(struct vsock_ctx *ctx, const struct sockaddr_vm *addr, int type);
 struct vsock *vsock_find_connected(struct vsock_ctx *ctx, const struct sockaddr_vm *src,
                                    const struct sockaddr_vm *dst);
+/* vsock_redirect.c: the listener of ctx that takes a stream packet from src to dst when no
+ * socket is bound at dst: for a request, the one a registered hook names; for the later
+ * packets of its handshake, the listener holding the pending child src -> dst. NULL: none. */
+struct vsock *vsock_find_redirected(struct vsock_ctx *ctx, const struct sockaddr_vm *src,
+                                    const struct sockaddr_vm *dst, bool request);
 int vsock_bind_stream(struct vsock *sk, const struct sockaddr_vm *addr);
 void vsock_add_pending(struct vsock *listener, struct vsock *child);
 void vsock_remove_pending(struct vsock *listener, struct vsock *child);
