@@ -706,6 +706,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
                                  .trace_path = o->trace_path, .sched = o->sched,
                                  .trace_filter = o->trace_filter,
+                                 .trace_payload = o->trace_payload,
                                  .cost = sc->has_cost ? &sc->cost : NULL};
     if (!run.inst || !run.vms || !run.proc_done || !run.marks || !run.on || !tl.v) {
         scen_fail(&run, 1, "memory for the run", "none", NULL);

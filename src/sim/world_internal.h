@@ -101,6 +101,7 @@ struct vmcisim {
     void *trace_tap_ctx;
     uint64_t trace_hash;
     uint64_t trace_count;
+    size_t trace_payload;                /* payload bytes data records show (presentation) */
     bool destroying;
 
     /* process model: wait queues of program mutexes/conds/semaphores (proc.c, addrwait.c) */

@@ -180,7 +180,9 @@ static void handle_detach(struct vsock *sk, const char *why)
             sk->state = VS_CLOSE;
         }
     }
-    vsock_trace(sk, "peer-detach", "why=%s state=%d unread=%lld", why, sk->state,
+    char st[SIM_TR_NUM_MAX];
+    vsock_trace(sk, "peer-detach", "why=%s state=%s unread=%lld", why,
+                sim_tr_num(st, sk->state, vsock_state_name(sk->state)),
                 (long long)(data > 0 ? data : 0));
     vsock_wake(sk);
 }
@@ -381,7 +383,8 @@ static void connect_failed(struct vsock *sk, const struct vst_packet *pkt, int e
     sk->ss = SS_UNCONNECTED;
     sk->err = err;
     vsock_cancel_timer(sk, &sk->connect_timer);
-    vsock_trace(sk, "connect-failed", "errno=%d", err);
+    char en[SIM_TR_NUM_MAX];
+    vsock_trace(sk, "connect-failed", "errno=%s", sim_tr_num(en, err, strerrorname_np(err)));
     vsock_wake(sk);
 }
 
@@ -460,7 +463,11 @@ static void recv_connected(struct vsock *sk, const struct vst_packet *pkt)
     case VST_PKT_SHUTDOWN:
         if (pkt->u.mode & VS_SHUTDOWN_MASK) {
             sk->peer_shutdown |= (int)(pkt->u.mode & VS_SHUTDOWN_MASK);
-            vsock_trace(sk, "peer-shutdown", "mode=%llu", (unsigned long long)pkt->u.mode);
+            static const char *const modes[] = {NULL, "RCV", "SEND", "RCV|SEND"};
+            char md[SIM_TR_NUM_MAX];
+            vsock_trace(sk, "peer-shutdown", "mode=%s",
+                        sim_tr_num(md, (long long)pkt->u.mode,
+                                   pkt->u.mode <= 3 ? modes[pkt->u.mode] : NULL));
             vsock_wake(sk);
         }
         return;
