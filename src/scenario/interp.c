@@ -736,8 +736,10 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         goto out;
     }
     run.pcap = pc;
-    if (pc)
+    if (pc) {
         sim_set_trace_tap(run.sim, pcap_trace_tap, pc);
+        sim_set_delivery_observer(run.sim, scen_pcap_delivered, pc);
+    }
     struct observers obs = {pc, run.html};
     if (pc || run.html)
         vmcisim_set_packet_observer(run.sim, observe_packet, &obs);

@@ -282,6 +282,12 @@ const char *sim_tr_num(char buf[SIM_TR_NUM_MAX], long long v, const char *name);
 /* Report a packet to the world's observer, if any (time_ns is filled in here). */
 void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt);
 bool sim_observe_packet_wanted(const vmcisim *sim);
+/* The other end: a packet the observer saw sent reached its destination's transport (the same
+ * fields as at the send; time_ns is filled in here). For captures that show when each packet
+ * arrived. Nothing hashed changes. Set before vmcisim_run; NULL removes it. */
+void sim_set_delivery_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx);
+bool sim_observe_delivery_wanted(const vmcisim *sim);
+void sim_observe_delivery(vmcisim *sim, struct vmcisim_packet *pkt);
 
 /* ---- event-loop threads ----------------------------------------------------------------------
  * A kernel thread that runs callbacks: deferred work posted to it and timers. In realtime mode it

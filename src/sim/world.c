@@ -477,6 +477,22 @@ void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt)
     sim->pkt_fn(sim->pkt_ctx, pkt);
 }
 
+void sim_set_delivery_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx)
+{
+    sim->dlv_fn = fn;
+    sim->dlv_ctx = ctx;
+}
+
+bool sim_observe_delivery_wanted(const vmcisim *sim) { return sim->dlv_fn != NULL; }
+
+void sim_observe_delivery(vmcisim *sim, struct vmcisim_packet *pkt)
+{
+    if (!sim->dlv_fn)
+        return;
+    pkt->time_ns = sim_now(sim);
+    sim->dlv_fn(sim->dlv_ctx, pkt);
+}
+
 void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out)
 {
     if (sim && out)

@@ -116,6 +116,8 @@ struct vmcisim {
     /* packet observer (pcap) */
     vmcisim_packet_fn pkt_fn;
     void *pkt_ctx;
+    vmcisim_packet_fn dlv_fn;        /* sees packets arrive (sim_set_delivery_observer) */
+    void *dlv_ctx;
 };
 
 /* sched.c */

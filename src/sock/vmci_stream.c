@@ -580,6 +580,15 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     sim_trace(sim, "pkt-recv", "type=%s src=%u:%u dst=%u:%u u=%llu", pkt_type_name(pkt->type),
               pkt->dg.src.context, pkt->src_port, pkt->dg.dst.context, pkt->dst_port,
               (unsigned long long)pkt->u.size);
+    if (sim_observe_delivery_wanted(sim)) {
+        /* the fields the send's observation had, so a capture can pair them */
+        struct vmcisim_packet obs = {
+            .src_cid = pkt->dg.src.context, .src_port = pkt->src_port,
+            .dst_cid = pkt->dg.dst.context, .dst_port = pkt->dst_port,
+            .op = pkt_capture_op(pkt->type), .sock_type = SOCK_STREAM, .hdr = pkt,
+            .hdr_len = sizeof *pkt};
+        sim_observe_delivery(sim, &obs);
+    }
     if (pkt->type >= VST_PKT_MAX) {
         send_pkt(ctx, pkt->dg.src.context, pkt->src_port, pkt->dst_port, VST_PKT_INVALID, NULL);
         return 0;
