@@ -96,6 +96,8 @@ static void out_flush(struct scen_pcap *pc)
 
 static void put(struct scen_pcap *pc, const void *p, size_t n)
 {
+    if (n == 0)
+        return; /* an empty option value: p may be NULL */
     if (pc->out_len + n > OUT_BUF)
         out_flush(pc);
     if (n > OUT_BUF) {

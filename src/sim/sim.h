@@ -264,8 +264,9 @@ void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const c
 #define SIM_TR_END "\x03"
 void sim_trace_rich(vmcisim *sim, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* A readable trace is being written (presentation is worth formatting). */
-bool sim_trace_shown(const vmcisim *sim);
+/* Records are formatted at all (false: a realtime run without a trace or tap only counts
+ * them, so callers may skip preparing their arguments). */
+bool sim_trace_formats(const vmcisim *sim);
 /* How many payload bytes data records show (vmcisim_config.trace_payload; 0: none, or no
  * readable trace). */
 size_t sim_trace_payload_max(const vmcisim *sim);

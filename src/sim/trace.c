@@ -79,7 +79,7 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
 {
     /* Realtime runs are not reproducible, so their hash proves nothing: unless the user asked
      * for the text, count the record and skip formatting it (it was a fifth of the data path). */
-    if (sim->realtime && !sim->trace_fp && !sim->trace_tap) {
+    if (!sim_trace_formats(sim)) {
         sim->trace_count++;
         return;
     }
@@ -177,7 +177,10 @@ void sim_trace_rich(vmcisim *sim, const char *event, const char *fmt, ...)
     va_end(ap);
 }
 
-bool sim_trace_shown(const vmcisim *sim) { return sim->trace_fp != NULL; }
+bool sim_trace_formats(const vmcisim *sim)
+{
+    return !sim->realtime || sim->trace_fp || sim->trace_tap; /* as trace_emit decides */
+}
 
 size_t sim_trace_payload_max(const vmcisim *sim) { return sim->trace_fp ? sim->trace_payload : 0; }
 

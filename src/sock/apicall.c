@@ -71,16 +71,22 @@ static void call_data_shown(const struct call *c, long rc, char out[CALL_DATA_SH
 
 long call_end(struct call *c, const char *op, int fd, long rc)
 {
-    long shown = rc < 0 ? -1 : c->rc_is_fd ? fdtab_trace_id(c->proc, (int)rc) : rc;
-    char fdb[FDTAB_TRACE_FD_MAX], rcb[FDTAB_TRACE_FD_MAX], data[CALL_DATA_SHOWN_MAX];
-    int fdid = c->fdid >= 0 ? c->fdid : fdtab_trace_id(c->proc, fd);
-    if (rc >= 0 && c->rc_is_fd)
-        fdtab_trace_fd(c->proc, (int)shown, rcb);
-    else
-        snprintf(rcb, sizeof rcb, "%ld", shown);
-    call_data_shown(c, rc, data);
-    sim_trace_rich(c->sim, "call", "op=%s fd=%s rc=%s%s%s%s", op, fdtab_trace_fd(c->proc, fdid, fdb),
-                   rcb, rc < 0 ? " errno=" : "", rc < 0 ? errname(rc) : "", data);
+    if (!sim_trace_formats(c->sim)) {
+        /* counted, never formatted (realtime without a trace): keep the data path lean */
+        sim_trace(c->sim, "call", "%s", "");
+    } else {
+        long shown = rc < 0 ? -1 : c->rc_is_fd ? fdtab_trace_id(c->proc, (int)rc) : rc;
+        char fdb[FDTAB_TRACE_FD_MAX], rcb[FDTAB_TRACE_FD_MAX], data[CALL_DATA_SHOWN_MAX];
+        int fdid = c->fdid >= 0 ? c->fdid : fdtab_trace_id(c->proc, fd);
+        if (rc >= 0 && c->rc_is_fd)
+            fdtab_trace_fd(c->proc, (int)shown, rcb);
+        else
+            snprintf(rcb, sizeof rcb, "%ld", shown);
+        call_data_shown(c, rc, data);
+        sim_trace_rich(c->sim, "call", "op=%s fd=%s rc=%s%s%s%s", op,
+                       fdtab_trace_fd(c->proc, fdid, fdb), rcb, rc < 0 ? " errno=" : "",
+                       rc < 0 ? errname(rc) : "", data);
+    }
     if (c->file)
         vfile_put(c->file); /* may release the socket if close() came meanwhile (§2.12) */
     c->file = NULL;
