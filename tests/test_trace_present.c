@@ -4,11 +4,13 @@
  * record's hash is the one it had before it carried them, and taps (the capture's comments,
  * the HTML report) see the hashed text.
  */
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "scenario/scenario.h"
 #include "sim/sim.h"
 #include "testutil.h"
 
@@ -177,6 +179,76 @@ START_TEST(payload_size_comes_from_config_or_environment)
 }
 END_TEST
 
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t cap = 1 << 20;
+    char *b = malloc(cap + 1);
+    ck_assert_ptr_nonnull(b);
+    *n = fread(b, 1, cap, f);
+    ck_assert_uint_lt(*n, cap);
+    b[*n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* The exchange of tests/trace_readable.vmcis without its shutdown: the server answers before the
+ * client closes, so no end of file can overtake the data in a realtime run. */
+static const char rt_script[] = "vm guest cid 7\n"
+                                "process server on host root\n"
+                                "  l = socket stream\n"
+                                "  bind l any:5000\n"
+                                "  listen l 1\n"
+                                "  mark listening\n"
+                                "  c = accept l\n"
+                                "  recv c 12 waitall -> \"hello world!\"\n"
+                                "  send c \"ok\" -> 2\n"
+                                "  recv c 10 -> eof\n"
+                                "  close c\n"
+                                "  close l\n"
+                                "end\n"
+                                "process client on guest after listening\n"
+                                "  s = socket stream\n"
+                                "  connect s host:5000\n"
+                                "  send s \"hello world!\" -> 12\n"
+                                "  recv s 2 waitall -> \"ok\"\n"
+                                "  close s\n"
+                                "end\n";
+
+START_TEST(realtime_names_payloads_and_delivery_times)
+{
+    /* The same presentation when threads run free (under ThreadSanitizer in CI): the pending
+     * name is the calling thread's own, the capture's delivery comments are filled in under its
+     * lock while other threads send. */
+    char err[1024];
+    struct scen_script *sc = scen_parse("rt.vmcis", rt_script, sizeof rt_script - 1, err, sizeof err);
+    ck_assert_msg(sc != NULL, "%s", err);
+    char tp[64], pp[80];
+    snprintf(tp, sizeof tp, "%s", tmp_path("rt"));
+    snprintf(pp, sizeof pp, "/tmp/vmcisim-present-%d.pcapng", (int)getpid());
+    struct scen_run_opts o = {.seed = 1, .realtime = 1, .trace_path = tp, .pcap_path = pp,
+                              .trace_payload = 16};
+    struct scen_result r;
+    scen_run(sc, &o, &r);
+    ck_assert_msg(r.status == SCEN_PASS, "%s", r.message);
+    size_t n;
+    char *t = slurp(tp, &n);
+    ck_assert_ptr_nonnull(strstr(t, " guest/7 client call op=send fd=s(67108864) rc=12 "
+                                    "data[12]=68656c6c6f20776f726c6421 \"hello world!\"\n"));
+    ck_assert_ptr_nonnull(strstr(t, " host/2 server call op=accept fd=l(67108864) rc=c(67108865)\n"));
+    ck_assert_ptr_nonnull(strstr(t, " host/2 server call op=send fd=c(67108865) rc=2 data[2]=6f6b \"ok\"\n"));
+    free(t);
+    char *c = slurp(pp, &n);
+    ck_assert_ptr_nonnull(memmem(c, n, "delivered at ", 13));
+    ck_assert_ptr_null(memmem(c, n, "delivery pending", 16));
+    free(c);
+    scen_script_free(sc);
+    unlink(tp);
+    unlink(pp);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("trace_present");
@@ -187,5 +259,8 @@ int main(void)
     tcase_add_test(tc, long_records_are_cut_where_plain_ones_were);
     tcase_add_test(tc, payload_size_comes_from_config_or_environment);
     suite_add_tcase(s, tc);
+    TCase *rt = tcase_create("realtime");
+    tcase_add_test(rt, realtime_names_payloads_and_delivery_times);
+    suite_add_tcase(s, rt);
     return tu_run_suite(s);
 }
