@@ -155,9 +155,9 @@ START_TEST(payload_size_comes_from_config_or_environment)
     vmcisim *sim = vmcisim_create(&cfg);
     ck_assert_uint_eq(sim_trace_payload_max(sim), 4);
     vmcisim_destroy(sim);
-    cfg.trace_payload = 5000; /* at most 1024 */
+    cfg.trace_payload = 5000; /* at most 256 */
     sim = vmcisim_create(&cfg);
-    ck_assert_uint_eq(sim_trace_payload_max(sim), 1024);
+    ck_assert_uint_eq(sim_trace_payload_max(sim), 256);
     vmcisim_destroy(sim);
     setenv("VMCISIM_TRACE_PAYLOAD", "16", 1);
     cfg.trace_payload = 0;

@@ -63,7 +63,7 @@ check "--trace-payload=5 shows 5 bytes and marks the rest" \
   'grep -qxF "0.000100000 guest/7 client call op=send fd=s(67108864) rc=12 data[12]=68656c6c6f.. \"hello\"" "$tmp/n.txt"'
 "$bin" run --seed 1 --trace "$tmp/x.txt" --trace-payload=0 $scen >/dev/null 2>"$tmp/e.txt"; rc=$?
 check "--trace-payload=0 is bad input (exit 2)" \
-  '[ $rc -eq 2 ] && grep -q "^vmcisim run: --trace-payload= expects a byte count in 1..1024, got .0.$" "$tmp/e.txt"'
+  '[ $rc -eq 2 ] && grep -q "^vmcisim run: --trace-payload= expects a byte count in 1..256, got .0.$" "$tmp/e.txt"'
 
 # A refused connect names the errno of the stream's failure, not 104.
 "$bin" run --seed 1 --trace "$tmp/r.txt" --trace-filter event=connect-failed scenarios/refused_backlog.vmcis >/dev/null

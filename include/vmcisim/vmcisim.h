@@ -36,7 +36,7 @@ struct vmcisim_config {
                                VMCISIM_TRACE_FILTER, else all. A filter that does not parse makes
                                vmcisim_create fail (EINVAL). */
     int trace_payload;      /* data records of the readable trace show their first N payload
-                               bytes as hex and text, with the total length (at most 1024;
+                               bytes as hex and text, with the total length (at most 256;
                                presentation only, never hashed). 0: the environment variable
                                VMCISIM_TRACE_PAYLOAD, else none; negative: none. */
 };                      /* a zeroed struct is valid; more fields may be added after these */

@@ -236,8 +236,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
         } else if (strcmp(a, "--trace-payload") == 0) {
             o->trace_payload = 16;
         } else if (strncmp(a, "--trace-payload=", 16) == 0) {
-            if (parse_u64(a + 16, &u, 10) != 0 || u < 1 || u > 1024)
-                return bad_flag("--trace-payload= expects a byte count in 1..1024, got '%s'",
+            if (parse_u64(a + 16, &u, 10) != 0 || u < 1 || u > SIM_TRACE_PAYLOAD_MAX)
+                return bad_flag("--trace-payload= expects a byte count in 1..256, got '%s'",
                                 a + 16);
             o->trace_payload = (int)u;
         } else if (strcmp(a, "--failures-only") == 0) {

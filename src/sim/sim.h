@@ -268,7 +268,9 @@ void sim_trace_rich(vmcisim *sim, const char *event, const char *fmt, ...)
  * them, so callers may skip preparing their arguments). */
 bool sim_trace_formats(const vmcisim *sim);
 /* How many payload bytes data records show (vmcisim_config.trace_payload; 0: none, or no
- * readable trace). */
+ * readable trace). At most SIM_TRACE_PAYLOAD_MAX: a record is formatted on the caller's stack,
+ * which may be a program thread's small one. */
+#define SIM_TRACE_PAYLOAD_MAX 256
 size_t sim_trace_payload_max(const vmcisim *sim);
 /* The script's names (presentation only): the next descriptor the calling thread opens is
  * called `name` in the readable trace (NULL or "": none). The descriptor table takes the name

@@ -23,7 +23,7 @@
 #define FNV_OFFSET 0xcbf29ce484222325ull
 #define FNV_PRIME 0x100000001b3ull
 #define TRACE_LINE_MAX 1024
-#define TRACE_RICH_MAX (4 * TRACE_LINE_MAX) /* a rich record's raw text, presentation included */
+#define TRACE_RICH_MAX (2 * TRACE_LINE_MAX) /* a rich record's raw text, presentation included */
 
 /* Decimal digits of v, at least `width` of them (zero-padded); returns their count (<= 20). */
 static size_t put_u64(char *out, uint64_t v, int width)
@@ -51,27 +51,42 @@ static size_t put_str(char *line, size_t off, const char *s)
     return off + l;
 }
 
-/* The two texts of a rich record's arguments, from raw (presentation markers included):
- * hashed (at most hcap - 1 bytes, as plain formatting would have cut it) and shown. */
-static void split_rich(const char *raw, size_t rlen, char *hashed, size_t hcap, size_t *hlen,
-                       char *shown, size_t scap, size_t *slen)
+/* A rich record's arguments, formatted with their presentation markers into buf (rlen bytes):
+ * the hashed text is appended to line at *off (at most cap - 1 - *off bytes, as plain
+ * formatting would have cut it), the shown text is compacted in place in buf. Returns the
+ * shown length. */
+static size_t split_rich(char *buf, size_t rlen, char *line, size_t *off, size_t cap)
 {
-    size_t h = 0, s = 0;
+    size_t s = 0, o = *off;
     int mode = 0; /* 0 both, 1 shown only, 2 hashed only */
     for (size_t i = 0; i < rlen; i++) {
-        char ch = raw[i];
+        char ch = buf[i];
         if (ch == SIM_TR_SHOW[0] || ch == SIM_TR_HIDE[0] || ch == SIM_TR_END[0]) {
             mode = ch == SIM_TR_SHOW[0] ? 1 : ch == SIM_TR_HIDE[0] ? 2 : 0;
             continue;
         }
-        if (mode != 1 && h + 1 < hcap)
-            hashed[h++] = ch;
-        if (mode != 2 && s + 1 < scap)
-            shown[s++] = ch;
+        if (mode != 1 && o + 1 < cap)
+            line[o++] = ch;
+        if (mode != 2)
+            buf[s++] = ch; /* s <= i: never ahead of what is read */
     }
-    assert(h < hcap && s < scap);
-    *hlen = h;
-    *slen = s;
+    assert(o < cap && s <= rlen);
+    *off = o;
+    return s;
+}
+
+/* Writes the shown form of a rich record: the head line[0, head) and the shown arguments,
+ * trailing spaces trimmed as the hashed form's are. */
+static void write_shown(FILE *fp, const char *line, size_t head, const char *args, size_t alen)
+{
+    while (alen > 0 && args[alen - 1] == ' ')
+        alen--;
+    if (alen == 0)
+        while (head > 0 && line[head - 1] == ' ')
+            head--;
+    fwrite(line, 1, head, fp);
+    fwrite(args, 1, alen, fp);
+    fputc('\n', fp);
 }
 
 static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, const char *event,
@@ -104,19 +119,13 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
     off = put_str(line, off, event);
     line[off++] = ' ';
     size_t head = off;
-    char shown[TRACE_RICH_MAX];
+    char shown[TRACE_RICH_MAX]; /* rich records: the raw, then the shown arguments */
     size_t shown_len = 0;
     int n;
     if (fmt && rich) {
-        char raw[TRACE_RICH_MAX];
-        n = vsnprintf(raw, sizeof raw, fmt, ap);
-        size_t rlen = n < 0 ? 0 : (size_t)n >= sizeof raw ? sizeof raw - 1 : (size_t)n;
-        size_t hl;
-        split_rich(raw, rlen, line + off, sizeof line - off, &hl, shown + head,
-                   sizeof shown - head - 1, &shown_len);
-        off += hl;
-        memcpy(shown, line, head);
-        shown_len += head;
+        n = vsnprintf(shown, sizeof shown, fmt, ap);
+        size_t rlen = n < 0 ? 0 : (size_t)n >= sizeof shown ? sizeof shown - 1 : (size_t)n;
+        shown_len = split_rich(shown, rlen, line, &off, sizeof line);
     } else if (fmt && off < sizeof line - 1) {
         n = vsnprintf(line + off, sizeof line - off, fmt, ap);
         if (n > 0)
@@ -134,10 +143,7 @@ static void trace_emit(vmcisim *sim, const vmcisim_vm *vm, const char *thread, c
     sim->trace_count++;
     if (sim->trace_fp && sim_trace_filter_keeps(sim->trace_filter, vm, thread, event)) {
         if (rich) {
-            while (shown_len > 0 && shown[shown_len - 1] == ' ')
-                shown_len--;
-            shown[shown_len++] = '\n';
-            fwrite(shown, 1, shown_len, sim->trace_fp);
+            write_shown(sim->trace_fp, line, head, shown, shown_len);
         } else {
             fwrite(line, 1, off, sim->trace_fp);
         }

@@ -149,7 +149,9 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
     long payload = sim->cfg.trace_payload;
     if (payload == 0 && getenv("VMCISIM_TRACE_PAYLOAD"))
         payload = strtol(getenv("VMCISIM_TRACE_PAYLOAD"), NULL, 10);
-    sim->trace_payload = payload <= 0 ? 0 : payload > 1024 ? 1024 : (size_t)payload;
+    sim->trace_payload = payload <= 0                   ? 0
+                         : payload > SIM_TRACE_PAYLOAD_MAX ? SIM_TRACE_PAYLOAD_MAX
+                                                           : (size_t)payload;
     if (sched_policy_init(sim, sim->cfg.sched) != 0 || sched_pin_init(sim) != 0) {
         sim_trace_filter_free(sim->trace_filter);
         pthread_cond_destroy(&sim->main_cv);

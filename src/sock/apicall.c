@@ -43,11 +43,11 @@ static void call_data_shown(const struct call *c, long rc, char out[CALL_DATA_SH
     size_t max = c->data && rc > 0 ? sim_trace_payload_max(c->sim) : 0;
     if (max == 0)
         return;
-    assert(max <= 1024);
+    assert(max <= SIM_TRACE_PAYLOAD_MAX);
     size_t n = (size_t)rc < c->data_len ? (size_t)rc : c->data_len;
     if (n > max)
         n = max;
-    unsigned char b[1024];
+    unsigned char b[SIM_TRACE_PAYLOAD_MAX];
     if (uc_copy_from_user(b, c->data, n) != 0)
         return;
     static const char hex[] = "0123456789abcdef";

@@ -26,8 +26,9 @@ struct call {
     size_t data_len;
 };
 
-/* The presentation of a data call's payload: at most 1024 bytes as hex and as text. */
-#define CALL_DATA_SHOWN_MAX (3 * 1024 + 64)
+/* The presentation of a data call's payload: at most SIM_TRACE_PAYLOAD_MAX bytes as hex and as
+ * text. */
+#define CALL_DATA_SHOWN_MAX (3 * SIM_TRACE_PAYLOAD_MAX + 64)
 
 /* Who is calling: 0 (inside the world from then on), or -EPERM for a thread the simulator did
  * not spawn (a simulated descriptor means nothing to it: handing the placeholder to the C
