@@ -135,8 +135,9 @@ echo "PASS: pcapng comments where datagrams were dropped, the hash unchanged"
 
 # Delivery times (docs/scenarios.md §10): in pcapng each frame's timestamp is its send time and
 # its comment says when it arrived. In clog.vmcis the guest is clogged for 50 ms from 0.1 ms
-# (vmci-semantics.md §6 holds: delayed, never lost): its WROTE notice and three datagrams sent
-# at 5.1 ms arrive at 50.1 ms, while the stream bytes sit in the queue pair at once.
+# (docs/scenarios.md §6, "Holds and clogs": delayed, never lost): its WROTE notice and three
+# datagrams sent at 5.1 ms arrive at 50.1 ms, while the stream bytes sit in the queue pair at
+# once.
 "$tool" run --seed 2 --pcap "$dir/clog.pcapng" "$src/scenarios/clog.vmcis" >"$dir/clog.out"
 "$tool" run --seed 2 "$src/scenarios/clog.vmcis" >"$dir/clog2.out"
 tshark -r "$dir/clog.pcapng" -T fields -E separator=, -e frame.number -e frame.time_epoch \
