@@ -7,8 +7,9 @@
  * Delivery times (pcapng): a frame's timestamp is when it was sent; its comment says when it
  * reached the other end ("delivered at 0.000150000 (+0.000050000)"). That is known only later
  * (a datagram held by a fault, a packet queued for a suspended VM), so the frame is written at
- * once with room for the comment, and the comment is filled in where the frame lies when the
- * packet arrives (in the output buffer, or in the file with pwrite). Arrivals are paired with
+ * once with room for the comment (the comment option, then zeros: end-of-options markers to
+ * any reader), and the comment is rewritten where the frame lies when the packet arrives (in
+ * the output buffer, or in the file with pwrite). Arrivals are paired with
  * sends by addresses, op and content, oldest first: control packets between two sockets are
  * never reordered, and datagrams with equal content are interchangeable. A packet can arrive
  * before its send is observed (a guest's packet to the host is handled inside the sending
@@ -39,7 +40,8 @@
 #define NG_OPT_IF_NAME 2
 #define NG_OPT_IF_TSRESOL 9
 
-#define DLV_TEXT 52u        /* the delivery comment's room (a multiple of 4), space-padded */
+#define DLV_TEXT 52u        /* the delivery comment's room (a multiple of 4) */
+#define DLV_REGION (4u + DLV_TEXT) /* its option: code, length, text, zeros */
 #define EARLY_MAX 64u       /* arrivals waiting for their send's observation */
 #define OUT_BUF (1u << 20)  /* written frames kept in memory, where comments are cheap to fill */
 
@@ -49,7 +51,7 @@ struct flight {
     int op, sock_type;
     uint64_t sig;           /* the content: a control packet's body, a datagram's payload */
     uint64_t t_ns;          /* in flight: sent at; early arrival: arrived at */
-    uint64_t off;           /* in flight: where its comment's text is in the file */
+    uint64_t off;           /* in flight: where its comment's option is in the file */
     const void *who;        /* early arrival: the thread it arrived in */
 };
 
@@ -182,24 +184,30 @@ static void ng_headers(struct scen_pcap *pc)
     put32(pc, (uint32_t)idb);
 }
 
+/* A delivery comment as DLV_REGION bytes of options: the comment option with text (at most
+ * DLV_TEXT bytes), then zeros, which read as end-of-options markers. Rewritten in place when
+ * the packet arrives, the text may be longer or shorter; the block keeps its size. */
+static void dlv_region(unsigned char out[DLV_REGION], const char *text)
+{
+    size_t n = strlen(text);
+    assert(n <= DLV_TEXT);
+    memset(out, 0, DLV_REGION);
+    le16(out, NG_OPT_COMMENT);
+    le16(out + 2, (uint32_t)n);
+    memcpy(out + 4, text, n);
+}
+
 /* An Enhanced Packet Block: len bytes of pc->buf (may be 0) and an optional comment. With
- * text_off, the comment is space-padded to DLV_TEXT bytes and *text_off is where its text
- * starts, to be filled in later. */
+ * region_off, the comment is a delivery comment (dlv_region) and *region_off is where its
+ * region starts, to be rewritten later. */
 static void ng_packet(struct scen_pcap *pc, uint64_t t_ns, size_t len, const char *comment,
-                      uint64_t *text_off)
+                      uint64_t *region_off)
 {
     size_t clen = comment ? strlen(comment) : 0;
     if (clen > 0xFFFF)
         clen = 0xFFFF;
-    char padded[DLV_TEXT];
-    if (text_off) {
-        assert(comment && clen <= DLV_TEXT);
-        memset(padded, ' ', sizeof padded);
-        memcpy(padded, comment, clen);
-        comment = padded;
-        clen = DLV_TEXT;
-    }
-    size_t total = 32 + pad4(len) + (comment ? opt_size(clen) + 4 : 0);
+    assert(!region_off || (comment && clen <= DLV_TEXT));
+    size_t total = 32 + pad4(len) + (comment ? (region_off ? DLV_REGION : opt_size(clen)) + 4 : 0);
     assert(total % 4 == 0 && len <= SCEN_PCAP_SNAPLEN);   /* pcapng blocks are 32-bit aligned */
     unsigned char h[20], zero[4] = {0};
     put32(pc, NG_EPB);
@@ -212,9 +220,13 @@ static void ng_packet(struct scen_pcap *pc, uint64_t t_ns, size_t len, const cha
     put(pc, h, 20);
     put(pc, pc->buf, len);
     put(pc, zero, pad4(len) - len);
-    if (comment) {
-        if (text_off)
-            *text_off = put_offset(pc) + 4; /* after the option's code and length */
+    if (comment && region_off) {
+        unsigned char region[DLV_REGION];
+        dlv_region(region, comment);
+        *region_off = put_offset(pc);
+        put(pc, region, sizeof region);
+        put_opt(pc, NG_OPT_END, NULL, 0);
+    } else if (comment) {
         put_opt(pc, NG_OPT_COMMENT, comment, clen);
         put_opt(pc, NG_OPT_END, NULL, 0);
     }
@@ -336,8 +348,8 @@ static bool same_packet(const struct flight *a, const struct flight *b)
            a->sig == b->sig;
 }
 
-/* The comment's text, exactly DLV_TEXT bytes (space-padded, no NUL). */
-static void dlv_text(char out[DLV_TEXT], uint64_t sent, uint64_t at)
+/* The delivery comment's text (at most DLV_TEXT bytes and a NUL). */
+static void dlv_text(char out[DLV_TEXT + 1], uint64_t sent, uint64_t at)
 {
     char t[DLV_TEXT + 1];
     uint64_t d = at >= sent ? at - sent : 0;
@@ -350,16 +362,7 @@ static void dlv_text(char out[DLV_TEXT], uint64_t sent, uint64_t at)
     if (n < 0 || (size_t)n > DLV_TEXT)
         n = snprintf(t, sizeof t, "delivered");
     assert(n > 0 && (size_t)n <= DLV_TEXT);
-    memset(out, ' ', DLV_TEXT);
-    memcpy(out, t, (size_t)n);
-}
-
-static void dlv_fixed(char out[DLV_TEXT], const char *text)
-{
-    size_t n = strlen(text);
-    assert(n <= DLV_TEXT);
-    memset(out, ' ', DLV_TEXT);
-    memcpy(out, text, n);
+    memcpy(out, t, (size_t)n + 1);
 }
 
 /* Writes a frame of len bytes of pc->buf sent at t_ns with its delivery comment: known now
@@ -371,8 +374,7 @@ static void ng_frame(struct scen_pcap *pc, uint64_t t_ns, size_t len, const stru
     if (arrived)
         dlv_text(text, t_ns, arrived_ns);
     else
-        dlv_fixed(text, "delivery pending");
-    text[DLV_TEXT] = 0;
+        snprintf(text, sizeof text, "delivery pending");
     uint64_t off;
     ng_packet(pc, t_ns, len, text, &off);
     if (arrived)
@@ -412,9 +414,11 @@ void scen_pcap_delivered(void *ctx, const struct vmcisim_packet *pkt)
     while (i < pc->nfly && !same_packet(&pc->fly[i], &f))
         i++;
     if (i < pc->nfly) {
-        char text[DLV_TEXT];
+        char text[DLV_TEXT + 1];
+        unsigned char region[DLV_REGION];
         dlv_text(text, pc->fly[i].t_ns, pkt->time_ns);
-        patch(pc, pc->fly[i].off, text, DLV_TEXT);
+        dlv_region(region, text);
+        patch(pc, pc->fly[i].off, region, sizeof region);
         memmove(pc->fly + i, pc->fly + i + 1, (pc->nfly - i - 1) * sizeof *pc->fly);
         pc->nfly--;
     } else {
@@ -509,9 +513,9 @@ int scen_pcap_close(struct scen_pcap *pc)
         return -1;
     /* what is still in flight never arrived within the run (lost, or the run ended first) */
     for (size_t i = 0; i < pc->nfly; i++) {
-        char text[DLV_TEXT];
-        dlv_fixed(text, "not delivered by the end of the run");
-        patch(pc, pc->fly[i].off, text, DLV_TEXT);
+        unsigned char region[DLV_REGION];
+        dlv_region(region, "not delivered by the end of the run");
+        patch(pc, pc->fly[i].off, region, sizeof region);
     }
     out_flush(pc);
     int bad = pc->bad;
