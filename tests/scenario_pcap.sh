@@ -114,7 +114,7 @@ for want in "0.010100000,0,,vmcisim: suspend guest (cid 7)" "0.030100000,0,,vmci
             "0.000100000,88,1," "0.000100000,37,4,"; do
   grep -qF "$want" "$dir/ng.txt" || { echo "FAIL: pcapng, no record '$want' in:"; cat "$dir/ng.txt"; exit 1; }
 done
-[ "$(grep -c ',88,1,$' "$dir/ng.txt")" = "$(tshark -r "$dir/e2e.pcap" -Y 'vsock.op == 1' 2>/dev/null | wc -l)" ] || {
+[ "$(grep -c ',88,1,delivered at ' "$dir/ng.txt")" = "$(tshark -r "$dir/e2e.pcap" -Y 'vsock.op == 1' 2>/dev/null | wc -l)" ] || {
   echo "FAIL: pcapng and pcap disagree on the connect records"; exit 1; }
 "$tool" run --seed 8 --pcap "$dir/fail.pcapng" "$src/tests/scenario_broken.vmcis" >/dev/null || true
 tshark -r "$dir/fail.pcapng" -T fields -e frame.comment 2>/dev/null >"$dir/ngf.txt"
@@ -132,3 +132,59 @@ grep -q "^vmcisim: dg-drop src=[0-9]*:[0-9]* dst=[0-9]*:[0-9]* size=[0-9]* reaso
 [ "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/drop.out")" = "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/drop2.out")" ] || {
   echo "FAIL: writing the capture changed the run's hash"; exit 1; }
 echo "PASS: pcapng comments where datagrams were dropped, the hash unchanged"
+
+# Delivery times (docs/scenarios.md §10): in pcapng each frame's timestamp is its send time and
+# its comment says when it arrived. In clog.vmcis the guest is clogged for 50 ms from 0.1 ms
+# (docs/scenarios.md §6, "Holds and clogs": delayed, never lost): its WROTE notice and three
+# datagrams sent at 5.1 ms arrive at 50.1 ms, while the stream bytes sit in the queue pair at
+# once.
+"$tool" run --seed 2 --pcap "$dir/clog.pcapng" "$src/scenarios/clog.vmcis" >"$dir/clog.out"
+"$tool" run --seed 2 "$src/scenarios/clog.vmcis" >"$dir/clog2.out"
+tshark -r "$dir/clog.pcapng" -T fields -E separator=, -e frame.number -e frame.time_epoch \
+  -e vsock.src_cid -e vsock.dst_cid -e vsock.op -e frame.len -e frame.comment 2>/dev/null \
+  | sed 's/ *$//' >"$dir/clog.txt"
+cat >"$dir/clog-want.txt" <<'WANT'
+1,0.000100000,9,2,1,88,delivered at 0.000100000 (+0.000000000)
+2,0.000100000,2,9,1,88,delivered at 0.000100000 (+0.000000000)
+3,0.000100000,9,2,1,88,delivered at 0.000100000 (+0.000000000)
+4,0.000100000,2,9,1,88,delivered at 0.000100000 (+0.000000000)
+5,0.005100000,9,2,4,37,delivered at 0.005100000 (+0.000000000)
+6,0.005100000,9,2,3,88,delivered at 0.050100000 (+0.045000000)
+7,0.005100000,9,2,4,59,delivered at 0.050100000 (+0.045000000)
+8,0.005100000,9,2,4,59,delivered at 0.050100000 (+0.045000000)
+9,0.005100000,9,2,4,61,delivered at 0.050100000 (+0.045000000)
+10,0.050100000,2,9,4,35,delivered at 0.050100000 (+0.000000000)
+11,0.050100000,2,9,3,88,delivered at 0.050100000 (+0.000000000)
+WANT
+if ! diff -u "$dir/clog-want.txt" "$dir/clog.txt"; then
+  echo "FAIL: pcapng delivery times differ (diff above: - expected, + tshark)"; exit 1
+fi
+[ "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/clog.out")" = "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$dir/clog2.out")" ] || {
+  echo "FAIL: writing delivery times changed the run's hash"; exit 1; }
+# A dropped datagram never arrives: as many frames say so as the hypervisor dropped datagrams.
+ndrop=$(grep -c "^vmcisim: dg-drop " "$dir/drops.txt")
+nlost=$(tshark -r "$dir/drop.pcapng" -T fields -e frame.comment 2>/dev/null | grep -c "^not delivered by the end of the run *$")
+[ "$ndrop" -gt 0 ] && [ "$ndrop" = "$nlost" ] || {
+  echo "FAIL: $ndrop datagrams dropped but $nlost frames not delivered"; exit 1; }
+# vmci.lua reads the comments into fields
+mkdir -p "$dir/lua"
+cp "$dir/clog.pcapng" "$dir/drop.pcapng" "$dir/lua/"
+chmod 755 "$dir/lua"; chmod 644 "$dir/lua/"*
+HOME="$dir" $as_user tshark -X lua_script:"$dir/vmci.lua" -r "$dir/lua/clog.pcapng" -T fields \
+  -E separator=, -e frame.number -e vmci.type_name -e vmci.delivered -e vmci.transit \
+  -Y 'vmci.transit > 0.04' >"$dir/lua-clog.txt" 2>"$dir/lua-err.txt" || { cat "$dir/lua-err.txt"; exit 1; }
+cat >"$dir/lua-clog-want.txt" <<'WANT'
+6,WROTE,0.0501,0.045
+7,,0.0501,0.045
+8,,0.0501,0.045
+9,,0.0501,0.045
+WANT
+if ! diff -u "$dir/lua-clog-want.txt" "$dir/lua-clog.txt"; then
+  echo "FAIL: vmci.lua shows delivery times differently (diff above: - expected, + tshark)"; exit 1
+fi
+HOME="$dir" $as_user tshark -X lua_script:"$dir/vmci.lua" -r "$dir/lua/clog.pcapng" 2>/dev/null >"$dir/lua-clog-sum.txt"
+grep -qF "VMCI WROTE delivered +0.045000000s" "$dir/lua-clog-sum.txt" || {
+  echo "FAIL: vmci.lua's Info column lacks the delivery:"; cat "$dir/lua-clog-sum.txt"; exit 1; }
+nundel=$(HOME="$dir" $as_user tshark -X lua_script:"$dir/vmci.lua" -r "$dir/lua/drop.pcapng" -Y vmci.undelivered 2>/dev/null | wc -l)
+[ "$nundel" = "$ndrop" ] || { echo "FAIL: vmci.undelivered on $nundel frames, $ndrop dropped"; exit 1; }
+echo "PASS: pcapng frames carry their delivery time (held ones late, dropped ones never), read by vmci.lua"

@@ -90,9 +90,11 @@ static unsigned char *read_all(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     ck_assert_ptr_nonnull(f);
-    size_t cap = 1 << 20;
+    size_t cap = 4 << 20;
     unsigned char *b = malloc(cap);
+    ck_assert_ptr_nonnull(b);
     *n = fread(b, 1, cap, f);
+    ck_assert_uint_lt(*n, cap);
     fclose(f);
     return b;
 }
@@ -155,6 +157,99 @@ START_TEST(file_records_timestamps_and_splitting)
     free(b);
     unlink(path);
     ck_assert_ptr_null(scen_pcap_open("/nonexistent/dir/x.pcap"));
+}
+END_TEST
+
+/* The comments of a pcapng file's packet blocks, in order, each "<send ns> <text>" with the
+ * text's padding removed; returns how many. */
+static size_t ng_comments(const unsigned char *b, size_t n, char out[][96], size_t max)
+{
+    size_t off = 0, k = 0;
+    while (off + 12 <= n && k < max) {
+        uint32_t type = le32(b + off), len = le32(b + off + 4);
+        ck_assert_uint_ge(len, 12);
+        ck_assert_uint_le(off + len, n);
+        if (type == 6) {
+            uint64_t t = (uint64_t)le32(b + off + 12) << 32 | le32(b + off + 16);
+            uint32_t cap = le32(b + off + 20);
+            size_t o = off + 28 + ((cap + 3) & ~3u);
+            char text[80] = "";
+            while (o + 4 <= off + len - 4) {
+                uint32_t code = b[o] | b[o + 1] << 8, ol = b[o + 2] | b[o + 3] << 8;
+                if (code == 0)
+                    break;
+                if (code == 1) {
+                    ck_assert_uint_lt(ol, sizeof text);
+                    memcpy(text, b + o + 4, ol);
+                    text[ol] = 0;
+                    while (ol > 0 && text[ol - 1] == ' ')
+                        text[--ol] = 0;
+                }
+                o += 4 + ((ol + 3) & ~3u);
+            }
+            snprintf(out[k++], 96, "%llu %s", (unsigned long long)t, text);
+        }
+        off += len;
+    }
+    ck_assert_uint_eq(off, n);
+    return k;
+}
+
+START_TEST(pcapng_frames_say_when_they_arrived)
+{
+    /* docs/scenarios.md §10: a frame's timestamp is its send, its comment its arrival */
+    char path[] = "/tmp/vmcisim-pcap-XXXXXX.pcapng";
+    close(mkstemps(path, 7));
+    struct scen_pcap *pc = scen_pcap_open(path);
+    ck_assert_ptr_nonnull(pc);
+    unsigned char wrote[56], rst[56];
+    control_packet(wrote, 2, 1025, 1234, 5 /* WROTE */, 0);
+    control_packet(rst, 3, 1234, 1025, 7 /* RST */, 0);
+    /* a WROTE sent at 1 us, in flight */
+    struct vmcisim_packet a = pkt(1000, 3, 1025, 2, 1234, VMCISIM_PKT_CONTROL, 1);
+    a.hdr = wrote;
+    a.hdr_len = 56;
+    ck_assert_int_eq(scen_pcap_write(pc, &a), 0);
+    /* a RST that arrives (at 2 us) before its send is observed: handled in the sending call */
+    struct vmcisim_packet r = pkt(2000, 2, 1234, 3, 1025, VMCISIM_PKT_DISCONNECT, 1);
+    r.hdr = rst;
+    r.hdr_len = 56;
+    scen_pcap_delivered(pc, &r);
+    r.time_ns = 2500;
+    ck_assert_int_eq(scen_pcap_write(pc, &r), 0);
+    /* a datagram that never arrives */
+    struct vmcisim_packet d = pkt(3000, 4, 1100, 2, 2049, VMCISIM_PKT_PAYLOAD, 2);
+    d.payload = "ping";
+    d.payload_len = 4;
+    ck_assert_int_eq(scen_pcap_write(pc, &d), 0);
+    /* 2 MiB of stream data (32 frames, in the peer's queue as sent): the WROTE's frame is in
+     * the file, no longer in the writer's buffer, when it arrives */
+    static unsigned char data[2 << 20];
+    struct vmcisim_packet s = pkt(4000, 3, 1025, 2, 1234, VMCISIM_PKT_PAYLOAD, 1);
+    s.payload = data;
+    s.payload_len = sizeof data;
+    ck_assert_int_eq(scen_pcap_write(pc, &s), 0);
+    /* the same datagram's content from another port is another packet: no pairing */
+    struct vmcisim_packet other = d;
+    other.src_port = 1101;
+    other.time_ns = 40000;
+    scen_pcap_delivered(pc, &other);
+    a.time_ns = 51000;
+    scen_pcap_delivered(pc, &a);
+    ck_assert_int_eq(scen_pcap_close(pc), 0);
+
+    size_t n;
+    unsigned char *b = read_all(path, &n);
+    char c[40][96];
+    size_t k = ng_comments(b, n, c, 40);
+    ck_assert_uint_eq(k, 3 + 32);
+    ck_assert_str_eq(c[0], "1000 delivered at 0.000051000 (+0.000050000)");
+    ck_assert_str_eq(c[1], "2500 delivered at 0.000002000 (+0.000000000)");
+    ck_assert_str_eq(c[2], "3000 not delivered by the end of the run");
+    for (size_t i = 3; i < k; i++)
+        ck_assert_str_eq(c[i], "4000 delivered at 0.000004000 (+0.000000000)");
+    free(b);
+    unlink(path);
 }
 END_TEST
 
@@ -238,6 +333,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, payload_frame_matches_the_reference);
     tcase_add_test(tc, control_frame_carries_the_56_byte_packet);
     tcase_add_test(tc, file_records_timestamps_and_splitting);
+    tcase_add_test(tc, pcapng_frames_say_when_they_arrived);
     suite_add_tcase(s, tc);
     return tu_run_suite(s);
 }

@@ -35,6 +35,10 @@ struct vmcisim_config {
                                "vm=guest,-event=sched"). Every record is still hashed. NULL:
                                VMCISIM_TRACE_FILTER, else all. A filter that does not parse makes
                                vmcisim_create fail (EINVAL). */
+    int trace_payload;      /* data records of the readable trace show their first N payload
+                               bytes as hex and text, with the total length (at most 256;
+                               presentation only, never hashed). 0: the environment variable
+                               VMCISIM_TRACE_PAYLOAD, else none; negative: none. */
 };                      /* a zeroed struct is valid; more fields may be added after these */
 
 vmcisim    *vmcisim_create(const struct vmcisim_config *cfg);   /* NULL: all defaults */

@@ -44,6 +44,7 @@ struct run_opts {
     const char *pcap;
     const char *html;
     const char *trace_filter;
+    int trace_payload;
     int json;
     int realtime;
     long jobs;
@@ -89,6 +90,7 @@ static void run_usage(FILE *f)
     fprintf(f,
             "usage: vmcisim run [--seed N | --seeds A..B] [--check-determinism] [--trace FILE]\n"
             "                   [--trace-filter vm=NAME,proc=NAME,event=KIND,-event=KIND]\n"
+            "                   [--trace-payload[=N]]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
             "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D]\n"
             "                   [--coverage] [--swarm] FILE...\n"
@@ -121,7 +123,7 @@ static int bad_flag(const char *fmt, const char *arg)
 
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
-    "--seed", "--seeds", "--check-determinism", "--trace", "--trace-filter", "--pcap", "--html", "--json",
+    "--seed", "--seeds", "--check-determinism", "--trace", "--trace-filter", "--trace-payload", "--pcap", "--html", "--json",
     "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--sched", "--help",
 };
 
@@ -231,6 +233,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             sim_trace_filter_free(tf);
             o->trace_filter = val;
             i++;
+        } else if (strcmp(a, "--trace-payload") == 0) {
+            o->trace_payload = 16;
+        } else if (strncmp(a, "--trace-payload=", 16) == 0) {
+            if (parse_u64(a + 16, &u, 10) != 0 || u < 1 || u > SIM_TRACE_PAYLOAD_MAX)
+                return bad_flag("--trace-payload= expects a byte count in 1..256, got '%s'",
+                                a + 16);
+            o->trace_payload = (int)u;
         } else if (strcmp(a, "--failures-only") == 0) {
             o->failures_only = 1;
         } else if (strcmp(a, "--realtime") == 0) {
@@ -477,7 +486,8 @@ static void run_job(const struct cli_run *c, struct job *j)
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
     struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched,
-                               .swarm = c->o.swarm, .trace_filter = c->o.trace_filter};
+                               .swarm = c->o.swarm, .trace_filter = c->o.trace_filter,
+                               .trace_payload = c->o.trace_payload};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);
         ro.trace_path = trace;

@@ -189,8 +189,10 @@ static int exec_sock(struct scen_inst *in, const struct scen_stmt *st)
     int err;
     switch (st->op) {
     case OP_SOCKET:
+        sim_trace_name_next_fd(in->proc->varnames[st->dst]); /* the trace says `s`, not a number */
         rc = vmci_socket(VMCISock_GetAFValue(), st->sock_type, 0);
         err = errno;
+        sim_trace_name_next_fd(NULL);
         if (rc >= 0)
             in->fds[st->dst] = (int)rc;
         return scen_expect(in, st, rc, err, NULL, 0, NULL);
@@ -210,8 +212,10 @@ static int exec_sock(struct scen_inst *in, const struct scen_stmt *st)
         rc = vmci_listen(fd, (int)st->num);
         return scen_expect(in, st, rc, errno, NULL, 0, NULL);
     case OP_ACCEPT:
+        sim_trace_name_next_fd(in->proc->varnames[st->dst]);
         rc = vmci_accept(fd, (struct sockaddr *)&sa, &salen);
         err = errno;
+        sim_trace_name_next_fd(NULL);
         if (rc >= 0) {
             in->fds[st->dst] = (int)rc;
             scen_count(in, C_ACCEPTED, 1);

@@ -715,6 +715,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     struct vmcisim_config cfg = {.seed = o->seed, .realtime = o->realtime,
                                  .trace_path = o->trace_path, .sched = o->sched,
                                  .trace_filter = o->trace_filter,
+                                 .trace_payload = o->trace_payload,
                                  .cost = sc->has_cost ? &sc->cost : NULL};
     if (!run.inst || !run.vms || !run.proc_done || !run.marks || !run.on || !tl.v) {
         scen_fail(&run, 1, "memory for the run", "none", NULL);
@@ -744,8 +745,10 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
         goto out;
     }
     run.pcap = pc;
-    if (pc)
+    if (pc) {
         sim_set_trace_tap(run.sim, pcap_trace_tap, pc);
+        sim_set_delivery_observer(run.sim, scen_pcap_delivered, pc);
+    }
     struct observers obs = {pc, run.html};
     if (pc || run.html)
         vmcisim_set_packet_observer(run.sim, observe_packet, &obs);

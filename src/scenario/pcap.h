@@ -35,6 +35,9 @@ int scen_pcap_note(struct scen_pcap *pc, uint64_t t_ns, const char *text);
 int scen_pcap_close(struct scen_pcap *pc);
 /* A vmcisim_packet_fn whose ctx is a struct scen_pcap. */
 void scen_pcap_observer(void *ctx, const struct vmcisim_packet *pkt);
+/* The delivery observer (sim_set_delivery_observer) of a pcapng capture: the packet arrived
+ * now; the comment of its frame says so ("delivered at S (+D)"). Classic pcap: nothing. */
+void scen_pcap_delivered(void *ctx, const struct vmcisim_packet *pkt);
 
 /* The 24-byte global header, and one frame (vsockmon header + transport header + payload)
  * built into out; returns the frame length (0 if cap is too small). */

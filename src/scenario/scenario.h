@@ -44,6 +44,7 @@ struct scen_run_opts {
     const char *pcap_path;    /* LINKTYPE_VSOCK capture file, or NULL */
     const char *html_path;    /* the run as a sequence diagram (self-contained HTML), or NULL */
     const char *trace_filter; /* what the readable trace shows (vmcisim_config.trace_filter) */
+    int trace_payload;        /* payload bytes data records show (vmcisim_config.trace_payload) */
     const char *sched;        /* deterministic scheduler ("random", "pct:3"); NULL: default */
     int swarm;                /* draw a fault profile from the seed (docs/finding-bugs.md) */
     /* vmcisim serve (docs/bridge.md): runs until serve_stop_fd is readable, or with

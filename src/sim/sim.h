@@ -158,6 +158,7 @@ struct sim_thread {
     /* idle wait (sim_idle_begin): valid while idle_epoch equals the world's */
     const char *idle_what;
     uint64_t idle_epoch;
+    char fd_name_next[SIM_NAME_MAX]; /* the script's name for the next descriptor (trace.c) */
 };
 
 /* The calling simulated thread, or NULL on a thread the simulator did not spawn. */
@@ -252,10 +253,44 @@ void sim_trace(vmcisim *sim, const char *event, const char *fmt, ...)
 /* The same, attributed to a given VM instead of the caller (hypervisor-side events). */
 void sim_trace_vm(vmcisim *sim, const vmcisim_vm *vm, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Presentation in a record (trace.c): the readable trace shows what lies between SIM_TR_SHOW
+ * and SIM_TR_END, which is never hashed; what lies between SIM_TR_HIDE and SIM_TR_END is hashed
+ * (and given to taps) but not shown. Only sim_trace_rich reads the markers, so the hashed
+ * record is the one plain formatting gives without the shown parts. E.g.
+ * "state=" SIM_TR_HIDE "7" SIM_TR_END SIM_TR_SHOW "CLOSE" SIM_TR_END: hashed "state=7",
+ * shown "state=CLOSE". */
+#define SIM_TR_SHOW "\x01"
+#define SIM_TR_HIDE "\x02"
+#define SIM_TR_END "\x03"
+void sim_trace_rich(vmcisim *sim, const char *event, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Records are formatted at all (false: a realtime run without a trace or tap only counts
+ * them, so callers may skip preparing their arguments). */
+bool sim_trace_formats(const vmcisim *sim);
+/* How many payload bytes data records show (vmcisim_config.trace_payload; 0: none, or no
+ * readable trace). At most SIM_TRACE_PAYLOAD_MAX: a record is formatted on the caller's stack,
+ * which may be a program thread's small one. */
+#define SIM_TRACE_PAYLOAD_MAX 256
+size_t sim_trace_payload_max(const vmcisim *sim);
+/* The script's names (presentation only): the next descriptor the calling thread opens is
+ * called `name` in the readable trace (NULL or "": none). The descriptor table takes the name
+ * with sim_trace_take_fd_name (false: none pending) when it opens the descriptor. */
+void sim_trace_name_next_fd(const char *name);
+bool sim_trace_take_fd_name(char out[SIM_NAME_MAX]);
+/* A number the readable trace shows by its name (a state, a type): "7" hashed, "CLOSE" shown;
+ * just the number when name is NULL. For a "%s" of a sim_trace_rich record. */
+#define SIM_TR_NUM_MAX 64
+const char *sim_tr_num(char buf[SIM_TR_NUM_MAX], long long v, const char *name);
 
 /* Report a packet to the world's observer, if any (time_ns is filled in here). */
 void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt);
 bool sim_observe_packet_wanted(const vmcisim *sim);
+/* The other end: a packet the observer saw sent reached its destination's transport (the same
+ * fields as at the send; time_ns is filled in here). For captures that show when each packet
+ * arrived. Nothing hashed changes. Set before vmcisim_run; NULL removes it. */
+void sim_set_delivery_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx);
+bool sim_observe_delivery_wanted(const vmcisim *sim);
+void sim_observe_delivery(vmcisim *sim, struct vmcisim_packet *pkt);
 
 /* ---- event-loop threads ----------------------------------------------------------------------
  * A kernel thread that runs callbacks: deferred work posted to it and timers. In realtime mode it

@@ -146,6 +146,12 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
         return NULL;
     }
     sim->cfg.trace_filter = NULL;   /* parsed: the caller's string need not outlive the call */
+    long payload = sim->cfg.trace_payload;
+    if (payload == 0 && getenv("VMCISIM_TRACE_PAYLOAD"))
+        payload = strtol(getenv("VMCISIM_TRACE_PAYLOAD"), NULL, 10);
+    sim->trace_payload = payload <= 0                   ? 0
+                         : payload > SIM_TRACE_PAYLOAD_MAX ? SIM_TRACE_PAYLOAD_MAX
+                                                           : (size_t)payload;
     if (sched_policy_init(sim, sim->cfg.sched) != 0 || sched_pin_init(sim) != 0) {
         sim_trace_filter_free(sim->trace_filter);
         pthread_cond_destroy(&sim->main_cv);
@@ -471,6 +477,22 @@ void sim_observe_packet(vmcisim *sim, struct vmcisim_packet *pkt)
         return;
     pkt->time_ns = sim_now(sim);
     sim->pkt_fn(sim->pkt_ctx, pkt);
+}
+
+void sim_set_delivery_observer(vmcisim *sim, vmcisim_packet_fn fn, void *ctx)
+{
+    sim->dlv_fn = fn;
+    sim->dlv_ctx = ctx;
+}
+
+bool sim_observe_delivery_wanted(const vmcisim *sim) { return sim->dlv_fn != NULL; }
+
+void sim_observe_delivery(vmcisim *sim, struct vmcisim_packet *pkt)
+{
+    if (!sim->dlv_fn)
+        return;
+    pkt->time_ns = sim_now(sim);
+    sim->dlv_fn(sim->dlv_ctx, pkt);
 }
 
 void vmcisim_get_stats(const vmcisim *sim, struct vmcisim_stats *out)

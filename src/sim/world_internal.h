@@ -101,6 +101,7 @@ struct vmcisim {
     void *trace_tap_ctx;
     uint64_t trace_hash;
     uint64_t trace_count;
+    size_t trace_payload;                /* payload bytes data records show (presentation) */
     bool destroying;
 
     /* process model: wait queues of program mutexes/conds/semaphores (proc.c, addrwait.c) */
@@ -115,6 +116,8 @@ struct vmcisim {
     /* packet observer (pcap) */
     vmcisim_packet_fn pkt_fn;
     void *pkt_ctx;
+    vmcisim_packet_fn dlv_fn;        /* sees packets arrive (sim_set_delivery_observer) */
+    void *dlv_ctx;
 };
 
 /* sched.c */

@@ -137,8 +137,12 @@ int vmci_socket(int domain, int type, int protocol)
                 vsock_release(sk);
                 vsock_put(sk);
             } else {
-                vsock_trace(sk, "sock-create", "type=%d fd=%d", base,
-                            fdtab_trace_id(c.proc, rc));
+                char ty[SIM_TR_NUM_MAX], fdb[FDTAB_TRACE_FD_MAX];
+                vsock_trace(sk, "sock-create", "type=%s fd=%s",
+                            sim_tr_num(ty, base, base == SOCK_STREAM  ? "STREAM"
+                                                 : base == SOCK_DGRAM ? "DGRAM"
+                                                                      : "SEQPACKET"),
+                            fdtab_trace_fd(c.proc, fdtab_trace_id(c.proc, rc), fdb));
             }
         }
     }
@@ -240,8 +244,10 @@ int vmci_accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
                     vsock_release(child);
                     vsock_put(child);
                 } else {
-                    vsock_trace(child, "accepted", "fd=%d remote=%u:%u",
-                                fdtab_trace_id(c.proc, rc), child->remote.svm_cid,
+                    char fdb[FDTAB_TRACE_FD_MAX];
+                    vsock_trace(child, "accepted", "fd=%s remote=%u:%u",
+                                fdtab_trace_fd(c.proc, fdtab_trace_id(c.proc, rc), fdb),
+                                child->remote.svm_cid,
                                 child->remote.svm_port);
                 }
             }
@@ -305,6 +311,8 @@ static long do_send(int fd, const void *buf, size_t len, int flags, const struct
         if (rc == 0)
             rc = vsock_op_send(sk, buf, len, flags, valid ? &a : NULL, given, valid);
     }
+    c.data = buf;
+    c.data_len = len;
     rc = call_end(&c, op, fd, rc);
     if (rc < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
         /* §2.7: Linux sends SIGPIPE to the sender, then the call fails with EPIPE */
@@ -342,6 +350,8 @@ static long do_recv(int fd, void *buf, size_t len, int flags, struct sockaddr *f
                 rc = -EFAULT;
         }
     }
+    c.data = buf;
+    c.data_len = len;
     return call_end(&c, op, fd, rc);
 }
 

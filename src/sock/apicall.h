@@ -21,7 +21,14 @@ struct call {
     struct vfile *file; /* the open file a lookup took a reference to (dropped by call_end) */
     int fdid;           /* its descriptor's id for the trace, -1 before a lookup */
     bool rc_is_fd;      /* the result is a new descriptor: the trace shows its id */
+    const void *data;   /* a data call's buffer (the caller's memory), data_len bytes: the
+                           readable trace may show the first bytes moved (--trace-payload) */
+    size_t data_len;
 };
+
+/* The presentation of a data call's payload: at most SIM_TRACE_PAYLOAD_MAX bytes as hex and as
+ * text. */
+#define CALL_DATA_SHOWN_MAX (3 * SIM_TRACE_PAYLOAD_MAX + 64)
 
 /* Who is calling: 0 (inside the world from then on), or -EPERM for a thread the simulator did
  * not spawn (a simulated descriptor means nothing to it: handing the placeholder to the C

@@ -35,8 +35,12 @@ int vmcisim_fd_dup(int oldfd, int newfd, int minfd, bool cloexec, const char *op
         rc = -EINVAL; /* F_DUPFD: arg beyond RLIMIT_NOFILE (VSOCK_FD_MAX stands in for it) */
     else
         rc = fdtab_dup(c.proc, oldfd, newfd, minfd, cloexec);
-    if (rc >= 0)
-        sim_trace(c.sim, "fd-dup", "op=%s old=%d new=%d", op, c.fdid, fdtab_trace_id(c.proc, rc));
+    if (rc >= 0) {
+        char ob[FDTAB_TRACE_FD_MAX], nb[FDTAB_TRACE_FD_MAX];
+        sim_trace_rich(c.sim, "fd-dup", "op=%s old=%s new=%s", op,
+                       fdtab_trace_fd(c.proc, c.fdid, ob),
+                       fdtab_trace_fd(c.proc, fdtab_trace_id(c.proc, rc), nb));
+    }
     c.rc_is_fd = true;
     return (int)call_end(&c, op, oldfd, rc);
 }

@@ -10,7 +10,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -81,6 +83,11 @@ struct fdtab {
     int *by_id;        /* id -> real number, -1 when free; iterated in id order (determinism) */
     int idcap;
     struct vfile *files; /* every file this process opened that is still alive */
+    /* The script's names of ids for the readable trace (presentation only): made on the first
+     * name, kept after close (the close record still names it), replaced when the id is
+     * handed out again. */
+    char (*names)[SIM_NAME_MAX];
+    int namecap;
 };
 
 static struct fdtab *tab(sim_proc *p, bool create)
@@ -179,6 +186,50 @@ void vfile_put(struct vfile *f)
         file_free(f);
 }
 
+/* The id is handed out: it takes the name the script gave the next descriptor of the calling
+ * thread, or loses the one an earlier descriptor with this id had. A socket named this way is
+ * named in its own records too, as "process.name". No room for names: no names. */
+static void name_id(sim_proc *p, struct fdtab *t, int id, struct vfile *f)
+{
+    char name[SIM_NAME_MAX];
+    bool named = sim_trace_take_fd_name(name);
+    if (named && id >= t->namecap) {
+        int cap = t->namecap ? t->namecap : 16;
+        while (cap <= id)
+            cap *= 2;
+        char(*n)[SIM_NAME_MAX] = vmcisim_realloc(t->names, (size_t)cap * sizeof *n);
+        if (!n)
+            return;
+        memset(n + t->namecap, 0, (size_t)(cap - t->namecap) * sizeof *n);
+        t->names = n;
+        t->namecap = cap;
+    }
+    if (id < t->namecap)
+        memcpy(t->names[id], named ? name : "", named ? SIM_NAME_MAX : 1);
+    if (named && f->kind == VF_SOCKET)
+        snprintf(f->sk->trace_name, sizeof f->sk->trace_name, "%s.%s", p->name, name);
+}
+
+const char *fdtab_trace_name(sim_proc *p, int trace_id)
+{
+    struct fdtab *t = p ? tab(p, false) : NULL;
+    int id = trace_id - VSOCK_FD_BASE;
+    if (!t || id < 0 || id >= t->namecap || !t->names[id][0])
+        return NULL;
+    return t->names[id];
+}
+
+const char *fdtab_trace_fd(sim_proc *p, int trace_id, char buf[FDTAB_TRACE_FD_MAX])
+{
+    const char *name = fdtab_trace_name(p, trace_id);
+    if (name)
+        snprintf(buf, FDTAB_TRACE_FD_MAX, SIM_TR_SHOW "%s(" SIM_TR_END "%d" SIM_TR_SHOW
+                 ")" SIM_TR_END, name, trace_id);
+    else
+        snprintf(buf, FDTAB_TRACE_FD_MAX, "%d", trace_id);
+    return buf;
+}
+
 /* Put file f (the caller's reference becomes the descriptor's) at real number fd, which the
  * caller has reserved with a placeholder. */
 static int bind_fd(sim_proc *p, int fd, struct vfile *f, bool cloexec)
@@ -191,6 +242,7 @@ static int bind_fd(sim_proc *p, int fd, struct vfile *f, bool cloexec)
         return id;
     t->ent[fd] = (struct fdent){.f = f, .id = id, .cloexec = cloexec};
     reg_set_kind(fd, f);
+    name_id(p, t, id, f);
     return fd;
 }
 
@@ -370,8 +422,9 @@ void fdtab_close_all(sim_proc *p)
         struct vfile *f = unbind_fd(t, fd);
         reg_clear(fd);
         REAL(close)(fd);
+        char fdb[FDTAB_TRACE_FD_MAX];
         if (f->kind == VF_SOCKET)
-            vsock_trace(f->sk, "exit-close", "fd=%d", VSOCK_FD_BASE + i);
+            vsock_trace(f->sk, "exit-close", "fd=%s", fdtab_trace_fd(p, VSOCK_FD_BASE + i, fdb));
         vfile_put(f);
     }
     /* files still referenced were held by calls of the process's threads, which ended without
@@ -383,6 +436,7 @@ void fdtab_close_all(sim_proc *p)
     }
     free(t->ent);
     free(t->by_id);
+    free(t->names);
     free(t);
     p->fdtab = NULL;
 }

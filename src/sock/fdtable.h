@@ -77,5 +77,10 @@ int fdtab_set_cloexec(sim_proc *p, int fd, bool on);     /* 0 or -EBADF */
 /* The deterministic id of fd for the trace (fd itself when it is not a simulated one). */
 int fdtab_trace_id(sim_proc *p, int fd);
 void fdtab_close_all(sim_proc *p);                        /* process exit */
+/* The name the script gave descriptor trace_id of p (sim_trace_name_next_fd), or NULL. */
+const char *fdtab_trace_name(sim_proc *p, int trace_id);
+/* trace_id for a sim_trace_rich record: "67108864", or shown as "s(67108864)" when named. */
+#define FDTAB_TRACE_FD_MAX (SIM_NAME_MAX + 32)
+const char *fdtab_trace_fd(sim_proc *p, int trace_id, char buf[FDTAB_TRACE_FD_MAX]);
 
 #endif

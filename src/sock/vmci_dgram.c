@@ -37,6 +37,17 @@ static bool allow_peer(struct vsock *sk, uint32_t peer_cid)
 static int dgram_recv_cb(void *client_data, struct vmci_datagram *dg)
 {
     struct vsock *sk = client_data;
+    if (sim_observe_delivery_wanted(sk->sw->sim)) {
+        /* it reached the socket (whatever the socket then does with it): the fields the
+         * send's observation had, so a capture can pair them */
+        struct vmcisim_packet obs = {
+            .src_cid = dg->src.context, .src_port = dg->src.resource,
+            .dst_cid = dg->dst.context, .dst_port = dg->dst.resource,
+            .op = VMCISIM_PKT_PAYLOAD, .sock_type = SOCK_DGRAM, .hdr = dg,
+            .hdr_len = (uint32_t)sizeof *dg, .payload = VMCI_DG_PAYLOAD(dg),
+            .payload_len = (uint32_t)dg->payload_size};
+        sim_observe_delivery(sk->sw->sim, &obs);
+    }
     if (!allow_peer(sk, dg->src.context)) {
         vsock_trace(sk, "dgram-drop", "why=restricted-peer src=%u:%u", dg->src.context,
                     dg->src.resource);

@@ -180,7 +180,9 @@ static void handle_detach(struct vsock *sk, const char *why)
             sk->state = VS_CLOSE;
         }
     }
-    vsock_trace(sk, "peer-detach", "why=%s state=%d unread=%lld", why, sk->state,
+    char st[SIM_TR_NUM_MAX];
+    vsock_trace(sk, "peer-detach", "why=%s state=%s unread=%lld", why,
+                sim_tr_num(st, sk->state, vsock_state_name(sk->state)),
                 (long long)(data > 0 ? data : 0));
     vsock_wake(sk);
 }
@@ -381,7 +383,8 @@ static void connect_failed(struct vsock *sk, const struct vst_packet *pkt, int e
     sk->ss = SS_UNCONNECTED;
     sk->err = err;
     vsock_cancel_timer(sk, &sk->connect_timer);
-    vsock_trace(sk, "connect-failed", "errno=%d", err);
+    char en[SIM_TR_NUM_MAX];
+    vsock_trace(sk, "connect-failed", "errno=%s", sim_tr_num(en, err, strerrorname_np(err)));
     vsock_wake(sk);
 }
 
@@ -460,7 +463,11 @@ static void recv_connected(struct vsock *sk, const struct vst_packet *pkt)
     case VST_PKT_SHUTDOWN:
         if (pkt->u.mode & VS_SHUTDOWN_MASK) {
             sk->peer_shutdown |= (int)(pkt->u.mode & VS_SHUTDOWN_MASK);
-            vsock_trace(sk, "peer-shutdown", "mode=%llu", (unsigned long long)pkt->u.mode);
+            static const char *const modes[] = {NULL, "RCV", "SEND", "RCV|SEND"};
+            char md[SIM_TR_NUM_MAX];
+            vsock_trace(sk, "peer-shutdown", "mode=%s",
+                        sim_tr_num(md, (long long)pkt->u.mode,
+                                   pkt->u.mode <= 3 ? modes[pkt->u.mode] : NULL));
             vsock_wake(sk);
         }
         return;
@@ -573,6 +580,15 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     sim_trace(sim, "pkt-recv", "type=%s src=%u:%u dst=%u:%u u=%llu", pkt_type_name(pkt->type),
               pkt->dg.src.context, pkt->src_port, pkt->dg.dst.context, pkt->dst_port,
               (unsigned long long)pkt->u.size);
+    if (sim_observe_delivery_wanted(sim)) {
+        /* the fields the send's observation had, so a capture can pair them */
+        struct vmcisim_packet obs = {
+            .src_cid = pkt->dg.src.context, .src_port = pkt->src_port,
+            .dst_cid = pkt->dg.dst.context, .dst_port = pkt->dst_port,
+            .op = pkt_capture_op(pkt->type), .sock_type = SOCK_STREAM, .hdr = pkt,
+            .hdr_len = sizeof *pkt};
+        sim_observe_delivery(sim, &obs);
+    }
     if (pkt->type >= VST_PKT_MAX) {
         send_pkt(ctx, pkt->dg.src.context, pkt->src_port, pkt->dst_port, VST_PKT_INVALID, NULL);
         return 0;

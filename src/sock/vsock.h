@@ -43,6 +43,9 @@ enum {
 struct vsock;
 struct vsock_ctx;
 
+/* The name of a VS_* state for the readable trace, or NULL. */
+const char *vsock_state_name(int state);
+
 /* Linux's sock_type_connectible: stream and seqpacket share the bind table, listen and accept
  * (af_vsock.c); only a transport's seqpacket support differs, and VMCI has none. */
 static inline bool vsock_type_connectible(int type)
@@ -111,6 +114,8 @@ struct vsock_list {
 
 struct vsock {
     uint32_t id;                 /* sequential per world, for the trace */
+    char trace_name[2 * SIM_NAME_MAX]; /* "process.name" the script gave it, for the readable
+                                          trace only, or "" */
     int refs;
     struct sock_world *sw;
     struct vsock_ctx *ctx;       /* the context (VM or host) the socket lives in */

@@ -24,6 +24,8 @@ bool vsock_addr_bound(const struct sockaddr_vm *a) { return a->svm_port != VMADD
 
 bool vsock_is_host(const struct vsock *sk) { return sk->ctx->vm->is_host; }
 
+/* Records about a socket name it by its id, shown with the script's name when it has one;
+ * fmt may carry presentation (sim_trace_rich). */
 void vsock_trace(struct vsock *sk, const char *event, const char *fmt, ...)
 {
     char args[512];
@@ -31,7 +33,25 @@ void vsock_trace(struct vsock *sk, const char *event, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    sim_trace(sk->sw->sim, event, "sock=%u %s", sk->id, args);
+    if (sk->trace_name[0])
+        sim_trace_rich(sk->sw->sim, event,
+                       "sock=" SIM_TR_SHOW "%s(" SIM_TR_END "%u" SIM_TR_SHOW ")" SIM_TR_END " %s",
+                       sk->trace_name, sk->id, args);
+    else
+        sim_trace_rich(sk->sw->sim, event, "sock=%u %s", sk->id, args);
+}
+
+const char *vsock_state_name(int state)
+{
+    switch (state) {
+    case 0: return "NEW"; /* never set: a socket not yet connecting or listening */
+    case VS_ESTABLISHED: return "ESTABLISHED";
+    case VS_SYN_SENT: return "SYN_SENT";
+    case VS_CLOSE: return "CLOSE";
+    case VS_LISTEN: return "LISTEN";
+    case VS_CLOSING: return "CLOSING";
+    default: return NULL;
+    }
 }
 
 /* ---- lifetime ------------------------------------------------------------------------------ */
@@ -323,7 +343,8 @@ void vsock_release(struct vsock *sk)
     if (sk->released)
         return;
     sk->released = true;
-    vsock_trace(sk, "sock-release", "state=%d", sk->state);
+    char st[SIM_TR_NUM_MAX];
+    vsock_trace(sk, "sock-release", "state=%s", sim_tr_num(st, sk->state, vsock_state_name(sk->state)));
     vsock_remove_bound(sk);
     vsock_remove_connected(sk);
     vsock_cancel_timer(sk, &sk->connect_timer);

@@ -12,7 +12,14 @@
 -- Filter fields: vmci.type, vmci.type_name, vmci.proto, vmci.src_port, vmci.dst_port,
 -- vmci.size, vmci.mode, vmci.qp_handle.context, vmci.qp_handle.resource, vmci.wait.generation,
 -- vmci.wait.offset, vmci.dg.dst.context, vmci.dg.dst.resource, vmci.dg.src.context,
--- vmci.dg.src.resource, vmci.dg.payload_size.
+-- vmci.dg.src.resource, vmci.dg.payload_size, vmci.delivered, vmci.transit, vmci.undelivered.
+--
+-- Delivery times: in a pcapng capture from `vmcisim run --pcap x.pcapng` a frame's timestamp is
+-- when the packet was sent, and its comment says when it reached the other end ("delivered at
+-- 0.000150000 (+0.000050000)", or "not delivered by the end of the run"). This script turns
+-- that into fields: vmci.delivered (simulated seconds), vmci.transit (seconds in flight),
+-- vmci.undelivered (true for a packet that never arrived), and ends the Info column with
+-- "delivered +0.000050000s". Filter `vmci.transit > 0.001` for late packets.
 
 local vmci = Proto("vmci", "VMCI transport (vmcisim)")
 
@@ -42,7 +49,12 @@ f.qp_res = ProtoField.uint32("vmci.qp_handle.resource", "Queue-pair handle resou
 f.wait_gen = ProtoField.uint64("vmci.wait.generation", "Wait generation", base.DEC)
 f.wait_off = ProtoField.uint64("vmci.wait.offset", "Wait offset", base.DEC)
 
+f.delivered = ProtoField.double("vmci.delivered", "Delivered at (simulated seconds)")
+f.transit = ProtoField.double("vmci.transit", "Time in flight (seconds)")
+f.undelivered = ProtoField.bool("vmci.undelivered", "Not delivered by the end of the run")
+
 local f_trans = Field.new("vsock.trans")
+local f_comment = Field.new("frame.comment")
 local f_trans_len = Field.new("vsock.trans_len")
 
 local VSOCKMON_HDR = 32
@@ -105,7 +117,29 @@ local function control_packet(tvb, pinfo, tree, off)
   pinfo.cols.info:append(" VMCI " .. name .. detail)
 end
 
-function vmci.dissector(tvb, pinfo, tree)
+-- The delivery comment vmcisim writes on each frame of a pcapng capture.
+local function delivery(pinfo, tree)
+  for _, c in ipairs({ f_comment() }) do
+    local text = tostring(c.value)
+    local at, transit = text:match("^delivered at (%d+%.%d+) %(%+(%d+%.%d+)%)")
+    if not transit then transit = text:match("^delivered %(%+(%d+%.%d+)%)") end
+    if transit then
+      local sub = tree:add(vmci, "VMCI delivery: +" .. transit .. " s in flight")
+      if at then sub:add(f.delivered, tonumber(at)):set_generated() end
+      sub:add(f.transit, tonumber(transit)):set_generated()
+      pinfo.cols.info:append(" delivered +" .. transit .. "s")
+      return
+    end
+    if text:match("^not delivered by the end of the run") then
+      local sub = tree:add(vmci, "VMCI delivery: never")
+      sub:add(f.undelivered, true):set_generated()
+      pinfo.cols.info:append(" (not delivered)")
+      return
+    end
+  end
+end
+
+local function transport(tvb, pinfo, tree)
   local trans = f_trans()
   local tlen = f_trans_len()
   if not trans or not tlen or trans.value ~= TRANS_NO_INFO then return end
@@ -121,6 +155,11 @@ function vmci.dissector(tvb, pinfo, tree)
       tvb(VSOCKMON_HDR, 4):le_uint(), tvb(VSOCKMON_HDR + 4, 4):le_uint(),
       tostring(tvb(VSOCKMON_HDR + 16, 8):le_uint64())))
   end
+end
+
+function vmci.dissector(tvb, pinfo, tree)
+  transport(tvb, pinfo, tree)
+  delivery(pinfo, tree)
 end
 
 register_postdissector(vmci)
