@@ -78,6 +78,7 @@ void sim_timer_arm(sim_loop *l, sim_timer *t, uint64_t deadline)
 struct post {
     sim_timer t;
     void (*fn)(void *);
+    void (*drop)(void *);
     void *arg;
 };
 
@@ -90,7 +91,7 @@ static void post_cb(sim_timer *t)
     fn(arg);
 }
 
-int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
+int sim_loop_post(sim_loop *l, void (*fn)(void *), void (*drop)(void *), void *arg)
 {
     if (l->dead)
         return -1;
@@ -99,6 +100,7 @@ int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
         return -1;
     sim_timer_init(&p->t, post_cb);
     p->fn = fn;
+    p->drop = drop;
     p->arg = arg;
     sim_timer_arm(l, &p->t, sim_now(l->sim));
     return 0;
@@ -211,8 +213,12 @@ void sim_loop_kill(sim_loop *l)
     while (l->timers.len) {
         sim_timer *t = timer_of(l->timers.a[l->timers.len - 1]);
         sim_heap_remove(&l->timers, &t->hn);
-        if (t->cb == post_cb)
-            free(t);
+        if (t->cb == post_cb) {
+            struct post *p = (struct post *)t;
+            if (p->drop)
+                p->drop(p->arg);
+            free(p);
+        }
     }
     if (l->sim->realtime) {
         l->thread->killed = true;
@@ -232,9 +238,12 @@ void sim_loop_free(sim_loop *l)
 {
     for (size_t i = 0; i < l->timers.len; i++) {
         sim_timer *t = timer_of(l->timers.a[i]);
-        if (t->cb == post_cb)
-            free(t);
-        else
+        if (t->cb == post_cb) {
+            struct post *p = (struct post *)t;
+            if (p->drop)
+                free(p->arg); /* the layers it points into are gone: see sim_loop_post */
+            free(p);
+        } else
             t->hn.idx = SIM_HEAP_NONE;
     }
     sim_heap_free(&l->timers);

@@ -308,8 +308,11 @@ void sim_timer_init(sim_timer *t, void (*cb)(sim_timer *t));
 void sim_timer_arm(sim_loop *l, sim_timer *t, uint64_t deadline);   /* re-arms if armed */
 void sim_timer_cancel(sim_timer *t);
 bool sim_timer_armed(const sim_timer *t);
-/* Run fn(arg) soon on the loop's thread (one allocation; returns -1 if it failed). */
-int sim_loop_post(sim_loop *l, void (*fn)(void *arg), void *arg);
+/* Run fn(arg) soon on the loop's thread (one allocation; returns -1 if it failed). If the loop
+ * is killed first (its VM powered off), drop(arg) runs instead, inside the world, to release
+ * what arg holds. At world teardown the layers arg may point into are already gone, so the
+ * loop then frees arg itself with free(): with a drop, arg must be one heap block. */
+int sim_loop_post(sim_loop *l, void (*fn)(void *arg), void (*drop)(void *arg), void *arg);
 /* Used by world teardown only. */
 void sim_loop_free(sim_loop *l);
 

@@ -519,6 +519,14 @@ static void process_pkt(void *arg)
     free(w);
 }
 
+/* The kernel worker died (power-off) before it ran process_pkt: the packet goes with it. */
+static void drop_pkt(void *arg)
+{
+    struct pkt_work *w = arg;
+    vsock_put(w->sk);
+    free(w);
+}
+
 /* ---- reader targets above one byte (§4.7) ------------------------------------------------------
  * WROTE goes out when a queue turns non-empty. A reader that waits for more than what is queued
  * (SO_RCVLOWAT in poll) would then never hear of the bytes that follow, so it tells the writer its
@@ -634,7 +642,7 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     w->sk = sk;
     memcpy(&w->pkt, pkt, sizeof w->pkt);
     vsock_hold(sk);
-    if (sim_loop_post(ctx->vm->kworker, process_pkt, w) != 0) {
+    if (sim_loop_post(ctx->vm->kworker, process_pkt, drop_pkt, w) != 0) {
         vsock_put(sk);
         free(w);
     }
