@@ -21,9 +21,12 @@
 #   6 sock        src/sock/: the socket core, its transports and the user-facing calls
 #   7 assembly    src/assemble.c: builds a world bottom up (the one file that names every layer)
 #   8 posix       src/posix/ (but real.c): the interposer, libc names over the socket API
-#   9 scenario    src/scenario/: the scenario language
-#  10 bench       bench/: benchmarks; use anything below
-#  11 cli         src/cli/: the command-line tool
+#   9 exec        src/exec/: unmodified programs as processes (proxies of their threads)
+#  10 scenario    src/scenario/: the scenario language
+#  11 bench       bench/: benchmarks; use anything below
+#  12 cli         src/cli/: the command-line tool
+#   0 preload     src/preload/: the child side of exec, a library of its own (links no layer);
+#                 its protocol header is included by src/exec
 # A file outside every layer fails the check too: a new folder must be given its place here.
 set -eu
 
@@ -49,9 +52,11 @@ function layer(p) {
     if (p ~ /^src\/sock\//)             return "6 sock"
     if (p ~ /^src\/assemble\.[ch]$/)    return "7 assembly"
     if (p ~ /^src\/posix\//)            return "8 posix"
-    if (p ~ /^src\/scenario\//)         return "9 scenario"
-    if (p ~ /^bench\//)                 return "10 bench"
-    if (p ~ /^src\/cli\//)              return "11 cli"
+    if (p ~ /^src\/preload\//)          return "0 preload"
+    if (p ~ /^src\/exec\//)             return "9 exec"
+    if (p ~ /^src\/scenario\//)         return "10 scenario"
+    if (p ~ /^bench\//)                 return "11 bench"
+    if (p ~ /^src\/cli\//)              return "12 cli"
     return "-1 none"
 }'
 

@@ -311,6 +311,8 @@ static void inst_end(struct scen_inst *in)
         fg_done(run);
 }
 
+void scen_inst_end(struct scen_inst *in) { inst_end(in); }
+
 static void inst_main(void *arg)
 {
     struct scen_inst *in = arg;
@@ -319,7 +321,9 @@ static void inst_main(void *arg)
     if (p->start_ns)
         vmcisim_sleep(p->start_ns);
     if (p->after_event < 0 || scen_wait_event(in, p->after_event, p->line) == 0) {
-        if (p->builtin != B_NONE)
+        if (p->builtin == B_EXEC)
+            scen_exec_program(in); /* returns only if the program did not start */
+        else if (p->builtin != B_NONE)
             scen_builtin_run(in);
         else
             scen_exec_block(in, p->body, p->nbody);
@@ -684,6 +688,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     memset(&run, 0, sizeof run);
     run.sc = sc;
     run.res = res;
+    run.artifacts = o->artifacts;
     if (o->swarm) {
         run.swarm = 1;
         scen_swarm_draw(sc, o->seed, &run.sw);

@@ -90,6 +90,7 @@ struct scen_run {
     struct scen_result *res;
     struct scen_html *html;      /* --html: the run as a sequence diagram, or NULL */
     struct scen_pcap *pcap;      /* --pcap: the capture (a pcapng one takes notes), or NULL */
+    const char *artifacts;       /* exec: where programs' stdout/stderr go, or NULL */
 };
 
 /* ---- interp.c -------------------------------------------------------------------------------- */
@@ -136,6 +137,10 @@ void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct 
 int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int err,
                 const void *data, size_t n, const struct sockaddr_vm *from);
 void scen_describe_rc(long rc, int err, char *buf, size_t cap);
+
+/* ---- exec_prog.c (an `exec` process; interp.c: its end) ----------------------------------- */
+void scen_exec_program(struct scen_inst *in);
+void scen_inst_end(struct scen_inst *in);
 
 /* ---- builtin.c ------------------------------------------------------------------------------- */
 void scen_builtin_run(struct scen_inst *in);

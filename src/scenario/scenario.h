@@ -46,6 +46,7 @@ struct scen_run_opts {
     const char *trace_filter; /* what the readable trace shows (vmcisim_config.trace_filter) */
     const char *sched;        /* deterministic scheduler ("random", "pct:3"); NULL: default */
     int swarm;                /* draw a fault profile from the seed (docs/finding-bugs.md) */
+    const char *artifacts;    /* exec: directory for programs' stdout/stderr, or NULL */
 };
 
 enum scen_status { SCEN_PASS = 0, SCEN_FAIL = 1 };
