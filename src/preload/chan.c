@@ -44,18 +44,55 @@ void *pl_real(const char *name)
     return f;
 }
 
+/* Every channel descriptor of this process, so that a forked child can let go of them. */
+#define PL_CHAN_FDS 4096
+static int chan_fds[PL_CHAN_FDS];
+static int nchan_fds;
+
+void pl_note_chan_fd(int fd)
+{
+    int i = __atomic_fetch_add(&nchan_fds, 1, __ATOMIC_RELAXED);
+    if (i < PL_CHAN_FDS)
+        chan_fds[i] = fd;
+}
+
+bool pl_is_chan_fd(int fd)
+{
+    int n = __atomic_load_n(&nchan_fds, __ATOMIC_RELAXED);
+    for (int i = 0; i < n && i < PL_CHAN_FDS; i++)
+        if (chan_fds[i] == fd)
+            return true;
+    return false;
+}
+
 static void forked_child(void)
 {
-    /* A process the program forks is not a process of the world (docs/exec-protocol.md):
-     * it runs on the C library alone. */
+    /* A process the program forks is not a process of the world (docs/exec-protocol.md): it
+     * runs on the C library alone, and must not hold the channels open (the world learns of
+     * the program's death from their end of file). */
     state = -1;
+    int (*rclose)(int) = PL_REAL(int (*)(int), close);
+    int n = nchan_fds < PL_CHAN_FDS ? nchan_fds : PL_CHAN_FDS;
+    for (int i = 0; i < n; i++)
+        rclose(chan_fds[i]);
+    nchan_fds = 0;
 }
 
 static void init(void)
 {
     const char *e = getenv(XP_ENV_FD), *p = getenv(XP_ENV_PID);
     int sfd, mfd;
-    if (!e || !p || sscanf(e, "%d,%d", &sfd, &mfd) != 2 || atol(p) != (long)getpid()) {
+    if (!e || !p || sscanf(e, "%d,%d", &sfd, &mfd) != 2) {
+        state = -1;
+        return;
+    }
+    if (atol(p) != (long)getpid()) {
+        /* A program started by the exec'd one (fork + execve): not a process of the world. It
+         * inherited the main channel: let go of it, and keep it from its own children. */
+        PL_REAL(int (*)(int), close)(sfd);
+        PL_REAL(int (*)(int), close)(mfd);
+        unsetenv(XP_ENV_FD);
+        unsetenv(XP_ENV_PID);
         state = -1;
         return;
     }
@@ -67,10 +104,10 @@ static void init(void)
         (void)w;
         _exit(127);
     }
-    PL_REAL(int (*)(int), close)(mfd);
-    /* Programs this one starts must not hold the channel open: the world sees the child's end
-     * as the channel's end of file. */
-    fcntl(sfd, F_SETFD, FD_CLOEXEC);
+    /* Both stay open across execve (the same process then goes on in a new image, which says
+     * hello again on the same channel); a forked child closes them (forked_child). */
+    pl_note_chan_fd(sfd);
+    pl_note_chan_fd(mfd);
     main_chan.sock = sfd;
     main_chan.a = a;
     self_chan = &main_chan;

@@ -30,6 +30,10 @@ struct pl_chan *pl_chan(void);
  * non-NULL. */
 struct xp_area *pl_main_area(void);
 void pl_set_thread_chan(struct pl_chan *c);
+/* Channel descriptors: noted so that a forked child closes them, and so that the program's
+ * own close() of one (a "close every descriptor" loop) leaves them open. */
+void pl_note_chan_fd(int fd);
+bool pl_is_chan_fd(int fd);
 /* One request on c: the area is filled by the caller; returns a->ret (errno set when -1).
  * fds/nfds: descriptors sent along (SCM_RIGHTS); rfds: room for 2 received ones (or NULL). */
 int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds);

@@ -354,6 +354,8 @@ int close(int fd)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
+    if (w < 0 && pl_chan() && pl_is_chan_fd(fd))
+        return 0; /* the world's channel stays (docs/exec-protocol.md) */
     if (w < 0)
         return PL_REAL(int (*)(int), close)(fd);
     pl_forget(fd);
