@@ -3,7 +3,8 @@
 # deterministic over 20 seeds (each run twice: the same trace), the same hash and the same
 # program output from two `vmcisim run` processes, exit statuses as counters, stdout/stderr
 # kept with --artifacts and named in a FAIL line, a temporary artifacts directory removed on
-# pass, and a program that cannot be found refused before the run (exit status 2).
+# pass, a program that cannot be found refused before the run (exit status 2), and power-off
+# and suspend reaching the program.
 set -u
 bin=$1
 prog=$2
@@ -57,6 +58,23 @@ check "with a clear message" 'grep -q "missing.vmcis:2:.*expected a program ./no
 printf 'scenario "x"\nexec p on host "prog \x27unclosed"\n' >"$tmp/quote.vmcis"
 "$bin" run --seed 1 "$tmp/quote.vmcis" >"$tmp/q.txt" 2>&1; rc=$?
 check "an unclosed quote in the command line: exit 2" '[ $rc -eq 2 ] && grep -q "closing" "$tmp/q.txt"'
+
+# lifecycle faults: power-off kills the program (128+9, the child is gone), suspend stops it
+sed "s#@VSOCK_ECHO@#$prog#g" "$src/tests/exec/lifecycle.vmcis.in" >"$tmp/life.vmcis"
+"$bin" run --seeds 1..20 -j 2 --check-determinism "$tmp/life.vmcis" >"$tmp/life.txt"; rc=$?
+check "power-off/suspend: 20 seeds pass, each twice with the same trace" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/life.txt")" -eq 20 ]'
+"$bin" run --seed 4 --artifacts "$tmp/life" "$tmp/life.vmcis" >/dev/null
+l=$tmp/life/life.vmcis.seed4
+vpid=$(sed -n 's/^pid //p' $l/victim.stdout)
+check "the powered-off program's process is gone" '[ -n "$vpid" ] && ! kill -0 "$vpid" 2>/dev/null'
+check "it ran 3 rounds before the power-off at 3.5 ms" '[ "$(grep -c "^round" $l/victim.stdout)" -eq 3 ]'
+check "the suspended program's sleep from 2 ms took until the resume at 12.5 ms" \
+  '[ "$(sed -n "s/^round 2 took //p" $l/napper.stdout)" = "10500 us" ] &&
+   [ "$(grep -c "took 1000 us" $l/napper.stdout)" -eq 4 ]'
+"$bin" run --realtime --seed 1 "$tmp/life.vmcis" >"$tmp/lifert.txt"; rc=$?
+check "realtime: power-off kills, suspend/resume, statuses as in deterministic mode" \
+  '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/lifert.txt"'
 
 if [ $fails -ne 0 ]; then
     cat "$tmp/det.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"

@@ -4,6 +4,7 @@
  * reads, upper-cased, until end of file; `client CID PORT` sends a message, checks the echo,
  * and reports time and rand() draws. Exit codes say what went wrong (the scenario checks them):
  *   0 ok; 10+n a failed call (n: which); 3 an echo that differs.
+ * `sleeper N` sleeps N rounds of 1 ms (for the lifecycle tests); `exit7` exits with 7.
  * Stdout lines are compared by the test across two runs with the same seed (time and rand come
  * from the world, so they are the same).
  */
@@ -100,6 +101,22 @@ static int client(unsigned cid, unsigned port)
     return 0;
 }
 
+/* N rounds of a 1 ms sleep, each printing the simulated time it took: a suspend of the VM shows
+ * as one long round; a power-off ends the program (the test checks its pid is gone). */
+static int sleeper(int n)
+{
+    printf("pid %ld\n", (long)getpid());
+    for (int i = 0; i < n; i++) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        usleep(1000);
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("round %d took %lld us\n", i,
+               ((long long)(b.tv_sec - a.tv_sec) * 1000000000ll + (b.tv_nsec - a.tv_nsec)) / 1000);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -107,8 +124,10 @@ int main(int argc, char **argv)
         return server((unsigned)atoi(argv[2]));
     if (argc == 4 && !strcmp(argv[1], "client"))
         return client((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
+    if (argc == 3 && !strcmp(argv[1], "sleeper"))
+        return sleeper(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "exit7"))
         return 7;
-    fprintf(stderr, "usage: vsock_echo server PORT | client CID PORT | exit7\n");
+    fprintf(stderr, "usage: vsock_echo server PORT | client CID PORT | sleeper N | exit7\n");
     return 2;
 }
