@@ -93,7 +93,7 @@ static void run_usage(FILE *f)
             "                   [--trace-filter vm=NAME,proc=NAME,event=KIND,-event=KIND]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
             "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D]\n"
-            "                   [--coverage] [--swarm] FILE...\n"
+            "                   [--coverage] [--swarm] [--artifacts DIR] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
             "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");

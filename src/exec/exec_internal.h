@@ -26,6 +26,7 @@ struct exec_proc {
     uint32_t wake_seq;          /* address waits: bumped by every wake (under sim_lock) */
     int reaping, reaped;        /* atomic */
     int status;                 /* valid once reaped */
+    uint64_t requests;          /* calls served (each is a switch into the world and back) */
     struct exec_proc *next;
 };
 

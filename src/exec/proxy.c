@@ -180,7 +180,8 @@ int exec_status(struct exec_proc *p, int *status)
 static __attribute__((noreturn)) void child_died(struct exec_proc *p)
 {
     exec_reap(p, false);
-    sim_trace(p->sim, "exec-end", "pid=%u status=%d", p->sp->pid, p->status);
+    sim_trace(p->sim, "exec-end", "pid=%u status=%d requests=%llu", p->sp->pid, p->status,
+              (unsigned long long)__atomic_load_n(&p->requests, __ATOMIC_RELAXED));
     if (p->status > 128 && p->status < 128 + 65)
         sim_proc_exit_signal(p->status - 128);
     sim_proc_exit(p->status);
@@ -494,6 +495,7 @@ static void serve(struct exec_chan *c)
         int nr = 0;
         if (!next_request(c, rfds, &nr))
             child_died(c->proc);
+        __atomic_add_fetch(&c->proc->requests, 1, __ATOMIC_RELAXED);
         struct reply_fds rf = {.n = 0};
         bool ends = false;
         errno = 0;

@@ -41,7 +41,7 @@ enum xp_op {
     XP_GETPEERNAME, /* fd -> addr */
     XP_FCNTL,       /* fd, a0 cmd (F_GETFL/F_SETFL), a1 arg */
     XP_IOCTL,       /* fd, a0 request (FIONREAD) -> a0 value */
-    XP_POLL,        /* data = struct pollfd[a0] (world fds, -1-k for real fd k sent along),
+    XP_POLL,        /* data = struct pollfd[a0] (world fds; -2-k: the k-th descriptor sent along),
                        a1 timeout ms -> revents in data */
     XP_SLEEP,       /* a0 ns */
     XP_RAND,        /* -> ret: 31 bits of the world's stream (rand/random) */
@@ -53,7 +53,8 @@ enum xp_op {
     XP_THREAD_EXIT, /* the thread ends (no reply) */
     XP_JOIN,        /* a0 world thread id -> ret errno */
     XP_DETACH,      /* a0 world thread id -> ret errno */
-    XP_ADDR_WAIT,   /* a0 address, a1 wake sequence seen, a2 deadline ns (-1: none) */
+    XP_ADDR_WAIT,   /* a0 address, a1 wake sequence seen, a2 flags (1 timed, 2 wake the mutex
+                       at data[0..8) first, 4 cond, 8 sem), a3 clock; data[8..24) abstime */
     XP_ADDR_WAKE,   /* a0 address, a1 all */
     XP_NOP,
 };

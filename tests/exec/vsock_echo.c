@@ -101,6 +101,22 @@ static int client(unsigned cid, unsigned port)
     return 0;
 }
 
+/* N one-byte round trips with the echo server: the cross-process switch cost measurement
+ * (docs/exec-protocol.md). */
+static int pingpong(unsigned cid, unsigned port, long n)
+{
+    int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+        return 30;
+    char b = 'x';
+    for (long i = 0; i < n; i++)
+        if (write(s, &b, 1) != 1 || read(s, &b, 1) != 1)
+            return 31;
+    close(s);
+    return 0;
+}
+
 /* N rounds of a 1 ms sleep, each printing the simulated time it took: a suspend of the VM shows
  * as one long round; a power-off ends the program (the test checks its pid is gone). */
 static int sleeper(int n)
@@ -124,6 +140,8 @@ int main(int argc, char **argv)
         return server((unsigned)atoi(argv[2]));
     if (argc == 4 && !strcmp(argv[1], "client"))
         return client((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
+    if (argc == 5 && !strcmp(argv[1], "pingpong"))
+        return pingpong((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), atol(argv[4]));
     if (argc == 3 && !strcmp(argv[1], "sleeper"))
         return sleeper(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "exit7"))
