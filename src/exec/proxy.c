@@ -180,8 +180,10 @@ int exec_status(struct exec_proc *p, int *status)
 static __attribute__((noreturn)) void child_died(struct exec_proc *p)
 {
     exec_reap(p, false);
+    sim_lock(p->sim);
     sim_trace(p->sim, "exec-end", "pid=%u status=%d requests=%llu", p->sp->pid, p->status,
               (unsigned long long)__atomic_load_n(&p->requests, __ATOMIC_RELAXED));
+    sim_unlock(p->sim);
     if (p->status > 128 && p->status < 128 + 65)
         sim_proc_exit_signal(p->status - 128);
     sim_proc_exit(p->status);

@@ -153,7 +153,9 @@ struct exec_proc *exec_start(const struct exec_opts *o, char *why, size_t n)
     REAL(close)(cf[1]);
     free_env(env);
     exec_world_add(sim, p, NULL);
+    sim_lock(sim);
     sim_trace(sim, "exec", "pid=%u argv0=%s", p->sp->pid, o->argv[0]);
+    sim_unlock(sim);
     return p;
 fail:
     if (in >= 0)

@@ -24,8 +24,9 @@ struct exec_inst {
 static void ended(void *arg)
 {
     struct exec_inst *x = arg;
-    int st = 0;
-    exec_status(x->ep, &st);
+    int st = 128 + 9; /* killed before the program started */
+    if (x->ep)
+        exec_status(x->ep, &st);
     x->in->counters[C_STATUS] = st;
     x->in->counters[C_SIGNAL] = st > 128 ? st - 128 : 0;
     scen_inst_end(x->in);
@@ -57,22 +58,35 @@ void scen_exec_program(struct scen_inst *in)
     }
     struct exec_opts o = {.path = path, .argv = argv, .preload = preload,
                           .stdout_path = dir ? out : NULL, .stderr_path = dir ? err : NULL};
-    struct exec_proc *ep = exec_start(&o, why, sizeof why);
-    exec_free_words(argv);
-    if (!ep) {
-        scen_fail(run, p->line, "the program to start", why, in->name);
-        return;
-    }
     /* Lives as long as the run: this thread never returns from exec_serve_main. */
     struct exec_inst *x = vmcisim_calloc(1, sizeof *x);
     if (!x) {
+        exec_free_words(argv);
         scen_fail(run, p->line, "memory", "none", in->name);
         return;
     }
     x->in = in;
-    x->ep = ep;
     in->bstate = x; /* freed with the instance */
+    /* The end must be seen however it comes, so the cleanup is in place before the child
+     * exists. Realtime: a power-off may already have ended this thread (it then unwinds at its
+     * next entry into the world); under the world's lock that cannot change meanwhile. */
     struct sim_cleanup c;
-    sim_cleanup_push(&c, ended, x);
-    exec_serve_main(ep);
+    sim_thread *self = sim_self_proc_thread();
+    sim_lock(run->sim);
+    bool dead = self->counted_dead;
+    if (!dead)
+        sim_cleanup_push(&c, ended, x);
+    sim_unlock(run->sim);
+    if (dead) {
+        exec_free_words(argv);
+        return;
+    }
+    x->ep = exec_start(&o, why, sizeof why);
+    exec_free_words(argv);
+    if (!x->ep) {
+        sim_cleanup_pop(&c);
+        scen_fail(run, p->line, "the program to start", why, in->name);
+        return;
+    }
+    exec_serve_main(x->ep);
 }

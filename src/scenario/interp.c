@@ -196,6 +196,10 @@ static void power_off_accounting(struct scen_run *run, vmcisim_vm *vm)
         if (in->vm != vm || __atomic_exchange_n(&in->ended, 1, __ATOMIC_SEQ_CST))
             continue;
         in->counters[C_KILLED]++;
+        if (in->proc->builtin == B_EXEC) { /* its cleanup confirms it (exec_prog.c) */
+            in->counters[C_STATUS] = 128 + 9;
+            in->counters[C_SIGNAL] = 9;
+        }
         if (!in->proc->daemon)
             fg_done(run);
     }
