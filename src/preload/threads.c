@@ -284,6 +284,18 @@ int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
     return rc != EBUSY ? rc : mutex_block(c, m, CLOCK_REALTIME, abs);
 }
 
+int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk, const struct timespec *abs)
+{
+    struct pl_chan *c = pl_chan();
+    if (!c)
+        return PL_REAL(int (*)(pthread_mutex_t *, clockid_t, const struct timespec *),
+                       pthread_mutex_clocklock)(m, clk, abs);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+        return EINVAL;
+    int rc = real_trylock()(m);
+    return rc != EBUSY ? rc : mutex_block(c, m, clk, abs);
+}
+
 /* After a release: wake the world's waiters on addr, if the program has any. */
 static void woke(struct pl_chan *c, const void *addr)
 {
@@ -344,6 +356,19 @@ int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct 
         return PL_REAL(int (*)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *),
                        pthread_cond_timedwait)(cv, m, abs);
     return cond_block(c, cv, m, cond_clock(cv), abs);
+}
+
+int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clk,
+                           const struct timespec *abs)
+{
+    struct pl_chan *c = pl_chan();
+    if (!c)
+        return PL_REAL(int (*)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+                               const struct timespec *),
+                       pthread_cond_clockwait)(cv, m, clk, abs);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC)
+        return EINVAL;
+    return cond_block(c, cv, m, clk, abs);
 }
 
 int pthread_cond_signal(pthread_cond_t *cv)
@@ -409,6 +434,24 @@ int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs)
     if (errno != EAGAIN)
         return -1;
     return sem_block(c, s, CLOCK_REALTIME, abs);
+}
+
+/* Python's locks with a timeout (lock.acquire(timeout=...), Event.wait) use this one. */
+int sem_clockwait(sem_t *restrict s, clockid_t clk, const struct timespec *restrict abs)
+{
+    struct pl_chan *c = pl_chan();
+    if (!c)
+        return PL_REAL(int (*)(sem_t *, clockid_t, const struct timespec *), sem_clockwait)(
+            s, clk, abs);
+    if (clk != CLOCK_REALTIME && clk != CLOCK_MONOTONIC) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (sem_trywait(s) == 0)
+        return 0;
+    if (errno != EAGAIN)
+        return -1;
+    return sem_block(c, s, clk, abs);
 }
 
 int sem_post(sem_t *s)
