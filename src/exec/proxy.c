@@ -406,6 +406,8 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
         struct sim_pthread *t = sim_proc_find_pthread((pthread_t)(uint64_t)a->a[0]);
         return t ? sim_proc_detach(t) : ESRCH;
     }
+    case XP_DUP:
+        return vmcisim_fd_dup(fd, -1, 0, false, "dup");
     case XP_ADDR_WAIT:
         return addr_wait(c, a);
     case XP_ADDR_WAKE:

@@ -231,6 +231,23 @@ int pl_new_placeholder(struct pl_chan *c, int wfd, bool cloexec)
     return -1;
 }
 
+void pl_map(int fd, int wfd)
+{
+    if (fd < 0 || fd >= PL_FD_MAX)
+        return;
+    if (!__atomic_exchange_n(&map[fd], wfd + 1, __ATOMIC_ACQ_REL))
+        __atomic_add_fetch(&nmapped, 1, __ATOMIC_RELAXED);
+}
+
+void pl_world_close(struct pl_chan *c, int wfd)
+{
+    int e = errno;
+    c->a->op = XP_CLOSE;
+    c->a->fd = wfd;
+    pl_call(c, NULL, 0, NULL);
+    errno = e;
+}
+
 void pl_forget(int fd)
 {
     if (fd >= 0 && fd < PL_FD_MAX && __atomic_exchange_n(&map[fd], 0, __ATOMIC_ACQ_REL))

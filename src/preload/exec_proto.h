@@ -57,6 +57,7 @@ enum xp_op {
                        at data[0..8) first, 4 cond, 8 sem), a3 clock; data[8..24) abstime */
     XP_ADDR_WAKE,   /* a0 address, a1 all */
     XP_NOP,
+    XP_DUP,         /* fd -> a new world descriptor of the same socket */
 };
 
 /* The area of one channel. The world writes `now_ns` with every reply so that the child reads

@@ -47,6 +47,14 @@ int pl_world_fd(int fd);
  * descriptor is then closed). */
 int pl_new_placeholder(struct pl_chan *c, int wfd, bool cloexec);
 void pl_forget(int fd);
+/* Child descriptor fd (a real one the C library just made) now stands for world fd wfd. */
+void pl_map(int fd, int wfd);
+/* Tell the world to close wfd (a descriptor the program no longer has). */
+void pl_world_close(struct pl_chan *c, int wfd);
+/* close() of a vsock descriptor: epoll.c drops it from the program's epoll sets. */
+void pl_epoll_forget_fd(int fd);
+void pl_epoll_closed(int epfd);
+int pl_fcntl_dup(int fd, int cmd, int minfd);
 bool pl_any_mapped(void);
 
 /* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */

@@ -356,8 +356,11 @@ int close(int fd)
     int w = vs(fd, &c);
     if (w < 0 && pl_chan() && pl_is_chan_fd(fd))
         return 0; /* the world's channel stays (docs/exec-protocol.md) */
-    if (w < 0)
+    if (w < 0) {
+        pl_epoll_closed(fd);
         return PL_REAL(int (*)(int), close)(fd);
+    }
+    pl_epoll_forget_fd(fd);
     pl_forget(fd);
     PL_REAL(int (*)(int), close)(fd);
     c->a->op = XP_CLOSE;
@@ -431,6 +434,8 @@ static int fcntl_common(int fd, int cmd, long arg, const char *real_name)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
+    if (w >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+        return pl_fcntl_dup(fd, cmd, (int)arg);
     if (w < 0 || (cmd != F_GETFL && cmd != F_SETFL))
         return ((int (*)(int, int, ...))pl_real(real_name))(fd, cmd, arg);
     c->a->op = XP_FCNTL;
@@ -495,7 +500,9 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
     if (c && pl_any_mapped())
         for (nfds_t i = 0; i < n && !any; i++)
             any = pl_world_fd(fds[i].fd) >= 0;
-    if (!any || n > XP_POLL_MAX)
+    /* A wait with a timeout goes to the world even without a vsock descriptor: its timeout is
+     * simulated time (in-process, src/posix/poll.c, the same). */
+    if (!c || n > XP_POLL_MAX || (!any && timeout == 0))
         return PL_REAL(int (*)(struct pollfd *, nfds_t, int), poll)(fds, n, timeout);
     /* Real descriptors travel with the request (SCM_RIGHTS): the world polls its copies of
      * them together with the simulated sockets, as src/posix/poll.c does in-process. */
@@ -529,7 +536,8 @@ int select(int nfds, fd_set *rd, fd_set *wr, fd_set *ex, struct timeval *tv)
         for (int fd = 0; fd < nfds && fd < FD_SETSIZE && !any; fd++)
             any = pl_world_fd(fd) >= 0 &&
                   ((rd && FD_ISSET(fd, rd)) || (wr && FD_ISSET(fd, wr)) || (ex && FD_ISSET(fd, ex)));
-    if (!any)
+    bool zero = tv && tv->tv_sec == 0 && tv->tv_usec == 0;
+    if (!pl_chan() || nfds > FD_SETSIZE || nfds < 0 || (!any && zero))
         return PL_REAL(int (*)(int, fd_set *, fd_set *, fd_set *, struct timeval *), select)(
             nfds, rd, wr, ex, tv);
     struct pollfd p[FD_SETSIZE];

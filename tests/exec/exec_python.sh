@@ -24,7 +24,7 @@ fails=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
 check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
-for f in py_migrate py_rt threads; do
+for f in py_migrate py_rt threads py_asyncio; do
     sed -e "s#@PYTHON@#$py#g" -e "s#@SRC@#$src#g" -e "s#@MT_PROG@#$mt#g" \
         "$src/tests/exec/$f.vmcis.in" >"$tmp/$f.vmcis"
 done
@@ -64,13 +64,21 @@ check "the same seed: the same thread order (C and Python)" \
 n=$(cat "$tmp"/t[123]/threads.vmcis.seed*/mt.stdout | grep "^order" | sort -u | wc -l)
 check "other seeds: other orders (3 seeds, 3 orders)" '[ "$n" -eq 3 ]'
 
+# --- asyncio: epoll, epoll timeouts on simulated time, dup
+"$bin" run --seeds 1..20 -j 2 --check-determinism "$tmp/py_asyncio.vmcis" >"$tmp/aio.txt"; rc=$?
+check "asyncio: 20 seeds pass, each twice with the same trace" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/aio.txt")" -eq 20 ]'
+"$bin" run --seed 2 --artifacts "$tmp/aio" "$tmp/py_asyncio.vmcis" >/dev/null
+check "asyncio: 13000 bytes one way, 4 back over a dup, CID 3, sleep on simulated time" \
+  'grep -q "^asyncio ok 13000 b.back. 3 3 True$" "$tmp/aio/py_asyncio.vmcis.seed2/aio.stdout"'
+
 # --- realtime: the same programs run freely
 "$bin" run --realtime --seeds 1..3 "$tmp/py_rt.vmcis" "$tmp/threads.vmcis" >"$tmp/rt.txt"; rc=$?
 check "realtime: python client/server and threads pass" \
   '[ $rc -eq 0 ] && [ "$(grep -c "^PASS .* mode=realtime" "$tmp/rt.txt")" -eq 6 ]'
 
 if [ $fails -ne 0 ]; then
-    cat "$tmp/m.txt" "$tmp/t.txt" "$tmp/rt.txt"
+    cat "$tmp/m.txt" "$tmp/t.txt" "$tmp/aio.txt" "$tmp/rt.txt"
     echo "$fails check(s) failed"
     exit 1
 fi
