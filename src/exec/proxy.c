@@ -77,8 +77,23 @@ static void world_proc_end(void *self, sim_proc *sp)
             exec_reap(p, true);
 }
 
-static const struct sim_layer_ops exec_layer = {
-    .name = "exec", .proc_end = world_proc_end, .destroy = world_destroy};
+static void world_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
+{
+    /* Realtime: a suspended VM's programs stop computing too (deterministic mode needs
+     * nothing: a program runs only while its proxy has the turn, which a suspended VM's
+     * threads never get). */
+    struct exec_world *w = self;
+    if (!sim_is_realtime(vm->sim) || (ev != SIM_VM_SUSPEND && ev != SIM_VM_RESUME))
+        return;
+    for (struct exec_proc *p = w->procs; p; p = p->next)
+        if (p->sp->vm == vm && !__atomic_load_n(&p->reaping, __ATOMIC_ACQUIRE))
+            kill(p->pid, ev == SIM_VM_SUSPEND ? SIGSTOP : SIGCONT);
+}
+
+static const struct sim_layer_ops exec_layer = {.name = "exec",
+                                                .vm_event = world_vm_event,
+                                                .proc_end = world_proc_end,
+                                                .destroy = world_destroy};
 
 struct exec_world *exec_world_of(vmcisim *sim)
 {

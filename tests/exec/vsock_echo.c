@@ -4,7 +4,8 @@
  * reads, upper-cased, until end of file; `client CID PORT` sends a message, checks the echo,
  * and reports time and rand() draws. Exit codes say what went wrong (the scenario checks them):
  *   0 ok; 10+n a failed call (n: which); 3 an echo that differs.
- * `sleeper N` sleeps N rounds of 1 ms (for the lifecycle tests); `exit7` exits with 7.
+ * `sleeper N` sleeps N rounds of 1 ms (for the lifecycle tests); `exit7` exits with 7;
+ * `acceptclose PORT` / `sigpipe CID PORT` end the writer by SIGPIPE; `segv` crashes.
  * Stdout lines are compared by the test across two runs with the same seed (time and rand come
  * from the world, so they are the same).
  */
@@ -117,6 +118,39 @@ static int pingpong(unsigned cid, unsigned port, long n)
     return 0;
 }
 
+/* Accept one connection and close it 2 ms later (the peer of `sigpipe`). */
+static int acceptclose(unsigned port)
+{
+    int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
+    if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof a) != 0 || listen(s, 1) != 0)
+        return 40;
+    int c = accept(s, NULL, NULL);
+    if (c < 0)
+        return 41;
+    usleep(2000); /* the peer's connect has completed by now (accept may come first) */
+    close(c);
+    close(s);
+    return 0;
+}
+
+/* Write to a connection the peer closed, with SIGPIPE's default disposition: Linux ends the
+ * process with the signal (vmci-semantics.md 2.8: EPIPE + SIGPIPE without MSG_NOSIGNAL). */
+static int sigpipe(unsigned cid, unsigned port)
+{
+    int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
+    if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0)
+        return 50;
+    char b[1] = {0};
+    for (int i = 0; i < 100; i++) {
+        usleep(1000);
+        if (send(s, b, 1, 0) < 0)
+            return 51; /* EPIPE returned: the signal did not end us */
+    }
+    return 52;
+}
+
 /* N rounds of a 1 ms sleep, each printing the simulated time it took: a suspend of the VM shows
  * as one long round; a power-off ends the program (the test checks its pid is gone). */
 static int sleeper(int n)
@@ -142,10 +176,20 @@ int main(int argc, char **argv)
         return client((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
     if (argc == 5 && !strcmp(argv[1], "pingpong"))
         return pingpong((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), atol(argv[4]));
+    if (argc == 3 && !strcmp(argv[1], "acceptclose"))
+        return acceptclose((unsigned)atoi(argv[2]));
+    if (argc == 4 && !strcmp(argv[1], "sigpipe"))
+        return sigpipe((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
+    if (argc == 2 && !strcmp(argv[1], "segv")) {
+        volatile int *p = NULL;
+        __asm__("" : "+r"(p)); /* a crash the compiler cannot see coming: signal 11 */
+        return *p;
+    }
     if (argc == 3 && !strcmp(argv[1], "sleeper"))
         return sleeper(atoi(argv[2]));
     if (argc == 2 && !strcmp(argv[1], "exit7"))
         return 7;
-    fprintf(stderr, "usage: vsock_echo server PORT | client CID PORT | sleeper N | exit7\n");
+    fprintf(stderr, "usage: vsock_echo server PORT | client CID PORT | pingpong CID PORT N | sleeper N |\n"
+                    "       acceptclose PORT | sigpipe CID PORT | segv | exit7\n");
     return 2;
 }
