@@ -523,7 +523,9 @@ static void run_job(const struct cli_run *c, struct job *j)
     job_result(j);
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
-    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched,
+    struct scen_run_opts ro = {.seed = j->seed,
+                               .realtime = c->o.realtime || scen_wants_realtime(sc),
+                               .sched = c->o.sched,
                                .swarm = c->o.swarm, .trace_filter = c->o.trace_filter};
     if (c->o.trace) {
         per_run_path(c, c->o.trace, j, trace, sizeof trace);

@@ -221,6 +221,7 @@ struct scen_script {
     char name[64];
     uint64_t seed_lo, seed_hi;
     int has_seeds;
+    int realtime;           /* a `realtime` line: runs are realtime without --realtime */
     uint64_t limit_ns;      /* simulated-time limit of a run */
     int limit_line;         /* its `limit` line; 1 for the default */
     struct scen_vm *vms;    /* [0] is the host */

@@ -1369,6 +1369,8 @@ static void top_level(struct parser *p)
                                                       INT64_MAX);
             }
             p->s->has_seeds = 1;
+        } else if (accept_word(p, "realtime")) {
+            p->s->realtime = 1;
         } else if (accept_word(p, "limit")) {
             p->s->limit_line = t->line;
             p->s->limit_ns = duration_value(p, "a simulated-time limit");
@@ -1397,7 +1399,7 @@ static void top_level(struct parser *p)
             top_cost(p);
         } else {
             expected(p, t, "a top-level statement (scenario, seeds, limit, vm, faults, cost, "
-                           "process, program, exec, at, on, check)");
+                           "process, program, exec, realtime, at, on, check)");
         }
         end_of_line(p);
     }
@@ -1567,3 +1569,5 @@ void scen_default_seeds(const struct scen_script *s, uint64_t *lo, uint64_t *hi)
 }
 
 const char *scen_path(const struct scen_script *s) { return s->path; }
+
+int scen_wants_realtime(const struct scen_script *s) { return s->realtime; }
