@@ -12,6 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "exec/exec.h"
@@ -139,8 +142,20 @@ struct exec_proc *exec_start(const struct exec_opts *o, char *why, size_t n)
     if (pid == 0) {
         /* the child: async-signal-safe calls only */
         child_write_pid(pidvar);
-        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0 ||
-            fcntl(cf[0], F_SETFD, 0) < 0 || fcntl(cf[1], F_SETFD, 0) < 0)
+        /* A program starts as from a shell: default signal dispositions, nothing blocked (the
+         * forking thread's mask and an ignored signal would survive execve), and none of the
+         * world's descriptors but its channel (a leaked pipe or socket would keep another end
+         * from seeing its end of file). */
+        for (int s = 1; s < NSIG; s++)
+            if (s != SIGKILL && s != SIGSTOP)
+                sigaction(s, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(127);
+        syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC); /* older kernels: as it was */
+        if (fcntl(cf[0], F_SETFD, 0) < 0 || fcntl(cf[1], F_SETFD, 0) < 0)
             _exit(127);
         execve(o->path, o->argv, env);
         _exit(127);
