@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,41 @@ static void child_write_pid(char *pidvar)
     *d = 0;
 }
 
+/* The forked child, up to execve. Only raw system calls: the world has many threads, and a
+ * sanitizer's interceptor of sigaction, dup2 or fcntl may take a lock another thread held at
+ * the fork (seen: ASan's, a child stuck for good before execve). */
+static __attribute__((noreturn)) void child_exec(const struct exec_opts *o, char **env,
+                                                 char *pidvar, int in, int out, int err,
+                                                 const int cf[2])
+{
+    child_write_pid(pidvar);
+    /* A program starts as from a shell: default signal dispositions, nothing blocked (the
+     * forking thread's mask and an ignored signal would survive execve), and none of the
+     * world's descriptors but its channel (a leaked pipe or socket would keep another end from
+     * seeing its end of file). The kernel's struct sigaction: handler, flags, restorer, mask. */
+    struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        uint64_t mask;
+    } dfl = {0};
+    for (long s = 1; s < 65; s++)
+        if (s != SIGKILL && s != SIGSTOP)
+            syscall(SYS_rt_sigaction, s, &dfl, NULL, sizeof dfl.mask);
+    uint64_t none = 0;
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, sizeof none);
+    const int from[3] = {in, out, err};
+    for (int k = 0; k < 3; k++)
+        if (from[k] != k && syscall(SYS_dup3, from[k], k, 0) < 0) /* dup3(k, k) is EINVAL */
+            syscall(SYS_exit_group, 127);
+    syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC); /* older kernels: as it was */
+    if (syscall(SYS_fcntl, cf[0], F_SETFD, 0) < 0 || syscall(SYS_fcntl, cf[1], F_SETFD, 0) < 0)
+        syscall(SYS_exit_group, 127);
+    syscall(SYS_execve, o->path, o->argv, env);
+    syscall(SYS_exit_group, 127);
+    __builtin_unreachable();
+}
+
 static int open_out(const char *path)
 {
     return path ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)
@@ -139,27 +175,8 @@ struct exec_proc *exec_start(const struct exec_opts *o, char *why, size_t n)
         snprintf(why, n, "fork: %s", strerror(errno));
         goto fail;
     }
-    if (pid == 0) {
-        /* the child: async-signal-safe calls only */
-        child_write_pid(pidvar);
-        /* A program starts as from a shell: default signal dispositions, nothing blocked (the
-         * forking thread's mask and an ignored signal would survive execve), and none of the
-         * world's descriptors but its channel (a leaked pipe or socket would keep another end
-         * from seeing its end of file). */
-        for (int s = 1; s < NSIG; s++)
-            if (s != SIGKILL && s != SIGSTOP)
-                sigaction(s, &(struct sigaction){.sa_handler = SIG_DFL}, NULL);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
-            _exit(127);
-        syscall(SYS_close_range, 3u, ~0u, CLOSE_RANGE_CLOEXEC); /* older kernels: as it was */
-        if (fcntl(cf[0], F_SETFD, 0) < 0 || fcntl(cf[1], F_SETFD, 0) < 0)
-            _exit(127);
-        execve(o->path, o->argv, env);
-        _exit(127);
-    }
+    if (pid == 0)
+        child_exec(o, env, pidvar, in, out, err, cf);
     p->pid = pid;
     REAL(close)(in);
     REAL(close)(out);
