@@ -27,6 +27,7 @@ struct eb_side {
     char out[PATH_MAX];
     const char *path, *preload;
     struct exec_proc *ep;
+    int started;                /* exec_start returned (ep set, or NULL: failed) */
     char why[256];
 };
 
@@ -36,8 +37,26 @@ static void eb_main(void *arg)
     struct exec_opts o = {.path = s->path, .argv = s->argv, .preload = s->preload,
                           .stdout_path = s->out, .stderr_path = NULL};
     s->ep = exec_start(&o, s->why, sizeof s->why);
+    __atomic_store_n(&s->started, 1, __ATOMIC_RELEASE);
     if (s->ep)
         exec_serve_main(s->ep);
+}
+
+/* The last process of the world: once both programs have ended, it gives the VMs' kernel
+ * workers a moment to finish what the programs' ends set off (the last control packets), so
+ * that nothing is still posted to a worker when the world is torn down. */
+struct eb_settle {
+    struct eb_side *s[2];
+};
+
+static void eb_settle(void *arg)
+{
+    struct eb_settle *st = arg;
+    for (int i = 0; i < 2; i++)
+        while (!__atomic_load_n(&st->s[i]->started, __ATOMIC_ACQUIRE) ||
+               (st->s[i]->ep && !exec_ended(st->s[i]->ep)))
+            vmcisim_sleep(1000000);
+    vmcisim_sleep(20000000);
 }
 
 static long long read_mark(const char *path, const char *key)
@@ -86,8 +105,10 @@ int bench_exec_stream_run(const struct bench_case *bc, uint64_t work, struct ben
     struct vmcisim_config cfg = {.seed = 1, .realtime = 1};
     vmcisim *sim = vmcisim_create(&cfg);
     vmcisim_vm *g = sim ? vmcisim_vm_create(sim, "bench-guest", EB_GUEST_CID) : NULL;
+    struct eb_settle settle = {{&rx, &tx}};
     if (!g || vmcisim_spawn_root(vmcisim_host(sim), "reader", eb_main, &rx) != 0 ||
-        vmcisim_spawn(g, "writer", eb_main, &tx) != 0) {
+        vmcisim_spawn(g, "writer", eb_main, &tx) != 0 ||
+        vmcisim_spawn(vmcisim_host(sim), "settle", eb_settle, &settle) != 0) {
         snprintf(err, errlen, "cannot create the world");
         vmcisim_destroy(sim);
         return -1;

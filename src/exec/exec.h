@@ -44,5 +44,7 @@ void exec_serve_main(struct exec_proc *p) __attribute__((noreturn));
 /* The program's exit status (0..255, or 128+N for signal N). If it still runs, the world ends
  * it now (SIGKILL: 128+9). */
 int exec_status(struct exec_proc *p, int *status);
+/* 1 once the program has ended and been reaped (nothing is done to it), else 0. */
+int exec_ended(const struct exec_proc *p);
 
 #endif

@@ -162,6 +162,8 @@ void exec_reap(struct exec_proc *p, bool kill_first)
     __atomic_store_n(&p->reaped, 1, __ATOMIC_RELEASE);
 }
 
+int exec_ended(const struct exec_proc *p) { return __atomic_load_n(&p->reaped, __ATOMIC_ACQUIRE); }
+
 int exec_status(struct exec_proc *p, int *status)
 {
     if (!__atomic_load_n(&p->reaped, __ATOMIC_ACQUIRE))
