@@ -274,6 +274,16 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     }
     case XP_DUP:
         return vmcisim_fd_dup(fd, -1, 0, false, "dup");
+    case XP_SIGNAL: {
+        /* the record src/posix/signal.c makes for an in-process program */
+        static const char *const what[] = {"handler", "ignored", "default", "blocked"};
+        sim_thread *self = sim_self_proc_thread();
+        sim_lock(self->sim);
+        sim_trace(self->sim, "signal", "pid=%u sig=SIGPIPE action=%s", self->proc->pid,
+                  what[(uint64_t)a->a[1] < 4 ? a->a[1] : 0]);
+        sim_unlock(self->sim);
+        return 0;
+    }
     case XP_ADDR_WAIT:
         return addr_wait(c, a);
     case XP_ADDR_WAKE:

@@ -58,6 +58,8 @@ enum xp_op {
     XP_ADDR_WAKE,   /* a0 address, a1 all */
     XP_NOP,
     XP_DUP,         /* fd -> a new world descriptor of the same socket */
+    XP_SIGNAL,      /* a0 signal, a1 action (0 handler, 1 ignored, 2 default, 3 blocked): the
+                       program is about to get it; the world records it in the trace */
 };
 
 /* The area of one channel. The world writes `now_ns` with every reply so that the child reads

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -134,6 +135,23 @@ static void sigpipe_if(ssize_t r, int flags)
      * sees it as signal 13, status 141). */
     if (r < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
         int e = errno;
+        struct pl_chan *c = pl_chan();
+        if (c) {
+            /* recorded in the trace as for an in-process program (src/posix/signal.c) */
+            sigset_t cur;
+            struct sigaction act;
+            pthread_sigmask(SIG_BLOCK, NULL, &cur);
+            sigaction(SIGPIPE, NULL, &act);
+            void *h = (act.sa_flags & SA_SIGINFO) ? (void *)act.sa_sigaction
+                                                  : (void *)act.sa_handler;
+            c->a->op = XP_SIGNAL;
+            c->a->a[0] = SIGPIPE;
+            c->a->a[1] = sigismember(&cur, SIGPIPE) == 1 ? 3
+                         : h == (void *)SIG_IGN          ? 1
+                         : h == (void *)SIG_DFL          ? 2
+                                                         : 0;
+            pl_call(c, NULL, 0, NULL);
+        }
         raise(SIGPIPE);
         errno = e;
     }

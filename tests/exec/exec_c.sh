@@ -42,6 +42,13 @@ check "server saw the guest (cid 3) and EOF after 32 bytes" \
 check "another seed draws other random numbers" \
   '! cmp -s "$tmp/artC/c_echo.vmcis.seed8/cli.stdout" $d/cli.stdout'
 
+"$bin" run --seed 1 --trace "$tmp/c1.trace" "$tmp/c_echo.vmcis" >/dev/null
+check "the trace records the SIGPIPE with its default action, as for an in-process program" \
+  'grep -q " piped signal pid=[0-9]* sig=SIGPIPE action=default$" "$tmp/c1.trace"'
+check "the trace records each program's start and end with its status" \
+  'grep -q " exec pid=[0-9]* argv0=$prog$" "$tmp/c1.trace" &&
+   grep -q " crash exec-end pid=[0-9]* status=139 requests=[0-9]*$" "$tmp/c1.trace"'
+
 # a failing check: the FAIL line names the directory of the programs' output
 sed 's/seven.status == 7/seven.status == 8/' "$tmp/c_echo.vmcis" >"$tmp/fail.vmcis"
 TMPDIR=$tmp "$bin" run --seed 1 "$tmp/fail.vmcis" >"$tmp/f.txt"; rc=$?

@@ -45,6 +45,9 @@ check "server: two connections from cid 3" \
   'grep -qx "conn 0 from cid 3" $d/srv.stdout && grep -qx "conn 1 from cid 3" $d/srv.stdout &&
    grep -qx "conn 1 echoed 5" $d/srv.stdout'
 check "no Python traceback" '[ ! -s $d/cli.stderr ] && [ ! -s $d/srv.stderr ]'
+"$bin" run --seed 3 --trace "$tmp/m3.trace" "$tmp/py_migrate.vmcis" >/dev/null
+check "the EPIPE write's SIGPIPE is in the trace, ignored (Python ignores SIGPIPE)" \
+  '[ "$(grep -c " cli signal pid=[0-9]* sig=SIGPIPE action=ignored$" "$tmp/m3.trace")" -eq 1 ]'
 
 # --- threads
 "$bin" run --seeds 1..20 -j 2 --check-determinism "$tmp/threads.vmcis" >"$tmp/t.txt"; rc=$?
