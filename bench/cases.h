@@ -41,6 +41,9 @@ extern const struct bench_vmci_spec bench_vmci_g2h, bench_vmci_h2g, bench_vmci_g
     bench_vmci_g2h_x4, bench_vmci_g2h_x8;
 int bench_vmci_stream_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
                           char *err, size_t errlen);
+/* vmci-exec: two exec'd programs (bench/peer/exec_peer.c) in a realtime world (exec_bench.c) */
+int bench_exec_stream_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
+                          char *err, size_t errlen);
 int bench_vmci_rtt_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,
                        char *err, size_t errlen);
 int bench_vmci_dgram_run(const struct bench_case *bc, uint64_t work, struct bench_sample *out,

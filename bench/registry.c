@@ -71,6 +71,10 @@ static const struct bench_case cases[] = {
                 &bench_vmci_g2h),
     BENCH_SIZES("vmci-stream", "tput-h2g", "host->guest", 262144, 2, bench_vmci_stream_run,
                 &bench_vmci_h2g),
+    /* The same stream between two exec'd programs (issue 12): compare with the 64 KiB
+     * vmci-stream/tput-g2h row; the programs are processes, placed by the kernel. */
+    BENCH_TPUT_ROW("vmci-exec", "tput-g2h", "guest->host", 65536, 262144, 0,
+                   bench_exec_stream_run, NULL),
     BENCH_TPUT_ROW("vmci-stream", "tput-g2h-q64k", "guest->host", 4096, 65536, 2,
                    bench_vmci_stream_run, &bench_vmci_g2h),
     BENCH_TPUT_ROW("vmci-stream", "tput-g2h-q64k", "guest->host", 65536, 65536, 2,

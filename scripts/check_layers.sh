@@ -26,6 +26,8 @@
 #  11 scenario    src/scenario/: the scenario language
 #  12 bench       bench/: benchmarks; use anything below
 #  13 cli         src/cli/: the command-line tool
+#   0 preload     src/preload/: the child side of exec, a library of its own (links no layer);
+#                 its protocol header is included by src/exec
 # A file outside every layer fails the check too: a new folder must be given its place here.
 set -eu
 
@@ -51,6 +53,7 @@ function layer(p) {
     if (p ~ /^src\/sock\//)             return "6 sock"
     if (p ~ /^src\/assemble\.[ch]$/)    return "7 assembly"
     if (p ~ /^src\/posix\//)            return "8 posix"
+    if (p ~ /^src\/preload\//)          return "0 preload"
     if (p ~ /^src\/exec\//)             return "9 exec"
     if (p ~ /^src\/bridge\//)           return "10 bridge"
     if (p ~ /^src\/scenario\//)         return "11 scenario"

@@ -28,3 +28,17 @@ if [ -n "$need" ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $need >/dev/null
 fi
+# CPython's own vsock tests (tests/exec/exec_cpython.sh) need its test package, which Debian
+# ships apart as libpythonX.Y-testsuite; looked for once python3 itself is there.
+if [ "${VMCISIM_SETUP_TEST_TOOLS:-0}" = 1 ] && command -v python3 >/dev/null 2>&1 &&
+   ! python3 -c 'import test.test_socket' >/dev/null 2>&1; then
+  v=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  apt-cache show "libpython$v-testsuite" >/dev/null 2>&1 || $SUDO apt-get update -qq || true
+  if apt-cache show "libpython$v-testsuite" >/dev/null 2>&1; then
+    echo "setup: installing libpython$v-testsuite"
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "libpython$v-testsuite" >/dev/null
+  fi
+fi

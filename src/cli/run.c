@@ -15,6 +15,7 @@
  * run.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -57,6 +58,7 @@ struct run_opts {
     int failures_only;
     int coverage;           /* --coverage: the coverage report after the results */
     int swarm;              /* --swarm: a fault profile per seed (docs/finding-bugs.md) */
+    const char *artifacts;  /* --artifacts DIR: exec'd programs' output, kept */
 };
 
 struct job {
@@ -93,7 +95,7 @@ static void run_usage(FILE *f)
             "                   [--trace-payload[=N]]\n"
             "                   [--pcap FILE] [--html FILE] [--json] [--realtime] [-j N] [--shard K/N]\n"
             "                   [--expect-hash HEX] [--failures-only] [--sched random|pct:D]\n"
-            "                   [--coverage] [--swarm] FILE...\n"
+            "                   [--coverage] [--swarm] [--artifacts DIR] FILE...\n"
             "Runs scenario files (docs/scenarios.md); one line per file and seed on stdout\n"
             "(--failures-only: FAIL lines only), and a summary on stderr after a sweep.\n"
             "Exit status: 0 all passed, 1 some failed, 2 bad input.\n");
@@ -124,7 +126,7 @@ static int bad_flag(const char *fmt, const char *arg)
 /* Every flag of `vmcisim run`, for "did you mean" and the list shown with an unknown one. */
 static const char *const run_flags[] = {
     "--seed", "--seeds", "--check-determinism", "--trace", "--trace-filter", "--trace-payload", "--pcap", "--html", "--json",
-    "--failures-only", "--realtime", "--jobs", "--shard", "--expect-hash", "--sched", "--help",
+    "--failures-only", "--realtime", "--artifacts", "--jobs", "--shard", "--expect-hash", "--sched", "--help",
 };
 
 static int unknown_flag(const char *a)
@@ -244,6 +246,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o, char ***files, 
             o->failures_only = 1;
         } else if (strcmp(a, "--realtime") == 0) {
             o->realtime = 1;
+        } else if (strcmp(a, "--artifacts") == 0) {
+            if (!val || !*val)
+                return bad_flag("%s", "--artifacts expects a directory");
+            if (mkdir(val, 0755) != 0 && errno != EEXIST)
+                return bad_flag("--artifacts: cannot make the directory '%s'", val);
+            o->artifacts = val;
+            i++;
         } else if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0 || strncmp(a, "-j", 2) == 0) {
             const char *v = a[1] == 'j' && a[2] ? a + 2 : val;
             if (parse_u64(v, &u, 10) != 0 || u < 1 || u > MAX_JOBS_PARALLEL)
@@ -480,12 +489,52 @@ static struct scen_result *job_result(struct job *j)
     return j->res;
 }
 
+/* Where a run's exec'd programs write stdout/stderr: under --artifacts DIR (kept), else a
+ * temporary directory that is removed when the run passes. */
+static void artifacts_dir(const struct cli_run *c, const struct job *j, char *out, size_t n)
+{
+    const char *base = scen_path(c->scripts[j->file]);
+    const char *slash = strrchr(base, '/');
+    base = slash ? slash + 1 : base;
+    if (c->o.artifacts) {
+        snprintf(out, n, "%s/%s.seed%llu", c->o.artifacts, base, (unsigned long long)j->seed);
+    } else {
+        const char *t = getenv("TMPDIR");
+        snprintf(out, n, "%s/vmcisim-exec-%ld-%s.seed%llu", t && *t ? t : "/tmp", (long)getpid(),
+                 base, (unsigned long long)j->seed);
+    }
+}
+
+/* After the run: name the output in a FAIL line; remove a temporary one of a run that passed. */
+static void artifacts_done(const struct cli_run *c, const char *dir, struct scen_result *r)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return; /* no exec'd program ran */
+    if (r->status != SCEN_PASS) {
+        size_t k = strlen(r->message);
+        snprintf(r->message + k, sizeof r->message - k, " [programs' stdout/stderr: %s/]", dir);
+    } else if (!c->o.artifacts) {
+        struct dirent *e;
+        char f[1400];
+        while ((e = readdir(d)))
+            if (e->d_name[0] != '.') {
+                snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+                unlink(f);
+            }
+        rmdir(dir);
+    }
+    closedir(d);
+}
+
 static void run_job(const struct cli_run *c, struct job *j)
 {
     job_result(j);
     const struct scen_script *sc = c->scripts[j->file];
     char trace[1024], pcap[1024];
-    struct scen_run_opts ro = {.seed = j->seed, .realtime = c->o.realtime, .sched = c->o.sched,
+    struct scen_run_opts ro = {.seed = j->seed,
+                               .realtime = c->o.realtime || scen_wants_realtime(sc),
+                               .sched = c->o.sched,
                                .swarm = c->o.swarm, .trace_filter = c->o.trace_filter,
                                .trace_payload = c->o.trace_payload};
     if (c->o.trace) {
@@ -501,6 +550,9 @@ static void run_job(const struct cli_run *c, struct job *j)
         per_run_path(c, c->o.html, j, html, sizeof html);
         ro.html_path = html;
     }
+    char art[1024];
+    artifacts_dir(c, j, art, sizeof art);
+    ro.artifacts = art;
     if (!c->o.check_det) {
         scen_run(sc, &ro, j->res);
     } else {
@@ -545,6 +597,7 @@ static void run_job(const struct cli_run *c, struct job *j)
         unlink(t2);
         free(second);
     }
+    artifacts_done(c, art, j->res);
     if (c->o.have_expect_hash && j->res->trace_hash != c->o.expect_hash) {
         char note[200];
         snprintf(note, sizeof note,

@@ -39,6 +39,8 @@ enum scen_counter {
     C_DUPLICATES,       /* dgram-ping: answers seen more than once */
     C_LATE,             /* dgram-ping: answers that came after their timeout */
     C_KILLED,           /* instances ended by a power off */
+    C_STATUS,           /* exec: the program's exit status (128+N: signal N ended it) */
+    C_SIGNAL,           /* exec: the signal that ended the program, or 0 */
     SCEN_NCOUNTERS
 };
 const char *scen_counter_name(int c);
@@ -137,7 +139,7 @@ struct scen_stmt {
 
 enum scen_builtin {
     B_NONE, B_ECHO_SERVER, B_SINK, B_SOURCE, B_RR_SERVER, B_RR_CLIENT, B_DGRAM_PONG,
-    B_DGRAM_PING,
+    B_DGRAM_PING, B_EXEC,   /* exec: an unmodified program (src/exec) */
 };
 const char *scen_builtin_name(int b);
 
@@ -179,6 +181,7 @@ struct scen_proc {
     char (*varnames)[SCEN_NAME_MAX];
     int *var_is_addr;
     int ready_event;        /* NAME.ready (built-in servers), or -1 */
+    char *cmdline;          /* exec: the command line (owned) */
     int done_event;         /* NAME.done */
 };
 
@@ -226,6 +229,7 @@ struct scen_script {
     char name[64];
     uint64_t seed_lo, seed_hi;
     int has_seeds;
+    int realtime;           /* a `realtime` line: runs are realtime without --realtime */
     uint64_t limit_ns;      /* simulated-time limit of a run */
     int limit_line;         /* its `limit` line; 1 for the default */
     struct scen_vm *vms;    /* [0] is the host */

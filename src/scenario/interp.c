@@ -199,6 +199,10 @@ static void power_off_accounting(struct scen_run *run, vmcisim_vm *vm)
         if (in->vm != vm || __atomic_exchange_n(&in->ended, 1, __ATOMIC_SEQ_CST))
             continue;
         in->counters[C_KILLED]++;
+        if (in->proc->builtin == B_EXEC) { /* its cleanup confirms it (exec_prog.c) */
+            in->counters[C_STATUS] = 128 + 9;
+            in->counters[C_SIGNAL] = 9;
+        }
         if (!in->proc->daemon)
             fg_done(run);
     }
@@ -314,6 +318,8 @@ static void inst_end(struct scen_inst *in)
         fg_done(run);
 }
 
+void scen_inst_end(struct scen_inst *in) { inst_end(in); }
+
 static void inst_main(void *arg)
 {
     struct scen_inst *in = arg;
@@ -324,7 +330,9 @@ static void inst_main(void *arg)
     if (p->start_ns)
         vmcisim_sleep(p->start_ns);
     if (p->after_event < 0 || scen_wait_event(in, p->after_event, p->line) == 0) {
-        if (p->builtin != B_NONE)
+        if (p->builtin == B_EXEC)
+            scen_exec_program(in); /* returns only if the program did not start */
+        else if (p->builtin != B_NONE)
             scen_builtin_run(in);
         else
             scen_exec_block(in, p->body, p->nbody);
@@ -693,6 +701,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
     run.res = res;
     run.opts = o;
     run.ctl_fd = -1;
+    run.artifacts = o->artifacts;
     if (o->swarm) {
         run.swarm = 1;
         scen_swarm_draw(sc, o->seed, &run.sw);

@@ -96,6 +96,7 @@ struct scen_run {
     size_t nbridges;
     int ctl_fd;                  /* the control socket's listener, or -1 */
     int interrupted;             /* atomic: serve ended by its stop descriptor (a signal) */
+    const char *artifacts;       /* exec: where programs' stdout/stderr go, or NULL */
 };
 
 /* ---- interp.c -------------------------------------------------------------------------------- */
@@ -153,6 +154,10 @@ void scen_resolve_addr(struct scen_run *run, struct scen_inst *in, const struct 
 int scen_expect(struct scen_inst *in, const struct scen_stmt *st, long rc, int err,
                 const void *data, size_t n, const struct sockaddr_vm *from);
 void scen_describe_rc(long rc, int err, char *buf, size_t cap);
+
+/* ---- exec_prog.c (an `exec` process; interp.c: its end) ----------------------------------- */
+void scen_exec_program(struct scen_inst *in);
+void scen_inst_end(struct scen_inst *in);
 
 /* ---- builtin.c ------------------------------------------------------------------------------- */
 void scen_builtin_run(struct scen_inst *in);

@@ -116,6 +116,8 @@ static const char *const counters[SCEN_NCOUNTERS] = {
     [C_DUPLICATES] = "duplicates",
     [C_LATE] = "late",
     [C_KILLED] = "killed",
+    [C_STATUS] = "status",
+    [C_SIGNAL] = "signal",
 };
 
 const char *scen_counter_name(int c)
@@ -153,7 +155,7 @@ const char *scen_op_name(int op)
 static const char *const builtins[] = {
     [B_NONE] = "process",         [B_ECHO_SERVER] = "echo-server", [B_SINK] = "sink",
     [B_SOURCE] = "source",        [B_RR_SERVER] = "rr-server",     [B_RR_CLIENT] = "rr-client",
-    [B_DGRAM_PONG] = "dgram-pong", [B_DGRAM_PING] = "dgram-ping",
+    [B_DGRAM_PONG] = "dgram-pong", [B_DGRAM_PING] = "dgram-ping", [B_EXEC] = "exec",
 };
 
 const char *scen_builtin_name(int b)

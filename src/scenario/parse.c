@@ -17,6 +17,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "exec/elfcheck.h"
+#include "exec/exec.h"
 #include "scenario/ast.h"
 #include "scenario/diag.h"
 #include "scenario/lex.h"
@@ -1027,6 +1029,40 @@ static void done_events(struct parser *p, struct scen_proc *pr, int server)
     }
 }
 
+/* exec NAME on VM [procopt...] "command line": refused here (exit status 2) when the program
+ * cannot be found or cannot be simulated (src/exec/elfcheck.h). */
+static void top_exec(struct parser *p)
+{
+    struct scen_proc *pr = proc_head(p, B_EXEC);
+    size_t idx = (size_t)(pr - p->s->procs);
+    want_word(p, "on");
+    pr->vm = vm_ref(p);
+    proc_options(p, pr);
+    pr = &p->s->procs[idx];
+    const struct scen_token *t = peek(p);
+    if (t->kind != T_STR)
+        expected(p, t, "the program's \"command line\"");
+    pr->cmdline = strndup((const char *)t->bytes, t->nbytes);
+    if (!pr->cmdline)
+        expected(p, t, "memory for the command line");
+    char why[256], path[4096];
+    char **argv = NULL;
+    if (exec_split_words(pr->cmdline, &argv, why, sizeof why) != 0)
+        expected(p, t, why);
+    int found = exec_resolve(argv[0], path, sizeof path) == 0;
+    if (!found) {
+        snprintf(why, sizeof why, "a program '%s' that exists and is executable (PATH is searched "
+                 "when it has no '/')", argv[0]);
+        exec_free_words(argv);
+        expected(p, t, why);
+    }
+    exec_free_words(argv);
+    if (exec_check_binary(path, why, sizeof why) != 0)
+        expected(p, t, why);
+    next(p);
+    done_events(p, pr, 0);
+}
+
 static void top_process(struct parser *p)
 {
     struct scen_proc *pr = proc_head(p, B_NONE);
@@ -1051,7 +1087,7 @@ static void top_program(struct parser *p)
     struct scen_proc *pr = proc_head(p, B_NONE);
     const struct scen_token *t = peek(p);
     int b = t->kind == T_IDENT ? scen_builtin_by_name(t->start, t->len) : -1;
-    if (b < 0)
+    if (b < 0 || b == B_EXEC)
         expected(p, t, "a built-in program (echo-server, sink, source, rr-server, rr-client, "
                        "dgram-pong, dgram-ping)");
     next(p);
@@ -1363,6 +1399,8 @@ static void top_level(struct parser *p)
                                                       INT64_MAX);
             }
             p->s->has_seeds = 1;
+        } else if (accept_word(p, "realtime")) {
+            p->s->realtime = 1;
         } else if (accept_word(p, "limit")) {
             p->s->limit_line = t->line;
             p->s->limit_ns = duration_value(p, "a simulated-time limit");
@@ -1379,6 +1417,8 @@ static void top_level(struct parser *p)
             continue; /* the block consumed its 'end' line */
         } else if (accept_word(p, "program")) {
             top_program(p);
+        } else if (accept_word(p, "exec")) {
+            top_exec(p);
         } else if (accept_word(p, "at")) {
             top_timed(p, 0);
         } else if (accept_word(p, "on")) {
@@ -1391,7 +1431,7 @@ static void top_level(struct parser *p)
             top_bridge(p, t);
         } else {
             expected(p, t, "a top-level statement (scenario, seeds, limit, vm, faults, cost, "
-                           "process, program, at, on, check, bridge)");
+                           "process, program, exec, realtime, at, on, check, bridge)");
         }
         end_of_line(p);
     }
@@ -1539,6 +1579,7 @@ void scen_script_free(struct scen_script *s)
         free_body(s->procs[i].body, s->procs[i].nbody);
         free(s->procs[i].varnames);
         free(s->procs[i].var_is_addr);
+        free(s->procs[i].cmdline);
     }
     for (size_t i = 0; i < s->ntimed; i++) {
         free(s->timed[i].stmt.data);
@@ -1561,3 +1602,5 @@ void scen_default_seeds(const struct scen_script *s, uint64_t *lo, uint64_t *hi)
 }
 
 const char *scen_path(const struct scen_script *s) { return s->path; }
+
+int scen_wants_realtime(const struct scen_script *s) { return s->realtime; }

@@ -35,6 +35,8 @@ void scen_diag_free(struct scen_diag *d);
 
 /* The `seeds A..B` line of a script (1..1 if it has none). */
 void scen_default_seeds(const struct scen_script *s, uint64_t *lo, uint64_t *hi);
+/* 1 if the file asks for realtime mode (a `realtime` line). */
+int scen_wants_realtime(const struct scen_script *s);
 const char *scen_path(const struct scen_script *s);
 
 struct scen_run_opts {
@@ -54,6 +56,7 @@ struct scen_run_opts {
     int serve_stop_fd;
     const char *control_path; /* the control socket (vmcisim ctl), or NULL */
     FILE *announce;           /* once listening: "bridge VM PATH" and "control PATH" lines */
+    const char *artifacts;    /* exec: directory for programs' stdout/stderr, or NULL */
 };
 
 /* A script that can only run in realtime mode (a `bridge` line): 1 and why, as

@@ -1,0 +1,41 @@
+/*
+ * exec_internal.h - what the files of src/exec share: an exec'd program and its channels.
+ */
+#ifndef VMCISIM_EXEC_INTERNAL_H
+#define VMCISIM_EXEC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "preload/exec_proto.h"
+#include "sim/sim.h"
+
+struct exec_chan {
+    struct exec_proc *proc;
+    int sock;                   /* the world's end of the doorbell */
+    struct xp_area *a;          /* the shared area */
+    struct exec_chan *next;     /* the world's list (freed at teardown) */
+};
+
+struct exec_proc {
+    vmcisim *sim;
+    sim_proc *sp;
+    pid_t pid;
+    struct exec_chan *main;     /* the main thread's channel */
+    uint32_t wake_seq;          /* address waits: bumped by every wake (under sim_lock) */
+    int reaping, reaped;        /* atomic */
+    int status;                 /* valid once reaped */
+    uint64_t requests;          /* calls served (each is a switch into the world and back) */
+    struct exec_proc *next;
+};
+
+/* The world's exec state, made (and registered as a layer) on first use; NULL if no room. */
+struct exec_world *exec_world_of(vmcisim *sim);
+void exec_world_add(vmcisim *sim, struct exec_proc *p, struct exec_chan *c);
+/* A new channel; child_fds = the child's ends (socket, memfd), both close-on-exec. */
+struct exec_chan *exec_chan_new(vmcisim *sim, int child_fds[2]);
+/* Wait for the child (killing it first if asked) and keep its status; once. */
+void exec_reap(struct exec_proc *p, bool kill_first);
+
+#endif

@@ -1,0 +1,408 @@
+/*
+ * proxy.c - the world's side of an exec'd program: for each of its threads a proxy simulated
+ * thread reads requests from the thread's channel (src/preload/exec_proto.h), makes the call as
+ * that simulated thread through the same code an in-process program reaches (vmci_* calls,
+ * sockpoll, vmcisim_sleep, the world's random stream, address waits), and replies.
+ *
+ * The baton (deterministic mode): a proxy waits for its thread's next request in a blocking
+ * read of the C library while it holds the turn, so while any thread of any exec'd program
+ * runs, no other simulated thread does; who runs next is decided, as for every thread, at the
+ * proxy's next scheduling point (inside the call it makes). Realtime mode: the proxy waits for
+ * the request outside the world (sim_wait_fds), so programs run freely. The layer's state and
+ * the children's ends are in world.c.
+ *
+ * The end: when the child dies every channel reads end of file; the proxy that sees it reaps
+ * the child and ends the simulated process with the child's status (exit code, or 128+N for
+ * signal N). A power-off kills the proxies where they stand; the child is then killed with
+ * SIGKILL and reaped (exec_status), status 128+9 as in-process.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec/exec.h"
+#include "exec/exec_internal.h"
+#include "posix/posix_internal.h"
+#include "posix/real.h"
+#include "sim/alloc.h"
+#include "sock/fdcalls.h"
+#include "sock/sockpoll.h"
+#include "vmcisim/vmci_sockets.h"
+
+/* sched_yield's cost in-process (src/posix/threads.c): lets a spin loop end. */
+#define YIELD_NS 1000u
+
+/* The child died (its channel read end of file): the simulated process ends with its status. */
+static __attribute__((noreturn)) void child_died(struct exec_proc *p)
+{
+    exec_reap(p, false);
+    sim_lock(p->sim);
+    sim_trace(p->sim, "exec-end", "pid=%u status=%d requests=%llu", p->sp->pid, p->status,
+              (unsigned long long)__atomic_load_n(&p->requests, __ATOMIC_RELAXED));
+    sim_unlock(p->sim);
+    if (p->status > 128 && p->status < 128 + 65)
+        sim_proc_exit_signal(p->status - 128);
+    sim_proc_exit(p->status);
+}
+
+/* ---- one request ------------------------------------------------------------------------------ */
+
+static uint64_t key_of(struct exec_proc *p, int64_t addr)
+{
+    /* Child addresses are below 2^47; the process's number above them keeps two programs'
+     * mutexes apart in the world's address table (looked up only, never dereferenced). */
+    return (uint64_t)addr | ((uint64_t)p->sp->pid << 48);
+}
+
+struct reply_fds {
+    int fds[2];
+    int n;
+};
+
+static void *thread_proxy(void *arg);
+
+static int64_t thread_new(struct exec_chan *c, struct reply_fds *rf)
+{
+    struct exec_proc *p = c->proc;
+    int cf[2];
+    struct exec_chan *nc = exec_chan_new(p->sim, cf);
+    if (!nc) {
+        errno = EAGAIN;
+        return -1;
+    }
+    nc->proc = p;
+    pthread_t pt;
+    int e = sim_proc_thread_create(&pt, false, thread_proxy, nc);
+    if (e != 0) {
+        REAL(close)(cf[0]);
+        REAL(close)(cf[1]);
+        errno = e;
+        return -1;
+    }
+    rf->fds[0] = cf[0];
+    rf->fds[1] = cf[1];
+    rf->n = 2;
+    return (int64_t)(uint64_t)pt;
+}
+
+static int64_t addr_wait(struct exec_chan *c, struct xp_area *a)
+{
+    struct exec_proc *p = c->proc;
+    sim_thread *self = sim_self_proc_thread();
+    uint64_t deadline = SIM_NO_DEADLINE;
+    if (a->a[2] & 1) {
+        struct timespec ts;
+        memcpy(&ts, a->data + 8, sizeof ts);
+        int e = posix_abs_deadline(self, (clockid_t)a->a[3], &ts, &deadline);
+        if (e)
+            return e;
+    }
+    sim_lock(p->sim);
+    int64_t rc = 0;
+    bool fresh = (uint32_t)a->a[1] == p->wake_seq;
+    if (a->a[2] & 2) {
+        /* pthread_cond_wait released its mutex just before: wake the mutex's waiters in the
+         * same step as this thread starts to wait, so no scheduling point falls between. */
+        int64_t m;
+        memcpy(&m, a->data, sizeof m);
+        p->wake_seq++;
+        __atomic_store_n(&p->main->a->wake_seq, p->wake_seq, __ATOMIC_RELEASE);
+        sim_addr_wake(p->sim, (const void *)(uintptr_t)key_of(p, m), true);
+    }
+    if (fresh)
+        rc = sim_addr_wait(p->sim, (const void *)(uintptr_t)key_of(p, a->a[0]), deadline,
+                           (a->a[2] & 4) ? "pthread_cond_wait" : (a->a[2] & 8) ? "sem_wait"
+                                                                              : "pthread_mutex_lock");
+    sim_unlock(p->sim);
+    /* a timed wait ends by time only once its deadline has come (as src/posix/sync.c) */
+    if (rc == ETIMEDOUT && (deadline == SIM_NO_DEADLINE || sim_now(p->sim) < deadline))
+        rc = 0;
+    return rc;
+}
+
+static int64_t addr_wake(struct exec_chan *c, struct xp_area *a)
+{
+    struct exec_proc *p = c->proc;
+    sim_lock(p->sim);
+    p->wake_seq++;
+    __atomic_store_n(&p->main->a->wake_seq, p->wake_seq, __ATOMIC_RELEASE);
+    sim_addr_wake(p->sim, (const void *)(uintptr_t)key_of(p, a->a[0]), a->a[1] != 0);
+    sim_unlock(p->sim);
+    return 0;
+}
+
+static int64_t do_poll(struct xp_area *a, const int *rfds, int nr)
+{
+    size_t n = (size_t)a->a[0];
+    if (n > XP_POLL_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    struct pollfd *k = (struct pollfd *)a->data;
+    for (size_t i = 0; i < n; i++)
+        if (k[i].fd <= -2) {
+            int idx = -(k[i].fd + 2);
+            k[i].fd = idx < nr ? rfds[idx] : -1;
+        }
+    int64_t ms = a->a[1];
+    int r = sockpoll_poll(k, n, ms < 0 ? -1 : ms * 1000000, NULL, "poll");
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    return r;
+}
+
+/* Executes the request in c's area as the calling (proxy) thread. */
+static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct reply_fds *rf,
+                        bool *ends)
+{
+    struct xp_area *a = c->a;
+    int fd = a->fd;
+    struct sockaddr *sa = (struct sockaddr *)a->addr;
+    socklen_t l = XP_ADDR_MAX;
+    ssize_t r;
+    switch (a->op) {
+    case XP_HELLO:
+    case XP_THREAD_START:
+    case XP_NOP:
+        return 0;
+    case XP_SOCKET:
+        return vmci_socket((int)a->a[0], (int)a->a[1], (int)a->a[2]);
+    case XP_BIND:
+        return vmci_bind(fd, a->a[0] ? NULL : sa, (socklen_t)a->a[1]);
+    case XP_CONNECT:
+        return vmci_connect(fd, a->a[0] ? NULL : sa, (socklen_t)a->a[1]);
+    case XP_LISTEN:
+        return vmci_listen(fd, (int)a->a[0]);
+    case XP_ACCEPT:
+        r = vmci_accept4(fd, sa, &l, (int)a->a[0]);
+        a->addrlen = l;
+        return r;
+    case XP_SEND:
+        if ((uint64_t)a->a[0] > XP_DATA_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        /* SIGPIPE is the child's own: it raises it itself (src/preload/sock.c) */
+        if (a->a[2])
+            return vmci_sendto(fd, a->data, (size_t)a->a[0], (int)a->a[1] | MSG_NOSIGNAL, sa,
+                               a->addrlen);
+        return vmci_send(fd, a->data, (size_t)a->a[0], (int)a->a[1] | MSG_NOSIGNAL);
+    case XP_RECV:
+        if ((uint64_t)a->a[0] > XP_DATA_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        if (a->a[2]) {
+            r = vmci_recvfrom(fd, a->data, (size_t)a->a[0], (int)a->a[1], sa, &l);
+            a->addrlen = l;
+        } else {
+            r = vmci_recv(fd, a->data, (size_t)a->a[0], (int)a->a[1]);
+        }
+        a->datalen = r > 0 ? (uint32_t)((size_t)r < (size_t)a->a[0] ? (size_t)r : (size_t)a->a[0])
+                           : 0;
+        return r;
+    case XP_SHUTDOWN:
+        return vmci_shutdown(fd, (int)a->a[0]);
+    case XP_CLOSE:
+        return vmci_close(fd);
+    case XP_SETSOCKOPT:
+        return vmci_setsockopt(fd, (int)a->a[0], (int)a->a[1], a->a[2] ? NULL : a->addr,
+                               (socklen_t)a->a[3]);
+    case XP_GETSOCKOPT:
+        if (a->a[2] < 0)
+            return vmci_getsockopt(fd, (int)a->a[0], (int)a->a[1], a->addr, NULL);
+        l = a->a[2] < XP_ADDR_MAX ? (socklen_t)a->a[2] : XP_ADDR_MAX;
+        r = vmci_getsockopt(fd, (int)a->a[0], (int)a->a[1], a->addr, &l);
+        a->addrlen = l;
+        return r;
+    case XP_GETSOCKNAME:
+        r = vmci_getsockname(fd, sa, &l);
+        a->addrlen = l;
+        return r;
+    case XP_GETPEERNAME:
+        r = vmci_getpeername(fd, sa, &l);
+        a->addrlen = l;
+        return r;
+    case XP_FCNTL:
+        return vmci_fcntl(fd, (int)a->a[0], (int)a->a[1]);
+    case XP_IOCTL: {
+        int v = 0;
+        r = vmci_ioctl(fd, FIONREAD, &v);
+        a->a[0] = v;
+        return r;
+    }
+    case XP_POLL:
+        return do_poll(a, rfds, nr);
+    case XP_SLEEP:
+        vmcisim_sleep((uint64_t)a->a[0]);
+        return 0;
+    case XP_YIELD:
+        vmcisim_sleep(YIELD_NS);
+        return 0;
+    case XP_RAND:
+        return (int64_t)(vmcisim_random() >> 33); /* 31 bits, as src/posix/random.c */
+    case XP_RANDOM_BYTES:
+        if ((uint64_t)a->a[0] > XP_DATA_MAX) {
+            errno = EINVAL;
+            return -1;
+        }
+        return (int64_t)vmcisim_posix_random_bytes(a->data, (size_t)a->a[0]);
+    case XP_THREAD_NEW:
+        return thread_new(c, rf);
+    case XP_THREAD_EXIT:
+        *ends = true;
+        return 0;
+    case XP_JOIN: {
+        struct sim_pthread *t = sim_proc_find_pthread((pthread_t)(uint64_t)a->a[0]);
+        return t ? sim_proc_join(t, NULL) : ESRCH;
+    }
+    case XP_DETACH: {
+        struct sim_pthread *t = sim_proc_find_pthread((pthread_t)(uint64_t)a->a[0]);
+        return t ? sim_proc_detach(t) : ESRCH;
+    }
+    case XP_DUP:
+        return vmcisim_fd_dup(fd, -1, 0, false, "dup");
+    case XP_SIGNAL: {
+        /* the record src/posix/signal.c makes for an in-process program */
+        static const char *const what[] = {"handler", "ignored", "default", "blocked"};
+        sim_thread *self = sim_self_proc_thread();
+        sim_lock(self->sim);
+        sim_trace(self->sim, "signal", "pid=%u sig=SIGPIPE action=%s", self->proc->pid,
+                  what[(uint64_t)a->a[1] < 4 ? a->a[1] : 0]);
+        sim_unlock(self->sim);
+        return 0;
+    }
+    case XP_ADDR_WAIT:
+        return addr_wait(c, a);
+    case XP_ADDR_WAKE:
+        return addr_wake(c, a);
+    default:
+        errno = ENOSYS;
+        return -1;
+    }
+}
+
+/* ---- the proxy loop ----------------------------------------------------------------------------- */
+
+/* Waits for the next request on c: 1 and the descriptors sent along in rfds, or 0 at end of
+ * file (the child died). */
+static int next_request(struct exec_chan *c, int *rfds, int *nr)
+{
+    struct exec_proc *p = c->proc;
+    if (sim_is_realtime(p->sim)) {
+        /* Outside the world, so that the program runs freely; a kill wakes the wait. */
+        struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+        sim_waitq q = {0};
+        sim_enter(p->sim);
+        while (sim_wait_fds(&q, SIM_NO_DEADLINE, "its program's next call", &pf, 1) !=
+               SIM_WAIT_FD_READY)
+            ;
+        sim_leave(p->sim);
+    }
+    char b;
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * XP_POLL_MAX)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                        .msg_controllen = sizeof u.buf};
+    ssize_t r;
+    /* Deterministic mode: blocking here keeps the turn while the program runs. */
+    do
+        r = REAL(recvmsg)(c->sock, &mh, MSG_CMSG_CLOEXEC);
+    while (r < 0 && errno == EINTR);
+    if (r != 1)
+        return 0;
+    *nr = 0;
+    for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+            int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            memcpy(rfds + *nr, CMSG_DATA(cm), sizeof(int) * (size_t)k);
+            *nr += k;
+        }
+    return 1;
+}
+
+static void reply(struct exec_chan *c, const struct reply_fds *rf)
+{
+    struct exec_proc *p = c->proc;
+    char b = 1;
+    struct iovec iov = {.iov_base = &b, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int) * 2)];
+        struct cmsghdr align;
+    } u;
+    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (rf->n) {
+        mh.msg_control = u.buf;
+        mh.msg_controllen = CMSG_SPACE(sizeof(int) * 2);
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int) * 2);
+        memcpy(CMSG_DATA(cm), rf->fds, sizeof(int) * 2);
+    }
+    sim_thread *self = sim_self_proc_thread();
+    c->a->now_ns = sim_now(p->sim);
+    c->a->realtime = sim_is_realtime(p->sim);
+    c->a->cid = self->vm->cid;
+    ssize_t r;
+    do
+        r = REAL(sendmsg)(c->sock, &mh, MSG_NOSIGNAL);
+    while (r < 0 && errno == EINTR);
+    for (int i = 0; i < rf->n; i++)
+        REAL(close)(rf->fds[i]);
+}
+
+/* Serves c until its thread ends (returns) or the child dies (does not return). */
+static void serve(struct exec_chan *c)
+{
+    int rfds[XP_POLL_MAX];
+    for (;;) {
+        int nr = 0;
+        if (!next_request(c, rfds, &nr))
+            child_died(c->proc);
+        __atomic_add_fetch(&c->proc->requests, 1, __ATOMIC_RELAXED);
+        struct reply_fds rf = {.n = 0};
+        bool ends = false;
+        errno = 0;
+        int64_t r = dispatch(c, rfds, nr, &rf, &ends);
+        for (int i = 0; i < nr; i++)
+            REAL(close)(rfds[i]);
+        if (ends)
+            return;
+        c->a->ret = r;
+        c->a->err = r == -1 ? errno : 0;
+        reply(c, &rf);
+    }
+}
+
+static void *thread_proxy(void *arg)
+{
+    serve(arg);
+    return NULL;
+}
+
+void exec_serve_main(struct exec_proc *p)
+{
+    serve(p->main);
+    /* The main thread called pthread_exit: the others go on. This thread stays (it carries the
+     * process for its starter) until the child's death ends it with the others. */
+    sim_waitq q = {0};
+    sim_enter(p->sim);
+    for (;;)
+        sim_wait(&q, SIM_NO_DEADLINE, "its program's other threads");
+}

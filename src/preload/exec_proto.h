@@ -1,0 +1,90 @@
+/*
+ * exec_proto.h - the protocol between an exec'd program (libvmcisim-preload.so, in the child)
+ * and the world (src/exec, in `vmcisim run`). docs/exec-protocol.md says it in prose.
+ *
+ * One channel per child thread: a Unix stream socket pair (the doorbell) and a shared memory
+ * area (memfd, mapped in both processes) that holds the request, the reply and the payload. A
+ * request is: the child fills the area, writes one byte; the world's proxy thread reads it,
+ * executes the call as that simulated thread, fills the reply, writes one byte back. Nothing
+ * but those bytes (and, for a new thread, its channel's two descriptors) crosses the socket,
+ * so payload is copied once on each side and never through the kernel's socket buffers.
+ *
+ * This header is plain C with no dependency on the simulator: the preload library includes it.
+ */
+#ifndef VMCISIM_EXEC_PROTO_H
+#define VMCISIM_EXEC_PROTO_H
+
+#include <stdint.h>
+
+#define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
+#define XP_VERSION 1u
+#define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
+#define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
+#define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
+#define XP_ADDR_MAX 128u              /* sockaddr / option value / small structs */
+#define XP_POLL_MAX 1024u             /* pollfds per poll request */
+
+enum xp_op {
+    XP_HELLO = 1,   /* first call of a channel: the world answers cid/realtime/now */
+    XP_SOCKET,      /* a0 domain, a1 type, a2 protocol -> world fd */
+    XP_BIND,        /* fd, addr */
+    XP_CONNECT,     /* fd, addr */
+    XP_LISTEN,      /* fd, a0 backlog */
+    XP_ACCEPT,      /* fd, a0 flags (SOCK_NONBLOCK only) -> world fd, addr */
+    XP_SEND,        /* fd, data[0..a0), a1 flags, addr if a2 (sendto) */
+    XP_RECV,        /* fd, a0 max, a1 flags, a2: want the source address -> data, addr */
+    XP_SHUTDOWN,    /* fd, a0 how */
+    XP_CLOSE,       /* fd */
+    XP_SETSOCKOPT,  /* fd, a0 level, a1 name, addr = value */
+    XP_GETSOCKOPT,  /* fd, a0 level, a1 name, a2 len -> addr = value */
+    XP_GETSOCKNAME, /* fd -> addr */
+    XP_GETPEERNAME, /* fd -> addr */
+    XP_FCNTL,       /* fd, a0 cmd (F_GETFL/F_SETFL), a1 arg */
+    XP_IOCTL,       /* fd, a0 request (FIONREAD) -> a0 value */
+    XP_POLL,        /* data = struct pollfd[a0] (world fds; -2-k: the k-th descriptor sent along),
+                       a1 timeout ms -> revents in data */
+    XP_SLEEP,       /* a0 ns */
+    XP_RAND,        /* -> ret: 31 bits of the world's stream (rand/random) */
+    XP_SRAND,       /* the process seeded rand: from now on libc's */
+    XP_RANDOM_BYTES,/* a0 n -> data */
+    XP_YIELD,       /* sched_yield */
+    XP_THREAD_NEW,  /* -> ret: world thread id; the new channel's fds come with the reply */
+    XP_THREAD_START,/* first call on a new thread's channel */
+    XP_THREAD_EXIT, /* the thread ends (no reply) */
+    XP_JOIN,        /* a0 world thread id -> ret errno */
+    XP_DETACH,      /* a0 world thread id -> ret errno */
+    XP_ADDR_WAIT,   /* a0 address, a1 wake sequence seen, a2 flags (1 timed, 2 wake the mutex
+                       at data[0..8) first, 4 cond, 8 sem), a3 clock; data[8..24) abstime */
+    XP_ADDR_WAKE,   /* a0 address, a1 all */
+    XP_NOP,
+    XP_DUP,         /* fd -> a new world descriptor of the same socket */
+    XP_SIGNAL,      /* a0 signal, a1 action (0 handler, 1 ignored, 2 default, 3 blocked): the
+                       program is about to get it; the world records it in the trace */
+};
+
+/* The area of one channel. The world writes `now_ns` with every reply so that the child reads
+ * the simulated clock without a round trip (deterministic mode: time does not move while a
+ * thread of the child runs, exactly as in-process, where clock reads are no scheduling point). */
+struct xp_area {
+    uint32_t magic, version;
+    /* request */
+    uint32_t op;
+    int32_t fd;          /* the world's descriptor of a simulated socket */
+    int64_t a[4];
+    uint32_t addrlen;    /* in and out */
+    uint32_t datalen;    /* in and out */
+    /* reply */
+    int64_t ret;
+    int32_t err;         /* errno when ret == -1 */
+    uint32_t realtime;
+    uint64_t now_ns;     /* simulated time at the reply */
+    uint32_t cid;        /* the process's CID */
+    uint32_t pad;
+    /* process-wide (only in the main thread's area): see XP_ADDR_WAIT */
+    uint32_t wake_seq;   /* bumped by every XP_ADDR_WAKE */
+    uint32_t waiters;    /* child threads between "about to wait" and "done waiting" */
+    unsigned char addr[XP_ADDR_MAX];
+    unsigned char data[XP_DATA_MAX];
+};
+
+#endif

@@ -1,0 +1,74 @@
+/*
+ * preload.h - what the files of libvmcisim-preload.so share: the channel of the calling thread,
+ * the map from the child's placeholder descriptors to the world's simulated sockets, and the C
+ * library's own definitions of the names the library interposes.
+ *
+ * The library is loaded with LD_PRELOAD into a program that `vmcisim run` starts with `exec`.
+ * It links only the C library (and libdl/libpthread): nothing of the simulator runs in the
+ * child. Each interposed call either goes to the C library unchanged (not a vsock descriptor,
+ * not a simulated service, or a process that is not ours) or becomes one request on the calling
+ * thread's channel (exec_proto.h).
+ */
+#ifndef VMCISIM_PRELOAD_H
+#define VMCISIM_PRELOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "preload/exec_proto.h"
+
+struct pl_chan {
+    int sock;                 /* the doorbell socket */
+    struct xp_area *a;        /* the shared area */
+};
+
+/* The calling thread's channel, or NULL: the call goes to the C library (no world, a
+ * grandchild, a thread that has ended its part, or a thread the program made before we ran). */
+struct pl_chan *pl_chan(void);
+/* The main thread's area (process-wide fields: wake_seq, waiters), valid once pl_chan() was
+ * non-NULL. */
+struct xp_area *pl_main_area(void);
+void pl_set_thread_chan(struct pl_chan *c);
+/* Channel descriptors: noted so that a forked child closes them, and so that the program's
+ * own close() of one (a "close every descriptor" loop) leaves them open. */
+void pl_note_chan_fd(int fd);
+bool pl_is_chan_fd(int fd);
+/* One request on c: the area is filled by the caller; returns a->ret (errno set when -1).
+ * fds/nfds: descriptors sent along (SCM_RIGHTS); rfds: room for 2 received ones (or NULL). */
+int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds);
+/* Send a request that has no reply (the thread's end). */
+void pl_send_only(struct pl_chan *c);
+
+/* Descriptor map: the world's descriptor of child descriptor fd, or -1 if it is not a vsock
+ * placeholder. */
+int pl_world_fd(int fd);
+/* A new placeholder for world descriptor wfd: the child descriptor, or -1 (errno set; the world
+ * descriptor is then closed). */
+int pl_new_placeholder(struct pl_chan *c, int wfd, bool cloexec);
+void pl_forget(int fd);
+/* Child descriptor fd (a real one the C library just made) now stands for world fd wfd. */
+void pl_map(int fd, int wfd);
+/* Tell the world to close wfd (a descriptor the program no longer has). */
+void pl_world_close(struct pl_chan *c, int wfd);
+/* close() of a vsock descriptor: epoll.c drops it from the program's epoll sets. */
+void pl_epoll_forget_fd(int fd);
+void pl_epoll_closed(int epfd);
+int pl_fcntl_dup(int fd, int cmd, int minfd);
+bool pl_any_mapped(void);
+
+/* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */
+void *pl_real(const char *name);
+#define PL_REAL(type, name)                                                                  \
+    ({                                                                                       \
+        static __typeof__(type) pl_f_;                                                                 \
+        if (!pl_f_)                                                                          \
+            pl_f_ = (type)pl_real(#name);                                                    \
+        pl_f_;                                                                               \
+    })
+
+/* Deterministic clocks from the area's now_ns (the bases match src/posix/posix_internal.h). */
+#define PL_EPOCH_BASE_S 1767225600ull
+#define PL_MONO_BASE_S 1000ull
+
+#endif

@@ -1,0 +1,508 @@
+/*
+ * sock.c - the socket calls of an exec'd program: on AF_VSOCK sockets they are requests to the
+ * world, where the program's proxy thread makes the same vmci_* call as an in-process program
+ * would (so results and errno are the in-process ones by construction); on anything else they
+ * are the C library's.
+ *
+ * Payload goes through the thread's shared area in chunks of at most XP_DATA_MAX bytes. A
+ * blocking stream send larger than that is several world sends; it stops early, as a Linux send
+ * interrupted by a signal does, when one of them sends less than its chunk or fails after some
+ * bytes went.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "preload/preload.h"
+
+/* A vsock descriptor of a process that is ours: its world fd and the channel, else -1. */
+static int vs(int fd, struct pl_chan **c)
+{
+    int w = pl_world_fd(fd);
+    if (w < 0)
+        return -1;
+    *c = pl_chan();
+    return *c ? w : -1;
+}
+
+static void put_addr(struct xp_area *a, const struct sockaddr *addr, socklen_t len)
+{
+    a->addrlen = len > XP_ADDR_MAX ? XP_ADDR_MAX : len;
+    if (addr && a->addrlen)
+        memcpy(a->addr, addr, a->addrlen);
+}
+
+static void get_addr(struct xp_area *a, struct sockaddr *addr, socklen_t *len)
+{
+    if (!addr || !len)
+        return;
+    size_t n = a->addrlen < *len ? a->addrlen : *len;
+    memcpy(addr, a->addr, n);
+    *len = a->addrlen;
+}
+
+int socket(int domain, int type, int protocol)
+{
+    struct pl_chan *c;
+    if (domain != AF_VSOCK || !(c = pl_chan()))
+        return PL_REAL(int (*)(int, int, int), socket)(domain, type, protocol);
+    c->a->op = XP_SOCKET;
+    c->a->a[0] = domain;
+    c->a->a[1] = type & ~SOCK_CLOEXEC;
+    c->a->a[2] = protocol;
+    int64_t w = pl_call(c, NULL, 0, NULL);
+    if (w < 0)
+        return -1;
+    return pl_new_placeholder(c, (int)w, type & SOCK_CLOEXEC);
+}
+
+static int addr_call(int op, int fd, const struct sockaddr *addr, socklen_t len,
+                     int (*real)(int, const struct sockaddr *, socklen_t))
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return real(fd, addr, len);
+    c->a->op = (uint32_t)op;
+    c->a->fd = w;
+    c->a->a[0] = addr == NULL;
+    put_addr(c->a, addr, len);
+    c->a->a[1] = len;
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return addr_call(XP_BIND, fd, addr, len,
+                     PL_REAL(int (*)(int, const struct sockaddr *, socklen_t), bind));
+}
+
+int connect(int fd, const struct sockaddr *addr, socklen_t len)
+{
+    return addr_call(XP_CONNECT, fd, addr, len,
+                     PL_REAL(int (*)(int, const struct sockaddr *, socklen_t), connect));
+}
+
+int listen(int fd, int backlog)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(int (*)(int, int), listen)(fd, backlog);
+    c->a->op = XP_LISTEN;
+    c->a->fd = w;
+    c->a->a[0] = backlog;
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *, int), accept4)(fd, addr, len,
+                                                                                 flags);
+    c->a->op = XP_ACCEPT;
+    c->a->fd = w;
+    c->a->a[0] = flags & ~SOCK_CLOEXEC;
+    int64_t nw = pl_call(c, NULL, 0, NULL);
+    if (nw < 0)
+        return -1;
+    get_addr(c->a, addr, len);
+    return pl_new_placeholder(c, (int)nw, flags & SOCK_CLOEXEC);
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    if (pl_world_fd(fd) < 0)
+        return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *), accept)(fd, addr, len);
+    return accept4(fd, addr, len, 0);
+}
+
+static void sigpipe_if(ssize_t r, int flags)
+{
+    /* The world sends with MSG_NOSIGNAL; the signal is the child's own, so its real disposition
+     * decides: a handler runs here, SIG_IGN ignores it, the default ends the process (the world
+     * sees it as signal 13, status 141). */
+    if (r < 0 && errno == EPIPE && !(flags & MSG_NOSIGNAL)) {
+        int e = errno;
+        struct pl_chan *c = pl_chan();
+        if (c) {
+            /* recorded in the trace as for an in-process program (src/posix/signal.c) */
+            sigset_t cur;
+            struct sigaction act;
+            pthread_sigmask(SIG_BLOCK, NULL, &cur);
+            sigaction(SIGPIPE, NULL, &act);
+            void *h = (act.sa_flags & SA_SIGINFO) ? (void *)act.sa_sigaction
+                                                  : (void *)act.sa_handler;
+            c->a->op = XP_SIGNAL;
+            c->a->a[0] = SIGPIPE;
+            c->a->a[1] = sigismember(&cur, SIGPIPE) == 1 ? 3
+                         : h == (void *)SIG_IGN          ? 1
+                         : h == (void *)SIG_DFL          ? 2
+                                                         : 0;
+            pl_call(c, NULL, 0, NULL);
+        }
+        raise(SIGPIPE);
+        errno = e;
+    }
+}
+
+/* Gather-send of iov[0..n) on world fd w. */
+static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_t n, int flags,
+                        const struct sockaddr *to, socklen_t tolen)
+{
+    size_t total = 0, i = 0, off = 0;
+    for (;;) {
+        size_t k = 0;
+        while (i < n && k < XP_DATA_MAX) {
+            size_t m = iov[i].iov_len - off;
+            if (m > XP_DATA_MAX - k)
+                m = XP_DATA_MAX - k;
+            memcpy(c->a->data + k, (const char *)iov[i].iov_base + off, m);
+            k += m;
+            off += m;
+            if (off == iov[i].iov_len) {
+                i++;
+                off = 0;
+            }
+        }
+        c->a->op = XP_SEND;
+        c->a->fd = w;
+        c->a->a[0] = (int64_t)k;
+        c->a->a[1] = flags;
+        c->a->a[2] = to != NULL;
+        if (to)
+            put_addr(c->a, to, tolen);
+        int64_t r = pl_call(c, NULL, 0, NULL);
+        if (r < 0) {
+            if (total)
+                return (ssize_t)total;
+            sigpipe_if(-1, flags);
+            return -1;
+        }
+        total += (size_t)r;
+        if ((size_t)r < k || i >= n)
+            return (ssize_t)total;
+    }
+}
+
+static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_t n, int flags,
+                        struct sockaddr *from, socklen_t *fromlen)
+{
+    size_t want = 0;
+    for (size_t i = 0; i < n; i++)
+        want += iov[i].iov_len;
+    c->a->op = XP_RECV;
+    c->a->fd = w;
+    c->a->a[0] = (int64_t)(want > XP_DATA_MAX ? XP_DATA_MAX : want);
+    c->a->a[1] = flags;
+    c->a->a[2] = from != NULL;
+    int64_t r = pl_call(c, NULL, 0, NULL);
+    if (r < 0)
+        return -1;
+    size_t got = c->a->datalen, done = 0;
+    for (size_t i = 0; i < n && done < got; i++) {
+        size_t m = iov[i].iov_len < got - done ? iov[i].iov_len : got - done;
+        memcpy(iov[i].iov_base, c->a->data + done, m);
+        done += m;
+    }
+    if (from)
+        get_addr(c->a, from, fromlen);
+    return (ssize_t)r;
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
+               socklen_t tolen)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
+                                  socklen_t),
+                       sendto)(fd, buf, len, flags, to, tolen);
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    return send_vec(c, w, &iov, 1, flags, to, tolen);
+}
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(fd, buf, len, flags);
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    return send_vec(c, w, &iov, 1, flags, NULL, 0);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    return send_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
+                    msg->msg_namelen);
+}
+
+ssize_t write(int fd, const void *buf, size_t len)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    return send_vec(c, w, &iov, 1, 0, NULL, 0);
+}
+
+ssize_t writev(int fd, const struct iovec *iov, int n)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
+    if (n < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return send_vec(c, w, iov, (size_t)n, 0, NULL, 0);
+}
+
+/* MSG_WAITALL on a request larger than the area: several receives. */
+static ssize_t recv_all(struct pl_chan *c, int w, void *buf, size_t len, int flags,
+                        struct sockaddr *from, socklen_t *fromlen)
+{
+    size_t done = 0;
+    do {
+        struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
+        ssize_t r = recv_vec(c, w, &iov, 1, flags, from, fromlen);
+        if (r < 0)
+            return done ? (ssize_t)done : -1;
+        if (r == 0)
+            return (ssize_t)done;
+        done += (size_t)r;
+    } while ((flags & MSG_WAITALL) && done < len && !(flags & MSG_PEEK));
+    return (ssize_t)done;
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                 socklen_t *fromlen)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
+                       recvfrom)(fd, buf, len, flags, from, fromlen);
+    return recv_all(c, w, buf, len, flags, from, fromlen);
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(fd, buf, len, flags);
+    return recv_all(c, w, buf, len, flags, NULL, NULL);
+}
+
+ssize_t read(int fd, void *buf, size_t len)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
+    struct iovec iov = {.iov_base = buf, .iov_len = len};
+    return recv_vec(c, w, &iov, 1, 0, NULL, NULL);
+}
+
+ssize_t readv(int fd, const struct iovec *iov, int n)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const struct iovec *, int), readv)(fd, iov, n);
+    if (n < 0) {
+        errno = EINVAL;
+        return -1;
+    }
+    return recv_vec(c, w, iov, (size_t)n, 0, NULL, NULL);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
+    socklen_t nl = msg->msg_namelen;
+    ssize_t r = recv_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags,
+                         msg->msg_name, msg->msg_name ? &nl : NULL);
+    if (r >= 0) {
+        msg->msg_namelen = msg->msg_name ? nl : 0;
+        msg->msg_controllen = 0;
+        msg->msg_flags = 0;
+    }
+    return r;
+}
+
+int shutdown(int fd, int how)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(int (*)(int, int), shutdown)(fd, how);
+    c->a->op = XP_SHUTDOWN;
+    c->a->fd = w;
+    c->a->a[0] = how;
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int close(int fd)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0 && pl_chan() && pl_is_chan_fd(fd))
+        return 0; /* the world's channel stays (docs/exec-protocol.md) */
+    if (w < 0) {
+        pl_epoll_closed(fd);
+        return PL_REAL(int (*)(int), close)(fd);
+    }
+    pl_epoll_forget_fd(fd);
+    pl_forget(fd);
+    PL_REAL(int (*)(int), close)(fd);
+    c->a->op = XP_CLOSE;
+    c->a->fd = w;
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(int (*)(int, int, int, const void *, socklen_t), setsockopt)(fd, level,
+                                                                                  name, val, len);
+    c->a->op = XP_SETSOCKOPT;
+    c->a->fd = w;
+    c->a->a[0] = level;
+    c->a->a[1] = name;
+    c->a->a[2] = val == NULL;
+    c->a->a[3] = len;
+    put_addr(c->a, val, len);
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(int (*)(int, int, int, void *, socklen_t *), getsockopt)(fd, level, name,
+                                                                              val, len);
+    c->a->op = XP_GETSOCKOPT;
+    c->a->fd = w;
+    c->a->a[0] = level;
+    c->a->a[1] = name;
+    c->a->a[2] = len ? (int64_t)*len : -1;
+    int r = (int)pl_call(c, NULL, 0, NULL);
+    if (r == 0 && val && len)
+        get_addr(c->a, val, len);
+    return r;
+}
+
+static int name_call(int op, int fd, struct sockaddr *addr, socklen_t *len,
+                     int (*real)(int, struct sockaddr *, socklen_t *))
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return real(fd, addr, len);
+    c->a->op = (uint32_t)op;
+    c->a->fd = w;
+    int r = (int)pl_call(c, NULL, 0, NULL);
+    if (r == 0)
+        get_addr(c->a, addr, len);
+    return r;
+}
+
+int getsockname(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return name_call(XP_GETSOCKNAME, fd, addr, len,
+                     PL_REAL(int (*)(int, struct sockaddr *, socklen_t *), getsockname));
+}
+
+int getpeername(int fd, struct sockaddr *addr, socklen_t *len)
+{
+    return name_call(XP_GETPEERNAME, fd, addr, len,
+                     PL_REAL(int (*)(int, struct sockaddr *, socklen_t *), getpeername));
+}
+
+static int fcntl_common(int fd, int cmd, long arg, const char *real_name)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+        return pl_fcntl_dup(fd, cmd, (int)arg);
+    if (w < 0 || (cmd != F_GETFL && cmd != F_SETFL))
+        return ((int (*)(int, int, ...))pl_real(real_name))(fd, cmd, arg);
+    c->a->op = XP_FCNTL;
+    c->a->fd = w;
+    c->a->a[0] = cmd;
+    c->a->a[1] = arg;
+    return (int)pl_call(c, NULL, 0, NULL);
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    return fcntl_common(fd, cmd, arg, "fcntl");
+}
+
+int fcntl64(int fd, int cmd, ...);
+int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    long arg = va_arg(ap, long);
+    va_end(ap);
+    return fcntl_common(fd, cmd, arg, "fcntl64");
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+    va_list ap;
+    va_start(ap, req);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    struct pl_chan *c = pl_chan();
+    if (c && req == IOCTL_VM_SOCKETS_GET_LOCAL_CID) {
+        /* Asked of /dev/vsock (or any descriptor): the process's CID, as the world last said. */
+        unsigned int cid = c->a->cid;
+        memcpy(arg, &cid, sizeof cid);
+        return 0;
+    }
+    int w = vs(fd, &c);
+    if (w < 0 || req != FIONREAD)
+        return PL_REAL(int (*)(int, unsigned long, ...), ioctl)(fd, req, arg);
+    c->a->op = XP_IOCTL;
+    c->a->fd = w;
+    c->a->a[0] = (int64_t)req;
+    int r = (int)pl_call(c, NULL, 0, NULL);
+    if (r == 0) {
+        int v = (int)c->a->a[0];
+        memcpy(arg, &v, sizeof v);
+    }
+    return r;
+}

@@ -1,0 +1,91 @@
+#!/bin/sh
+# exec_c.sh VMCISIM ECHO_PROG SRCDIR - `exec` of an unmodified C program (vsock_echo.c):
+# deterministic over 20 seeds (each run twice: the same trace), the same hash and the same
+# program output from two `vmcisim run` processes, exit statuses as counters, stdout/stderr
+# kept with --artifacts and named in a FAIL line, a temporary artifacts directory removed on
+# pass, a program that cannot be found refused before the run (exit status 2), and power-off
+# and suspend reaching the program.
+set -u
+bin=$1
+prog=$2
+src=$3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok: $1"; }
+bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+sed "s#@VSOCK_ECHO@#$prog#g" "$src/tests/exec/c_echo.vmcis.in" >"$tmp/c_echo.vmcis"
+
+"$bin" run --seeds 1..20 --check-determinism "$tmp/c_echo.vmcis" >"$tmp/det.txt"; rc=$?
+check "20 seeds pass, each run twice with the same trace (exit 0)" '[ $rc -eq 0 ]'
+check "20 PASS lines" '[ "$(grep -c "^PASS .* hash=[0-9a-f]\{16\} " "$tmp/det.txt")" -eq 20 ]'
+
+TMPDIR=$tmp "$bin" run --seed 7 "$tmp/c_echo.vmcis" >"$tmp/a.txt"
+"$bin" run --seed 7 --artifacts "$tmp/artA" "$tmp/c_echo.vmcis" >"$tmp/a2.txt"
+"$bin" run --seed 7 --artifacts "$tmp/artB" "$tmp/c_echo.vmcis" >"$tmp/b.txt"
+check "same seed, same line (hash) from separate processes" \
+  'cmp -s "$tmp/a.txt" "$tmp/b.txt" && cmp -s "$tmp/a.txt" "$tmp/a2.txt"'
+check "a passing run leaves no temporary artifacts" '[ -z "$(ls "$tmp" | grep vmcisim-exec)" ]'
+d=$tmp/artA/c_echo.vmcis.seed7
+check "stdout of each program kept under --artifacts" \
+  '[ -f $d/srv.stdout ] && [ -f $d/cli.stdout ] && [ -f $d/seven.stdout ] && [ -f $d/cli.stderr ]'
+check "the same program output with the same seed (time and rand from the world)" \
+  'cmp -s $d/cli.stdout "$tmp/artB/c_echo.vmcis.seed7/cli.stdout"'
+# vsock_echo prints the echo, its CID (guest: 3), the simulated time of a 2.5 ms usleep
+check "client saw its echo, its CID and simulated time" \
+  'grep -qx "echo ok: HELLO FROM AN UNMODIFIED PROGRAM" $d/cli.stdout &&
+   grep -qx "my cid=3" $d/cli.stdout && grep -qx "elapsed_ns=2500000" $d/cli.stdout'
+check "server saw the guest (cid 3) and EOF after 32 bytes" \
+  'grep -qx "accepted cid=3 len=16" $d/srv.stdout && grep -qx "echoed 32 bytes, eof" $d/srv.stdout'
+"$bin" run --seed 8 --artifacts "$tmp/artC" "$tmp/c_echo.vmcis" >/dev/null
+check "another seed draws other random numbers" \
+  '! cmp -s "$tmp/artC/c_echo.vmcis.seed8/cli.stdout" $d/cli.stdout'
+
+"$bin" run --seed 1 --trace "$tmp/c1.trace" "$tmp/c_echo.vmcis" >/dev/null
+check "the trace records the SIGPIPE with its default action, as for an in-process program" \
+  'grep -q " piped signal pid=[0-9]* sig=SIGPIPE action=default$" "$tmp/c1.trace"'
+check "the trace records each program's start and end with its status" \
+  'grep -q " exec pid=[0-9]* argv0=$prog$" "$tmp/c1.trace" &&
+   grep -q " crash exec-end pid=[0-9]* status=139 requests=[0-9]*$" "$tmp/c1.trace"'
+
+# a failing check: the FAIL line names the directory of the programs' output
+sed 's/seven.status == 7/seven.status == 8/' "$tmp/c_echo.vmcis" >"$tmp/fail.vmcis"
+TMPDIR=$tmp "$bin" run --seed 1 "$tmp/fail.vmcis" >"$tmp/f.txt"; rc=$?
+check "a failed check fails the run (exit 1)" '[ $rc -eq 1 ]'
+check "the FAIL line names where the output is" \
+  'grep -q "^FAIL .*programs. stdout/stderr: $tmp/vmcisim-exec-[0-9]*-fail.vmcis.seed1/" "$tmp/f.txt"'
+check "and it is there" '[ -f "$(ls -d $tmp/vmcisim-exec-*-fail.vmcis.seed1)/seven.stdout" ]'
+
+# refused before the run: a program that does not exist
+printf 'scenario "x"\nexec p on host "/nonexistent/prog a b"\n' >"$tmp/missing.vmcis"
+"$bin" run --seed 1 "$tmp/missing.vmcis" >"$tmp/m.txt" 2>&1; rc=$?
+check "a missing program is a scenario error (exit 2)" '[ $rc -eq 2 ]'
+check "with a clear message" 'grep -q "missing.vmcis:2:.*expected a program ./nonexistent/prog. that exists" "$tmp/m.txt"'
+printf 'scenario "x"\nexec p on host "prog \x27unclosed"\n' >"$tmp/quote.vmcis"
+"$bin" run --seed 1 "$tmp/quote.vmcis" >"$tmp/q.txt" 2>&1; rc=$?
+check "an unclosed quote in the command line: exit 2" '[ $rc -eq 2 ] && grep -q "closing" "$tmp/q.txt"'
+
+# lifecycle faults: power-off kills the program (128+9, the child is gone), suspend stops it
+sed "s#@VSOCK_ECHO@#$prog#g" "$src/tests/exec/lifecycle.vmcis.in" >"$tmp/life.vmcis"
+"$bin" run --seeds 1..20 -j 2 --check-determinism "$tmp/life.vmcis" >"$tmp/life.txt"; rc=$?
+check "power-off/suspend: 20 seeds pass, each twice with the same trace" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/life.txt")" -eq 20 ]'
+"$bin" run --seed 4 --artifacts "$tmp/life" "$tmp/life.vmcis" >/dev/null
+l=$tmp/life/life.vmcis.seed4
+vpid=$(sed -n 's/^pid //p' $l/victim.stdout)
+check "the powered-off program's process is gone" '[ -n "$vpid" ] && ! kill -0 "$vpid" 2>/dev/null'
+check "it ran 3 rounds before the power-off at 3.5 ms" '[ "$(grep -c "^round" $l/victim.stdout)" -eq 3 ]'
+check "the suspended program's sleep from 2 ms took until the resume at 12.5 ms" \
+  '[ "$(sed -n "s/^round 2 took //p" $l/napper.stdout)" = "10500 us" ] &&
+   [ "$(grep -c "took 1000 us" $l/napper.stdout)" -eq 4 ]'
+"$bin" run --realtime --seed 1 "$tmp/life.vmcis" >"$tmp/lifert.txt"; rc=$?
+check "realtime: power-off kills, suspend/resume, statuses as in deterministic mode" \
+  '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/lifert.txt"'
+
+if [ $fails -ne 0 ]; then
+    cat "$tmp/det.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
+    echo "$fails check(s) failed"
+    exit 1
+fi
+echo "all exec C checks passed"
