@@ -13,11 +13,12 @@ fi
 out=build-fuzz
 mkdir -p "$out/corpus"
 cp scenarios/*.vmcis tests/*.vmcis "$out/corpus/"
-# the parser's own sources only: it needs nothing else from the library
+# the parser's own sources, and what `exec` lines check at parse time (word splitting, PATH
+# lookup, the ELF check, which opens files through real.c)
 clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude -Isrc -o "$out/fuzz_scenario_parse" tests/fuzz/fuzz_scenario_parse.c \
   src/scenario/parse.c src/scenario/lex.c src/scenario/names.c src/scenario/diag.c \
-  src/sim/alloc.c
+  src/exec/words.c src/exec/elfcheck.c src/posix/real.c src/sim/alloc.c
 echo "fuzz: running the scenario parser for ${secs}s"
 "$out/fuzz_scenario_parse" -max_total_time="$secs" -max_len=4096 -timeout=10 \
   -artifact_prefix="$out/" -print_final_stats=1 "$out/corpus" 2>"$out/fuzz.log" || {
