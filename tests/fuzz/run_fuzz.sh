@@ -17,7 +17,8 @@ cp scenarios/*.vmcis tests/*.vmcis "$out/corpus/"
 # lookup, the ELF check, which opens files through real.c)
 clang -g -O1 -std=gnu11 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Iinclude -Isrc -o "$out/fuzz_scenario_parse" tests/fuzz/fuzz_scenario_parse.c \
-  src/scenario/parse.c src/scenario/lex.c src/scenario/names.c src/scenario/diag.c \
+  src/scenario/parse.c src/scenario/parse_read.c src/scenario/parse_stmt.c src/scenario/lex.c \
+  src/scenario/names.c src/scenario/diag.c \
   src/exec/words.c src/exec/elfcheck.c src/posix/real.c src/sim/alloc.c
 echo "fuzz: running the scenario parser for ${secs}s"
 "$out/fuzz_scenario_parse" -max_total_time="$secs" -max_len=4096 -timeout=10 \
