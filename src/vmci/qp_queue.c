@@ -3,7 +3,7 @@
  */
 #include "vmci/qp_queue.h"
 #include "sim/alloc.h"
-#include "vmci/qp_queue.h"
+#include "sim/sim.h"
 
 #include <assert.h>
 #include <sched.h>
@@ -16,11 +16,29 @@
 struct qp_header_mem {
     struct qp_header hdr;
     uint32_t pins;            /* copies in flight outside the world lock (atomic) */
+    /* doorbells (atomic): the thread asleep until this queue has data / room, or NULL */
+    struct sim_thread *waiter[2];
 };
 
-static uint32_t *pins_of(struct qp_header *h)
+static struct qp_header_mem *mem_of(struct qp_header *h)
 {
-    return &((struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr)))->pins;
+    return (struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr));
+}
+
+static uint32_t *pins_of(struct qp_header *h) { return &mem_of(h)->pins; }
+
+/* Wake the sleeper registered on q for k, if any (see qp_queue.h). The fence orders the
+ * caller's publication (a release store of tail or head) before the look at the slot, against
+ * the sleeper's store into the slot before its re-check of the ring. */
+static void ring_bell(const struct qp_queue *q, enum qp_wait_kind k)
+{
+    struct sim_thread **slot = &mem_of(q->hdr)->waiter[k];
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
+        return;
+    struct sim_thread *t = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
+    if (t)
+        sim_wake_direct(t);
 }
 
 static uint64_t load_acq(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -57,7 +75,10 @@ void qp_queue_free(struct qp_queue *q)
 {
     if (!q)
         return;
-    /* A copier outside the world lock finishes without the lock: wait for it (see qp_queue.h). */
+    /* A copier outside the world lock finishes without the lock: wait for it (see qp_queue.h).
+     * A sleeper registered on a doorbell holds a pin too: wake it so that it lets go. */
+    ring_bell(q, QP_WAIT_DATA);
+    ring_bell(q, QP_WAIT_ROOM);
     while (__atomic_load_n(pins_of(q->hdr), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
     free((char *)q->hdr - offsetof(struct qp_header_mem, hdr));
@@ -142,6 +163,7 @@ int64_t qp_enqueue(struct qp_view *v, const void *buf, size_t len, qp_copy_fn co
     if (n > first && copy(v->produce.data, (const uint8_t *)buf + first, (size_t)(n - first)) != 0)
         return VMCI_ERROR_INVALID_ARGS;
     store_rel(&v->produce.hdr->producer_tail, advance(tail, n, size));
+    ring_bell(&v->produce, QP_WAIT_DATA);
     return (int64_t)n;
 }
 
@@ -160,8 +182,10 @@ static int64_t consume(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy
         return VMCI_ERROR_INVALID_ARGS;
     if (n > first && copy((uint8_t *)buf + first, v->consume.data, (size_t)(n - first)) != 0)
         return VMCI_ERROR_INVALID_ARGS;
-    if (!peek)
+    if (!peek) {
         store_rel(&v->produce.hdr->consumer_head, advance(head, n, size));
+        ring_bell(&v->consume, QP_WAIT_ROOM);
+    }
     return (int64_t)n;
 }
 
@@ -173,4 +197,44 @@ int64_t qp_dequeue(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
 int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
 {
     return consume(v, buf, len, copy, 1);
+}
+
+/* ---- doorbells ----------------------------------------------------------------------------- */
+
+static const struct qp_queue *watched(const struct qp_view *v, enum qp_wait_kind k)
+{
+    return k == QP_WAIT_DATA ? &v->consume : &v->produce;
+}
+
+int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
+{
+    /* Called under the world lock, so both headers are valid for the re-check; from then on
+     * only the watched queue is touched (its slot, by disarm), and only it is pinned: a detach
+     * frees the two queues one after the other and must not wait on a pin of the other. */
+    struct qp_header *h = watched(v, k)->hdr;
+    struct sim_thread **slot = &mem_of(h)->waiter[k];
+    struct sim_thread *none = NULL;
+    __atomic_add_fetch(pins_of(h), 1, __ATOMIC_ACQ_REL);
+    if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+        __atomic_sub_fetch(pins_of(h), 1, __ATOMIC_RELEASE);
+        return -1;
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* the re-check: anything but "still nothing" (data, room, a corrupt header) ends the wait */
+    int64_t n = k == QP_WAIT_DATA ? qp_consume_buf_ready(v) : qp_produce_free_space(v);
+    if (n == 0)
+        return 1;
+    qp_waiter_disarm(v, k, t);
+    return 0;
+}
+
+void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
+{
+    struct qp_header *h = watched(v, k)->hdr;
+    struct sim_thread *mine = t;
+    __atomic_compare_exchange_n(&mem_of(h)->waiter[k], &mine, NULL, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_RELAXED);
+    uint32_t left = __atomic_sub_fetch(pins_of(h), 1, __ATOMIC_RELEASE);
+    assert(left != UINT32_MAX);
+    (void)left;
 }
