@@ -11,6 +11,12 @@
  *    memory outside the lock while the power-off frees it): the host's send ends with EPIPE
  *    (§6: power off detaches the VM's pairs; §2.7: a send after the peer detached is EPIPE), and
  *    every byte the guest read before it ended was the right byte.
+ *  - the queue pair's doorbell: with every notification of the guest held in the hypervisor
+ *    (vmcisim_vm_hold), a host reader asleep in recv is still woken by the guest's write, and a
+ *    guest writer asleep on a full queue by the host's reads (§4.7 says what WROTE/READ are for;
+ *    the doorbell is the simulator's interrupt path, which does not wait for them).
+ *  - READ follows the write-notify window of §4.7 (Q_STATE) in realtime mode, and the shortcut
+ *    of §4.7 (READ at every full -> not-full transition) in deterministic mode.
  */
 #include <stdlib.h>
 #include <sys/time.h>
@@ -250,6 +256,229 @@ START_TEST(realtime_power_off_under_a_stream)
 }
 END_TEST
 
+/* ---- the doorbell, notifications held -------------------------------------------------------- */
+
+#define HELD_QUEUE 65536u
+#define HELD_BULK (3u * HELD_QUEUE)
+
+struct held {
+    vmcisim_vm *guest;
+    int listening, connected, held, got_first, bulk, done;
+    ssize_t first;            /* the reader's first recv */
+    uint64_t bulk_read, bad;
+    int done_while_held;      /* the operator found every byte read before it released */
+    int release_rc;
+};
+
+#define HELD_PATIENCE_MS 20000 /* how long the operator waits before it releases anyway */
+
+static void held_host_reader(void *arg)
+{
+    struct held *h = arg;
+    int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    set_queue(l, HELD_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, PORT0);
+    ck_assert_int_eq(vmci_bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(vmci_listen(l, 1), 0);
+    su_set(&h->listening, 1);
+    int fd = su_accept(l);
+    su_set(&h->connected, 1);
+    unsigned char *buf = malloc(HELD_BULK);
+    /* asleep in recv (the writer waits 100 ms before it writes); its WROTE stays held. No
+     * receive timeout: a timed-out wait would look at the queue again and find the bytes. */
+    h->first = vmci_recv(fd, buf, 4096, 0);
+    for (ssize_t i = 0; i < h->first; i++)
+        h->bad += buf[i] != pat(1, (uint64_t)i);
+    su_set(&h->got_first, 1);
+    /* the writer fills the queue and sleeps on it; every READ it would wait for stays held */
+    su_wait(&h->bulk, 1);
+    vmcisim_sleep(100000000);
+    while (h->bulk_read < HELD_BULK) {
+        ssize_t n = vmci_recv(fd, buf, HELD_BULK - h->bulk_read, 0);
+        ck_assert_msg(n > 0, "bulk recv %zd (%s) after %llu bytes", n, strerror(errno),
+                      (unsigned long long)h->bulk_read);
+        for (ssize_t i = 0; i < n; i++)
+            h->bad += buf[i] != pat(2, h->bulk_read + (uint64_t)i);
+        h->bulk_read += (uint64_t)n;
+    }
+    su_set(&h->done, 1);
+    free(buf);
+    vmci_close(fd);
+    vmci_close(l);
+}
+
+static void held_guest_writer(void *arg)
+{
+    struct held *h = arg;
+    su_wait(&h->listening, 1);
+    int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    set_queue(fd, HELD_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_HOST, PORT0);
+    ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    su_wait(&h->connected, 1);
+    unsigned char *out = malloc(HELD_BULK);
+    for (uint64_t i = 0; i < 4096; i++)
+        out[i] = pat(1, i);
+    vmcisim_sleep(100000000); /* the reader is asleep by now, past its spin */
+    ck_assert_int_eq(vmcisim_vm_hold(h->guest), 0);
+    su_set(&h->held, 1);
+    ck_assert_int_eq(vmci_send(fd, out, 4096, 0), 4096);
+    su_wait(&h->got_first, 1);
+    for (uint64_t i = 0; i < HELD_BULK; i++)
+        out[i] = pat(2, i);
+    su_set(&h->bulk, 1);
+    su_send_all(fd, out, HELD_BULK); /* blocks on the full queue: only reads wake it */
+    su_wait(&h->done, 1);
+    free(out);
+    vmci_close(fd);
+}
+
+/* Releases the guest once every byte was read, or after HELD_PATIENCE_MS, so that a missing
+ * direct wake-up fails the test (done_while_held == 0) instead of hanging it: the release
+ * delivers the held WROTE/READ, which wake the sleepers the old way. */
+static void held_operator(void *arg)
+{
+    struct held *h = arg;
+    su_wait(&h->held, 1);
+    for (int ms = 0; ms < HELD_PATIENCE_MS && !__atomic_load_n(&h->done, __ATOMIC_ACQUIRE); ms++)
+        vmcisim_sleep(1000000);
+    h->done_while_held = __atomic_load_n(&h->done, __ATOMIC_ACQUIRE);
+    h->release_rc = vmcisim_vm_release(h->guest);
+}
+
+START_TEST(realtime_doorbell_wakes_while_notifications_are_held)
+{
+    struct vmcisim_config cfg = {.seed = 3, .realtime = 1};
+    vmcisim *sim = vmcisim_create(&cfg);
+    ck_assert_ptr_nonnull(sim);
+    static struct held h;
+    memset(&h, 0, sizeof h);
+    h.guest = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    ck_assert_ptr_nonnull(h.guest);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "reader", held_host_reader, &h), 0);
+    ck_assert_int_eq(vmcisim_spawn(h.guest, "writer", held_guest_writer, &h), 0);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "operator", held_operator, &h), 0);
+    int rc = vmcisim_run(sim);
+    ck_assert_msg(rc == 0, "%s", vmcisim_error(sim));
+    vmcisim_destroy(sim);
+    ck_assert_int_eq(h.first, 4096);
+    ck_assert_uint_eq(h.bulk_read, HELD_BULK);
+    ck_assert_uint_eq(h.bad, 0);
+    ck_assert_msg(h.done_while_held, "the reader or the writer waited for a held notification");
+    ck_assert_int_eq(h.release_rc, 0);
+}
+END_TEST
+
+/* ---- READ and the write-notify window ---------------------------------------------------------- */
+
+#define WIN_QUEUE 65536u
+#define CTL_TYPE_OFFSET 25 /* §3.2: the control packet's type byte follows the 24-byte header */
+#define PKT_READ 6         /* §3.3 */
+
+struct win {
+    int listening, filled, done;
+    int reads_sent;           /* READ packets from the host's reader (atomic) */
+    int after[16];            /* reads_sent after each of the reader's 16 recvs */
+    ssize_t got[16];
+    int64_t queued;           /* what the writer got in before EAGAIN */
+};
+
+static void win_observe(void *ctx, const struct vmcisim_packet *pkt)
+{
+    struct win *w = ctx;
+    if (pkt->op == VMCISIM_PKT_CONTROL && pkt->src_cid == VMADDR_CID_HOST && pkt->hdr &&
+        pkt->hdr_len > CTL_TYPE_OFFSET &&
+        ((const unsigned char *)pkt->hdr)[CTL_TYPE_OFFSET] == PKT_READ)
+        __atomic_add_fetch(&w->reads_sent, 1, __ATOMIC_ACQ_REL);
+}
+
+static void win_host_reader(void *arg)
+{
+    struct win *w = arg;
+    int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    set_queue(l, WIN_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, PORT0);
+    ck_assert_int_eq(vmci_bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(vmci_listen(l, 1), 0);
+    su_set(&w->listening, 1);
+    int fd = su_accept(l);
+    su_wait(&w->filled, 1);
+    char buf[4096];
+    for (int i = 0; i < 16; i++) {
+        w->got[i] = vmci_recv(fd, buf, sizeof buf, 0);
+        w->after[i] = __atomic_load_n(&w->reads_sent, __ATOMIC_ACQUIRE);
+    }
+    su_set(&w->done, 1);
+    vmci_close(fd);
+    vmci_close(l);
+}
+
+static void win_guest_writer(void *arg)
+{
+    struct win *w = arg;
+    su_wait(&w->listening, 1);
+    int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    set_queue(fd, WIN_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_HOST, PORT0);
+    ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static char buf[4096];
+    ssize_t n;
+    while ((n = vmci_send(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        w->queued += n;
+    ck_assert_int_eq(errno, EAGAIN);
+    su_set(&w->filled, 1);
+    su_wait(&w->done, 1);
+    vmci_close(fd);
+}
+
+static void window_run(int realtime, struct win *w)
+{
+    struct vmcisim_config cfg = {.seed = 9, .realtime = realtime};
+    vmcisim *sim = vmcisim_create(&cfg);
+    ck_assert_ptr_nonnull(sim);
+    memset(w, 0, sizeof *w);
+    vmcisim_set_packet_observer(sim, win_observe, w);
+    vmcisim_vm *g = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "reader", win_host_reader, w), 0);
+    ck_assert_int_eq(vmcisim_spawn(g, "writer", win_guest_writer, w), 0);
+    int rc = vmcisim_run(sim);
+    ck_assert_msg(rc == 0, "%s", vmcisim_error(sim));
+    vmcisim_destroy(sim);
+    /* §4.2: a 64 KiB queue holds 65535 bytes; the reader takes them in 15 x 4096 + 4095 */
+    ck_assert_int_eq(w->queued, WIN_QUEUE - 1);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(w->got[i], i < 15 ? 4096 : 4095);
+}
+
+START_TEST(realtime_read_follows_the_write_notify_window)
+{
+    static struct win w;
+    window_run(1, &w);
+    /* §4.7 Q_STATE: the first read finds the queue was full (free == 4096 == n): the writer may
+     * wait. The window (the queue size) shrinks by a page to 61440 at this first detection, so
+     * READ needs free > 65536 - 61440 = 4096: not yet. The second read leaves 8192 free: READ.
+     * The writer waits no more, so no later read sends one. */
+    ck_assert_int_eq(w.after[0], 0);
+    for (int i = 1; i < 16; i++)
+        ck_assert_int_eq(w.after[i], 1);
+}
+END_TEST
+
+START_TEST(deterministic_read_at_every_full_to_not_full_transition)
+{
+    static struct win w;
+    window_run(0, &w);
+    /* §4.7 simulator shortcut: READ at the full -> not-full transition, i.e. the first read */
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(w.after[i], 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stream realtime");
@@ -257,7 +486,12 @@ static Suite *suite(void)
     tcase_set_timeout(rt, 600);
     tcase_add_test(rt, realtime_64_connections_random_sizes_checksums);
     tcase_add_test(rt, realtime_power_off_under_a_stream);
+    tcase_add_test(rt, realtime_doorbell_wakes_while_notifications_are_held);
+    tcase_add_test(rt, realtime_read_follows_the_write_notify_window);
     suite_add_tcase(s, rt);
+    TCase *det = tcase_create("deterministic");
+    tcase_add_test(det, deterministic_read_at_every_full_to_not_full_transition);
+    suite_add_tcase(s, det);
     return s;
 }
 

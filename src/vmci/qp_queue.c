@@ -27,15 +27,29 @@ static struct qp_header_mem *mem_of(struct qp_header *h)
 
 static uint32_t *pins_of(struct qp_header *h) { return &mem_of(h)->pins; }
 
-/* Wake the sleeper registered on q for k, if any (see qp_queue.h). The fence orders the
- * caller's publication (a release store of tail or head) before the look at the slot, against
- * the sleeper's store into the slot before its re-check of the ring. */
+/* ThreadSanitizer does not model fences (and GCC refuses them under it). */
+#if defined(__SANITIZE_THREAD__)
+#define QP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define QP_TSAN 1
+#endif
+#endif
+
+/* Wake the sleeper registered on q for k, if any (see qp_queue.h). The caller has just
+ * published (a release store of tail or head); the sleeper stored itself into the slot before it
+ * re-checked the ring: a Dekker pair. A seq_cst fence on each side orders each store before the
+ * other load, so the slot is looked at with a plain load, and written only when someone is
+ * there. Under TSan an exchange on the slot does the same job (the sleeper's arm reads from it,
+ * acquire after release, so it sees the publication). */
 static void ring_bell(const struct qp_queue *q, enum qp_wait_kind k)
 {
     struct sim_thread **slot = &mem_of(q->hdr)->waiter[k];
+#ifndef QP_TSAN
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
         return;
+#endif
     struct sim_thread *t = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
     if (t)
         sim_wake_direct(t);
@@ -215,11 +229,13 @@ int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_threa
     struct sim_thread **slot = &mem_of(h)->waiter[k];
     struct sim_thread *none = NULL;
     __atomic_add_fetch(pins_of(h), 1, __ATOMIC_ACQ_REL);
-    if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+    if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
         __atomic_sub_fetch(pins_of(h), 1, __ATOMIC_RELEASE);
         return -1;
     }
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#ifndef QP_TSAN
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the other half of ring_bell's fence */
+#endif
     /* the re-check: anything but "still nothing" (data, room, a corrupt header) ends the wait */
     int64_t n = k == QP_WAIT_DATA ? qp_consume_buf_ready(v) : qp_produce_free_space(v);
     if (n == 0)
