@@ -479,6 +479,104 @@ START_TEST(deterministic_read_at_every_full_to_not_full_transition)
 }
 END_TEST
 
+/* ---- a polling writer and a reader polling for more than is queued ------------------------------
+ * The queue is full and the writer polls for POLLOUT: it hears of room only through a
+ * notification. The reader takes one page, which in realtime mode is not yet worth a READ (the
+ * window, see above), then polls for more bytes than are queued (SO_RCVLOWAT), which only the
+ * writer can supply. Each must still hear of the other (§4.7: a reader waiting for a target
+ * tells the writer before it waits; Linux's vsock_test "poll() + SO_RCVLOWAT"), or each waits
+ * for the other until its poll times out. */
+
+struct pw {
+    int listening, filled, read_done;
+    int writer_poll, reader_poll;    /* poll results: 1 expected on each side */
+    short writer_revents, reader_revents;
+    ssize_t reader_got;
+};
+
+static void pw_host_reader(void *arg)
+{
+    struct pw *w = arg;
+    int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    set_queue(l, WIN_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, PORT0);
+    ck_assert_int_eq(vmci_bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(vmci_listen(l, 1), 0);
+    su_set(&w->listening, 1);
+    int fd = su_accept(l);
+    su_wait(&w->filled, 1);
+    static char buf[WIN_QUEUE];
+    ck_assert_int_eq(vmci_recv(fd, buf, 4096, 0), 4096);
+    int lowat = WIN_QUEUE - 1; /* all the queue holds: more than the 61439 bytes queued now */
+    ck_assert_int_eq(vmci_setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof lowat), 0);
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    w->reader_poll = vmci_poll(&p, 1, 20000);
+    w->reader_revents = p.revents;
+    w->reader_got = vmci_recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    su_set(&w->read_done, 1);
+    vmci_close(fd);
+    vmci_close(l);
+}
+
+static void pw_guest_writer(void *arg)
+{
+    struct pw *w = arg;
+    su_wait(&w->listening, 1);
+    int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    set_queue(fd, WIN_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_HOST, PORT0);
+    ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static char buf[4096];
+    int64_t queued = 0;
+    ssize_t n;
+    while ((n = vmci_send(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+        queued += n;
+    ck_assert_int_eq(queued, WIN_QUEUE - 1);
+    su_set(&w->filled, 1);
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    w->writer_poll = vmci_poll(&p, 1, 20000);
+    w->writer_revents = p.revents;
+    if (w->writer_poll == 1)
+        ck_assert_int_eq(vmci_send(fd, buf, sizeof buf, MSG_DONTWAIT), 4096);
+    su_wait(&w->read_done, 1); /* a host reader loses what it has not read at a close (§8.2) */
+    vmci_close(fd);
+}
+
+static void pw_run(int realtime)
+{
+    struct vmcisim_config cfg = {.seed = 4, .realtime = realtime};
+    vmcisim *sim = vmcisim_create(&cfg);
+    ck_assert_ptr_nonnull(sim);
+    static struct pw w;
+    memset(&w, 0, sizeof w);
+    vmcisim_vm *g = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_int_eq(vmcisim_spawn(vmcisim_host(sim), "reader", pw_host_reader, &w), 0);
+    ck_assert_int_eq(vmcisim_spawn(g, "writer", pw_guest_writer, &w), 0);
+    int rc = vmcisim_run(sim);
+    ck_assert_msg(rc == 0, "%s", vmcisim_error(sim));
+    vmcisim_destroy(sim);
+    ck_assert_int_eq(w.writer_poll, 1);
+    ck_assert_int_eq(w.writer_revents, POLLOUT);
+    ck_assert_int_eq(w.reader_poll, 1);
+    ck_assert_int_eq(w.reader_revents, POLLIN);
+    ck_assert_int_eq(w.reader_got, WIN_QUEUE - 1); /* 61439 left + the writer's 4096 */
+}
+
+START_TEST(realtime_polling_writer_and_reader_waiting_for_a_target_meet)
+{
+    pw_run(1);
+}
+END_TEST
+
+START_TEST(deterministic_polling_writer_and_reader_waiting_for_a_target_meet)
+{
+    pw_run(0);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stream realtime");
@@ -488,9 +586,11 @@ static Suite *suite(void)
     tcase_add_test(rt, realtime_power_off_under_a_stream);
     tcase_add_test(rt, realtime_doorbell_wakes_while_notifications_are_held);
     tcase_add_test(rt, realtime_read_follows_the_write_notify_window);
+    tcase_add_test(rt, realtime_polling_writer_and_reader_waiting_for_a_target_meet);
     suite_add_tcase(s, rt);
     TCase *det = tcase_create("deterministic");
     tcase_add_test(det, deterministic_read_at_every_full_to_not_full_transition);
+    tcase_add_test(det, deterministic_polling_writer_and_reader_waiting_for_a_target_meet);
     suite_add_tcase(s, det);
     return s;
 }

@@ -519,6 +519,65 @@ static void process_pkt(void *arg)
     free(w);
 }
 
+/* ---- READ batching in realtime mode: the write-notify window (§4.7, Q_STATE) ------------------
+ * A reader that found the queue full notes that the writer may be waiting; READ then goes out
+ * only once the bytes still queued fall below the window. The window starts at the queue size,
+ * shrinks by a page each time a waiting writer is detected (a writer faster than its reader is
+ * told less often, down to the minimum window), and grows by a page each time the reader blocks.
+ * Deterministic mode keeps the shortcut of §4.7 (READ on every full -> not-full transition), so
+ * that every shipped scenario's trace stays as it was; in realtime mode a sleeping writer is woken
+ * by the queue pair's doorbell anyway, and READ is the notification of the protocol. */
+static void window_setup(struct vst_sock *t)
+{
+    if (t->write_notify_window)
+        return;
+    t->write_notify_window = t->queue_size;
+    t->write_notify_min_window = t->queue_size < NOTIFY_PAGE ? t->queue_size : NOTIFY_PAGE;
+}
+
+static bool window_allows_read(struct vst_sock *t, int64_t free_space)
+{
+    if (!t->peer_waiting_write)
+        return false;
+    window_setup(t);
+    if (!t->peer_waiting_write_detected) {
+        t->peer_waiting_write_detected = true;
+        uint64_t w = t->write_notify_window;
+        w = w < NOTIFY_PAGE ? t->write_notify_min_window : w - NOTIFY_PAGE;
+        t->write_notify_window = w < t->write_notify_min_window ? t->write_notify_min_window : w;
+    }
+    assert(t->write_notify_window >= t->write_notify_min_window &&
+           t->write_notify_window <= t->queue_size);
+    /* free > size - window, i.e. fewer than `window` bytes left unread */
+    if (free_space < 0 || (uint64_t)free_space <= t->queue_size - t->write_notify_window)
+        return false;
+    t->peer_waiting_write_detected = false; /* the next wait shrinks the window again */
+    return true;
+}
+
+static void send_read(struct vsock *sk)
+{
+    struct pkt_args a = {0};
+    if (sk_send(sk, VST_PKT_READ, &a) == 0)
+        T(sk)->peer_waiting_write = false;
+}
+
+/* Realtime: the reader is about to wait for data, in recv or in poll. §4.7: the window widens
+ * by a page; and a writer that may be waiting is told before the reader sleeps. (The reader waits
+ * for more than is queued; the reference raises its minimum window above the wait's target,
+ * which makes the READ due whatever is still queued. Without it, a reader waiting for a target
+ * and a writer waiting for READ would wait for each other.) */
+static void reader_blocks(struct vsock *sk)
+{
+    struct vst_sock *t = T(sk);
+    window_setup(t);
+    t->write_notify_window += NOTIFY_PAGE;
+    if (t->write_notify_window > t->queue_size)
+        t->write_notify_window = t->queue_size;
+    if (t->peer_waiting_write)
+        send_read(sk);
+}
+
 /* ---- reader targets above one byte (§4.7) ------------------------------------------------------
  * WROTE goes out when a queue turns non-empty. A reader that waits for more than what is queued
  * (SO_RCVLOWAT in poll) would then never hear of the bytes that follow, so it tells the writer its
@@ -538,6 +597,9 @@ static void waiting_read(struct vsock *sk, uint64_t target)
 static void st_poll_wait(struct vsock *sk, uint64_t target)
 {
     struct vst_sock *t = T(sk);
+    if (sk->type == SOCK_STREAM && sk->state == VS_ESTABLISHED && t->qp &&
+        sim_is_realtime(sk->sw->sim))
+        reader_blocks(sk);
     if (sk->type != SOCK_STREAM || sk->state != VS_ESTABLISHED || !t->qp || target <= 1 ||
         t->sent_waiting_read)
         return;
@@ -795,49 +857,6 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
     return n;
 }
 
-/* ---- READ batching in realtime mode: the write-notify window (§4.7, Q_STATE) ------------------
- * A reader that found the queue full notes that the writer may be waiting; READ then goes out
- * only once the bytes still queued fall below the window. The window starts at the queue size,
- * shrinks by a page each time a waiting writer is detected (a writer faster than its reader is
- * told less often, down to the minimum window), and grows by a page each time the reader blocks.
- * Deterministic mode keeps the shortcut of §4.7 (READ on every full -> not-full transition), so
- * that every shipped scenario's trace stays as it was; in realtime mode a sleeping writer is woken
- * by the queue pair's doorbell anyway, and READ is the notification of the protocol. */
-static void window_setup(struct vst_sock *t)
-{
-    if (t->write_notify_window)
-        return;
-    t->write_notify_window = t->queue_size;
-    t->write_notify_min_window = t->queue_size < NOTIFY_PAGE ? t->queue_size : NOTIFY_PAGE;
-}
-
-static bool window_allows_read(struct vst_sock *t, int64_t free_space)
-{
-    if (!t->peer_waiting_write)
-        return false;
-    window_setup(t);
-    if (!t->peer_waiting_write_detected) {
-        t->peer_waiting_write_detected = true;
-        uint64_t w = t->write_notify_window;
-        w = w < NOTIFY_PAGE ? t->write_notify_min_window : w - NOTIFY_PAGE;
-        t->write_notify_window = w < t->write_notify_min_window ? t->write_notify_min_window : w;
-    }
-    assert(t->write_notify_window >= t->write_notify_min_window &&
-           t->write_notify_window <= t->queue_size);
-    /* free > size - window, i.e. fewer than `window` bytes left unread */
-    if (free_space < 0 || (uint64_t)free_space <= t->queue_size - t->write_notify_window)
-        return false;
-    t->peer_waiting_write_detected = false; /* the next wait shrinks the window again */
-    return true;
-}
-
-static void send_read(struct vsock *sk)
-{
-    struct pkt_args a = {0};
-    if (sk_send(sk, VST_PKT_READ, &a) == 0)
-        T(sk)->peer_waiting_write = false;
-}
-
 static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
 {
     struct vst_sock *t = T(sk);
@@ -894,15 +913,7 @@ static int st_wait(struct vsock *sk, bool want_data, uint64_t deadline, const ch
     if (!t->qp)
         return sim_wait(&sk->wq, deadline, what);
     if (want_data && sim_is_realtime(sk->sw->sim)) {
-        /* §4.7: a blocking reader widens the window by a page; and it tells a waiting writer
-         * before it sleeps (it waits for more than is queued: the reference raises the minimum
-         * window above its target, which sends READ here whatever is still queued) */
-        window_setup(t);
-        t->write_notify_window += NOTIFY_PAGE;
-        if (t->write_notify_window > t->queue_size)
-            t->write_notify_window = t->queue_size;
-        if (t->peer_waiting_write)
-            send_read(sk);
+        reader_blocks(sk);
         if (!t->qp)
             return 0; /* the send found the peer gone: the core re-checks */
     }
