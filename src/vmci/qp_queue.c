@@ -11,21 +11,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The header as allocated: the header itself plus the simulator's pin count, kept outside
- * struct qp_header so that the header keeps the device's layout. */
+/* The header as allocated: the header itself plus the simulator's pin counts and doorbell slots,
+ * kept outside struct qp_header so that the header keeps the device's layout. They are split by
+ * who writes them on every operation, each part on a cache line of its own (parts 128 bytes
+ * apart: calloc aligns to 16 only), so that the two ends' copies do not pass lines back and forth:
+ * part PROD holds the pins of the queue's producer (a copy into it) and the slot it looks at after
+ * each enqueue (a consumer asleep until there is data); part CONS the consumer's pins and the slot
+ * it looks at after each dequeue (a producer asleep until there is room). */
+enum qp_side { SIDE_PROD, SIDE_CONS };
+struct qp_side_mem {
+    uint32_t pins;                /* copies in flight outside the world lock (atomic) */
+    struct sim_thread *waiter;    /* doorbell (atomic): the sleeper this side wakes, or NULL */
+    char pad[128 - sizeof(uint32_t) - sizeof(void *) - 4];
+};
 struct qp_header_mem {
     struct qp_header hdr;
-    uint32_t pins;            /* copies in flight outside the world lock (atomic) */
-    /* doorbells (atomic): the thread asleep until this queue has data / room, or NULL */
-    struct sim_thread *waiter[2];
+    char pad[128 - sizeof(struct qp_header)];
+    struct qp_side_mem side[2];
 };
+_Static_assert(sizeof(struct qp_header) <= 128 && sizeof(struct qp_side_mem) == 128,
+               "header parts 128 bytes apart");
 
 static struct qp_header_mem *mem_of(struct qp_header *h)
 {
     return (struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr));
 }
 
-static uint32_t *pins_of(struct qp_header *h) { return &mem_of(h)->pins; }
+static uint32_t *pins_of(struct qp_header *h, enum qp_side side)
+{
+    return &mem_of(h)->side[side].pins;
+}
+
+/* Data is awaited by the consumer and announced by the producer: its slot is the producer's. */
+static struct sim_thread **slot_of(struct qp_header *h, enum qp_wait_kind k)
+{
+    return &mem_of(h)->side[k == QP_WAIT_DATA ? SIDE_PROD : SIDE_CONS].waiter;
+}
 
 /* ThreadSanitizer does not model fences (and GCC refuses them under it). */
 #if defined(__SANITIZE_THREAD__)
@@ -44,7 +65,7 @@ static uint32_t *pins_of(struct qp_header *h) { return &mem_of(h)->pins; }
  * acquire after release, so it sees the publication). */
 static void ring_bell(const struct qp_queue *q, enum qp_wait_kind k)
 {
-    struct sim_thread **slot = &mem_of(q->hdr)->waiter[k];
+    struct sim_thread **slot = slot_of(q->hdr, k);
 #ifndef QP_TSAN
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
@@ -93,7 +114,8 @@ void qp_queue_free(struct qp_queue *q)
      * A sleeper registered on a doorbell holds a pin too: wake it so that it lets go. */
     ring_bell(q, QP_WAIT_DATA);
     ring_bell(q, QP_WAIT_ROOM);
-    while (__atomic_load_n(pins_of(q->hdr), __ATOMIC_ACQUIRE) != 0)
+    while (__atomic_load_n(pins_of(q->hdr, SIDE_PROD), __ATOMIC_ACQUIRE) != 0 ||
+           __atomic_load_n(pins_of(q->hdr, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
     free((char *)q->hdr - offsetof(struct qp_header_mem, hdr));
     free(q->data);
@@ -102,14 +124,14 @@ void qp_queue_free(struct qp_queue *q)
 
 void qp_view_pin(const struct qp_view *v)
 {
-    __atomic_add_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_ACQ_REL);
-    __atomic_add_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_ACQ_REL);
 }
 
 void qp_view_unpin(const struct qp_view *v)
 {
-    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_RELEASE);
-    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_RELEASE);
+    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_RELEASE);
+    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_RELEASE);
     assert(a != UINT32_MAX && b != UINT32_MAX);
     (void)a;
     (void)b;
@@ -220,17 +242,24 @@ static const struct qp_queue *watched(const struct qp_view *v, enum qp_wait_kind
     return k == QP_WAIT_DATA ? &v->consume : &v->produce;
 }
 
+/* The sleeper's own side of the queue it watches: it consumes what it waits data in. */
+static enum qp_side sleeper_side(enum qp_wait_kind k)
+{
+    return k == QP_WAIT_DATA ? SIDE_CONS : SIDE_PROD;
+}
+
 int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
 {
     /* Called under the world lock, so both headers are valid for the re-check; from then on
      * only the watched queue is touched (its slot, by disarm), and only it is pinned: a detach
      * frees the two queues one after the other and must not wait on a pin of the other. */
     struct qp_header *h = watched(v, k)->hdr;
-    struct sim_thread **slot = &mem_of(h)->waiter[k];
+    struct sim_thread **slot = slot_of(h, k);
+    uint32_t *pins = pins_of(h, sleeper_side(k));
     struct sim_thread *none = NULL;
-    __atomic_add_fetch(pins_of(h), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins, 1, __ATOMIC_ACQ_REL);
     if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
-        __atomic_sub_fetch(pins_of(h), 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(pins, 1, __ATOMIC_RELEASE);
         return -1;
     }
 #ifndef QP_TSAN
@@ -248,9 +277,9 @@ void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_t
 {
     struct qp_header *h = watched(v, k)->hdr;
     struct sim_thread *mine = t;
-    __atomic_compare_exchange_n(&mem_of(h)->waiter[k], &mine, NULL, false, __ATOMIC_ACQ_REL,
+    __atomic_compare_exchange_n(slot_of(h, k), &mine, NULL, false, __ATOMIC_ACQ_REL,
                                 __ATOMIC_RELAXED);
-    uint32_t left = __atomic_sub_fetch(pins_of(h), 1, __ATOMIC_RELEASE);
+    uint32_t left = __atomic_sub_fetch(pins_of(h, sleeper_side(k)), 1, __ATOMIC_RELEASE);
     assert(left != UINT32_MAX);
     (void)left;
 }
