@@ -577,6 +577,128 @@ START_TEST(deterministic_polling_writer_and_reader_waiting_for_a_target_meet)
 }
 END_TEST
 
+/* ---- power off while both guest ends sleep on doorbells -----------------------------------------
+ * A guest writer asleep on a full queue and a guest reader asleep on an empty one, when their VM
+ * is powered off: both are ended where they sleep (outside the world lock), and the power off
+ * frees their queue memory, which waits for the sleepers' pins (qp_queue_free rings the slots).
+ * The run ends; the host reader of the full queue reads end of file without the unread bytes
+ * (a host end cannot keep a guest's memory, §6, §8.2) and the host writer to the empty one gets
+ * EPIPE (§6, §2.7). */
+
+#define POD_PORT_G2H 7100u
+#define POD_PORT_H2G 7101u
+
+struct pod {
+    vmcisim_vm *guest;
+    int listening_host, listening_guest, connected_host, writer_blocking, reader_blocking;
+    int powered_off;
+    ssize_t host_recv_after;  /* the host reader's recv after the power off */
+    ssize_t host_send_after;  /* the host writer's send after the power off */
+    int host_send_errno;
+};
+
+static void pod_guest_writer(void *arg)
+{
+    struct pod *p = arg;
+    su_wait(&p->listening_host, 1);
+    int fd = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    set_queue(fd, HELD_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_HOST, POD_PORT_G2H);
+    ck_assert_int_eq(vmci_connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    static char out[2 * HELD_QUEUE];
+    su_set(&p->writer_blocking, 1);
+    vmci_send(fd, out, sizeof out, 0); /* fills the queue, sleeps: the power off ends it here */
+    ck_abort_msg("the guest writer returned from a send its power off should have ended");
+}
+
+static void pod_guest_reader(void *arg)
+{
+    struct pod *p = arg;
+    int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, POD_PORT_H2G);
+    ck_assert_int_eq(vmci_bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(vmci_listen(l, 1), 0);
+    su_set(&p->listening_guest, 1);
+    int fd = su_accept(l);
+    char buf[16];
+    su_set(&p->reader_blocking, 1);
+    vmci_recv(fd, buf, sizeof buf, 0); /* nothing comes: the power off ends it here */
+    ck_abort_msg("the guest reader returned from a recv its power off should have ended");
+}
+
+static void pod_host_reader(void *arg)
+{
+    struct pod *p = arg;
+    int l = vmci_socket(AF_VSOCK, SOCK_STREAM, 0);
+    ck_assert_int_ge(l, 0);
+    set_queue(l, HELD_QUEUE);
+    struct sockaddr_vm a = su_addr(VMADDR_CID_ANY, POD_PORT_G2H);
+    ck_assert_int_eq(vmci_bind(l, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(vmci_listen(l, 1), 0);
+    su_set(&p->listening_host, 1);
+    int fd = su_accept(l);
+    su_wait(&p->powered_off, 1);
+    /* the detach reaches the host as an event after the power off returns: wait for it */
+    struct pollfd pf = {.fd = fd, .events = POLLRDHUP};
+    ck_assert_int_eq(vmci_poll(&pf, 1, 20000), 1);
+    char buf[16];
+    p->host_recv_after = vmci_recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+    vmci_close(fd);
+    vmci_close(l);
+}
+
+static void pod_host_writer(void *arg)
+{
+    struct pod *p = arg;
+    su_wait(&p->listening_guest, 1);
+    int fd = su_connect(GUEST_CID, POD_PORT_H2G);
+    ck_assert_int_ge(fd, 0);
+    su_set(&p->connected_host, 1);
+    su_wait(&p->powered_off, 1);
+    struct pollfd pf = {.fd = fd, .events = POLLRDHUP};
+    ck_assert_int_eq(vmci_poll(&pf, 1, 20000), 1);
+    p->host_send_after = vmci_send(fd, "x", 1, MSG_NOSIGNAL);
+    p->host_send_errno = errno;
+    vmci_close(fd);
+}
+
+static void pod_operator(void *arg)
+{
+    struct pod *p = arg;
+    su_wait(&p->writer_blocking, 1);
+    su_wait(&p->reader_blocking, 1);
+    su_wait(&p->connected_host, 1);
+    vmcisim_sleep(200000000); /* both guest ends are past their spins, asleep on the doorbells */
+    ck_assert_int_eq(vmcisim_vm_power_off(p->guest), 0);
+    su_set(&p->powered_off, 1);
+}
+
+START_TEST(realtime_power_off_ends_doorbell_sleepers)
+{
+    struct vmcisim_config cfg = {.seed = 6, .realtime = 1};
+    vmcisim *sim = vmcisim_create(&cfg);
+    ck_assert_ptr_nonnull(sim);
+    static struct pod p;
+    memset(&p, 0, sizeof p);
+    p.guest = vmcisim_vm_create(sim, "guest", GUEST_CID);
+    ck_assert_ptr_nonnull(p.guest);
+    vmcisim_vm *h = vmcisim_host(sim);
+    ck_assert_int_eq(vmcisim_spawn(h, "reader", pod_host_reader, &p), 0);
+    ck_assert_int_eq(vmcisim_spawn(h, "writer", pod_host_writer, &p), 0);
+    ck_assert_int_eq(vmcisim_spawn(h, "operator", pod_operator, &p), 0);
+    ck_assert_int_eq(vmcisim_spawn(p.guest, "writer", pod_guest_writer, &p), 0);
+    ck_assert_int_eq(vmcisim_spawn(p.guest, "reader", pod_guest_reader, &p), 0);
+    int rc = vmcisim_run(sim);
+    ck_assert_msg(rc == 0, "%s", vmcisim_error(sim));
+    vmcisim_destroy(sim);
+    ck_assert_int_eq(p.host_recv_after, 0);
+    ck_assert_int_eq(p.host_send_after, -1);
+    ck_assert_int_eq(p.host_send_errno, EPIPE);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("stream realtime");
@@ -587,6 +709,7 @@ static Suite *suite(void)
     tcase_add_test(rt, realtime_doorbell_wakes_while_notifications_are_held);
     tcase_add_test(rt, realtime_read_follows_the_write_notify_window);
     tcase_add_test(rt, realtime_polling_writer_and_reader_waiting_for_a_target_meet);
+    tcase_add_test(rt, realtime_power_off_ends_doorbell_sleepers);
     suite_add_tcase(s, rt);
     TCase *det = tcase_create("deterministic");
     tcase_add_test(det, deterministic_read_at_every_full_to_not_full_transition);
