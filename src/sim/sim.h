@@ -226,9 +226,10 @@ bool sim_waitq_empty(const sim_waitq *q);
  * that just published data into a shared ring wakes the reader at once, as an interrupt would,
  * instead of through the world lock and the event loops. arm(arg) runs once the thread is
  * queued, under the lock; it publishes the thread where the waker will find it and returns
- * false if the awaited condition already holds (then there is no sleep). disarm(arg) runs once
- * after, whatever happened, before the lock is retaken (or under it, when there was no sleep);
- * it must not need the lock. Deterministic mode: sim_wait, arm and disarm are not called.
+ * false if the awaited condition already holds (then there is no sleep). disarm(arg) runs
+ * exactly once, whatever happened (also when arm was not called: a deadline already past, a
+ * thread already killed), before the lock is retaken (or under it, when there was no sleep); it
+ * must not need the lock. Deterministic mode: sim_wait, arm and disarm are not called.
  * Returns 0 (woken, possibly spuriously) or ETIMEDOUT. */
 int sim_wait_direct(sim_waitq *q, uint64_t deadline, const char *what, bool (*arm)(void *arg),
                     void (*disarm)(void *arg), void *arg);
