@@ -79,7 +79,17 @@ struct post {
     sim_timer t;
     void (*fn)(void *);
     void *arg;
+    bool free_arg;  /* dropped unrun: free(arg) (sim_loop_post_heap) */
 };
+
+/* A post that will never run (its loop's VM is gone, or the world is torn down). */
+static void post_drop(sim_timer *t)
+{
+    struct post *p = (struct post *)t;
+    if (p->free_arg)
+        free(p->arg);
+    free(p);
+}
 
 static void post_cb(sim_timer *t)
 {
@@ -90,7 +100,7 @@ static void post_cb(sim_timer *t)
     fn(arg);
 }
 
-int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
+static int post(sim_loop *l, void (*fn)(void *), void *arg, bool free_arg)
 {
     if (l->dead)
         return -1;
@@ -100,8 +110,16 @@ int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg)
     sim_timer_init(&p->t, post_cb);
     p->fn = fn;
     p->arg = arg;
+    p->free_arg = free_arg;
     sim_timer_arm(l, &p->t, sim_now(l->sim));
     return 0;
+}
+
+int sim_loop_post(sim_loop *l, void (*fn)(void *), void *arg) { return post(l, fn, arg, false); }
+
+int sim_loop_post_heap(sim_loop *l, void (*fn)(void *), void *arg)
+{
+    return post(l, fn, arg, true);
 }
 
 /* ---- running callbacks ------------------------------------------------------------------- */
@@ -212,7 +230,7 @@ void sim_loop_kill(sim_loop *l)
         sim_timer *t = timer_of(l->timers.a[l->timers.len - 1]);
         sim_heap_remove(&l->timers, &t->hn);
         if (t->cb == post_cb)
-            free(t);
+            post_drop(t);
     }
     if (l->sim->realtime) {
         l->thread->killed = true;
@@ -233,7 +251,7 @@ void sim_loop_free(sim_loop *l)
     for (size_t i = 0; i < l->timers.len; i++) {
         sim_timer *t = timer_of(l->timers.a[i]);
         if (t->cb == post_cb)
-            free(t);
+            post_drop(t);
         else
             t->hn.idx = SIM_HEAP_NONE;
     }

@@ -295,6 +295,9 @@ void sim_timer_cancel(sim_timer *t);
 bool sim_timer_armed(const sim_timer *t);
 /* Run fn(arg) soon on the loop's thread (one allocation; returns -1 if it failed). */
 int sim_loop_post(sim_loop *l, void (*fn)(void *arg), void *arg);
+/* The same for an arg on the heap that fn frees: a post dropped unrun (the loop's VM powered off,
+ * the world torn down) frees arg instead of leaking it. */
+int sim_loop_post_heap(sim_loop *l, void (*fn)(void *arg), void *arg);
 /* Used by world teardown only. */
 void sim_loop_free(sim_loop *l);
 

@@ -684,7 +684,9 @@ static int recv_stream_cb(void *client_data, struct vmci_datagram *dg)
     w->sk = sk;
     memcpy(&w->pkt, pkt, sizeof w->pkt);
     vsock_hold(sk);
-    if (sim_loop_post(ctx->vm->kworker, process_pkt, w) != 0) {
+    /* dropped unrun (power off, teardown), w is freed; its reference on sk is the socket
+     * layer's teardown's to settle, as for any socket still held then */
+    if (sim_loop_post_heap(ctx->vm->kworker, process_pkt, w) != 0) {
         vsock_put(sk);
         free(w);
     }
