@@ -52,7 +52,7 @@ int fdsprog_server(unsigned port, struct fdsprog_result *r)
     a.svm_port = port;
     if (bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 4) != 0)
         return errno;
-    r->ready = 1;
+    __atomic_store_n(&r->ready, 1, __ATOMIC_RELEASE); /* the test's client polls it from another thread */
     struct sockaddr_vm peer;
     socklen_t plen = sizeof peer;
     int c = accept(l, (struct sockaddr *)&peer, &plen);

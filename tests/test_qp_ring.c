@@ -374,6 +374,73 @@ START_TEST(ring_two_threads_checksum_every_byte)
 }
 END_TEST
 
+/* ---- doorbells (realtime direct wake-ups, qp_queue.h) ----------------------------------------
+ * The sleeper side is the socket layer's; here only the ring's half: who is registered, who is
+ * woken by which publication, and that a slot holds one sleeper. sim_wake_direct only sets the
+ * thread's futex word (and wakes a futex sleeper on it, of which there is none here). */
+
+static uint32_t word(const sim_thread *t) { return __atomic_load_n(&t->rt_word, __ATOMIC_ACQUIRE); }
+
+static int copy_ok(void *d, const void *s, size_t n)
+{
+    memcpy(d, s, n);
+    return 0;
+}
+
+START_TEST(doorbell_enqueue_wakes_the_reader_dequeue_the_writer)
+{
+    struct pair p;
+    pair_init(&p, 64);
+    sim_thread *reader = calloc(1, sizeof *reader), *writer = calloc(1, sizeof *writer);
+    sim_thread *other = calloc(1, sizeof *other);
+    char buf[64] = "0123456789";
+    /* B waits for data in q1 (A -> B), empty: registered */
+    ck_assert_int_eq(qp_waiter_arm(&p.b, QP_WAIT_DATA, reader), 1);
+    /* one sleeper per queue and direction: a second reader of B's end is turned away */
+    ck_assert_int_eq(qp_waiter_arm(&p.b, QP_WAIT_DATA, other), -1);
+    /* A's enqueue into q1 (§4.2: 10 bytes) takes the reader off the slot and wakes it */
+    ck_assert_int_eq(word(reader), 0);
+    ck_assert_int_eq(qp_enqueue(&p.a, buf, 10, copy_ok), 10);
+    ck_assert_int_eq(word(reader), 1);
+    ck_assert_int_eq(word(other), 0);
+    /* the slot is free again: the other thread gets it, but the data is there already, so it is
+     * not registered (0) and nothing is held */
+    ck_assert_int_eq(qp_waiter_arm(&p.b, QP_WAIT_DATA, other), 0);
+    /* a disarm after the waker took the slot leaves the slot alone */
+    qp_waiter_disarm(&p.b, QP_WAIT_DATA, reader);
+    /* the pins went with the waits: the queues can be freed at once (qp_queue_free waits for
+     * pins) - checked at pair_free below */
+
+    /* A waits for room in q1: fill it (capacity 63, §4.2), then register */
+    ck_assert_int_eq(qp_enqueue(&p.a, buf, 53, copy_ok), 53);
+    ck_assert_int_eq(qp_produce_free_space(&p.a), 0);
+    ck_assert_int_eq(qp_waiter_arm(&p.a, QP_WAIT_ROOM, writer), 1);
+    /* a peek moves no head: no wake-up */
+    ck_assert_int_eq(qp_peek(&p.b, buf, 5, copy_ok), 5);
+    ck_assert_int_eq(word(writer), 0);
+    /* B's dequeue from q1 frees 5 bytes and wakes the writer */
+    ck_assert_int_eq(qp_dequeue(&p.b, buf, 5, copy_ok), 5);
+    ck_assert_int_eq(word(writer), 1);
+    qp_waiter_disarm(&p.a, QP_WAIT_ROOM, writer); /* the woken writer lets go of its pin */
+
+    /* a registered sleeper that gives up (timeout, other wake-up) unregisters: the next
+     * enqueue wakes nobody */
+    __atomic_store_n(&reader->rt_word, 0, __ATOMIC_RELAXED);
+    ck_assert_int_eq(qp_dequeue(&p.b, buf, 58, copy_ok), 58);
+    ck_assert_int_eq(qp_waiter_arm(&p.b, QP_WAIT_DATA, reader), 1);
+    qp_waiter_disarm(&p.b, QP_WAIT_DATA, reader);
+    ck_assert_int_eq(qp_enqueue(&p.a, buf, 1, copy_ok), 1);
+    ck_assert_int_eq(word(reader), 0);
+    /* a corrupt header is "not nothing": no sleep on it (§4.2 arithmetic refuses it) */
+    p.q1->hdr->producer_tail = 64;
+    ck_assert_int_eq(qp_waiter_arm(&p.b, QP_WAIT_DATA, reader), 0);
+    pair_free(&p);
+    free(reader);
+    free(writer);
+    free(other);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("qp_ring");
@@ -384,6 +451,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ring_failed_copy_publishes_nothing);
     tcase_add_test(tc, ring_alloc_limits);
     tcase_add_test(tc, ring_random_ops_match_model);
+    tcase_add_test(tc, doorbell_enqueue_wakes_the_reader_dequeue_the_writer);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *rt = tcase_create("realtime");

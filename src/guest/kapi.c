@@ -298,6 +298,40 @@ bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns)
     return true;
 }
 
+struct qp_sleep {
+    struct qp_view v;
+    enum qp_wait_kind kind;
+    sim_thread *self;
+    bool registered;
+};
+
+static bool qp_sleep_arm(void *arg)
+{
+    struct qp_sleep *s = arg;
+    int r = qp_waiter_arm(&s->v, s->kind, s->self);
+    s->registered = r == 1;
+    /* another thread of this end holds the doorbell: sleep unregistered, woken the old way
+     * (the notification packet's wake-up of q) */
+    return r != 0;
+}
+
+static void qp_sleep_disarm(void *arg)
+{
+    struct qp_sleep *s = arg;
+    if (s->registered)
+        qp_waiter_disarm(&s->v, s->kind, s->self);
+    s->registered = false;
+}
+
+int vmci_qpair_wait(struct vmci_qp *qp, bool want_data, sim_waitq *q, uint64_t deadline,
+                    const char *what)
+{
+    struct qp_sleep s = {.kind = want_data ? QP_WAIT_DATA : QP_WAIT_ROOM, .self = sim_self()};
+    if (!qp || !s.self || !sim_is_realtime(qp->ctx->sim) || view_of(qp, &s.v) != VMCI_SUCCESS)
+        return sim_wait(q, deadline, what);
+    return sim_wait_direct(q, deadline, what, qp_sleep_arm, qp_sleep_disarm, &s);
+}
+
 int64_t vmci_qpair_dequeue(struct vmci_qp *qp, void *buf, size_t len, qp_copy_fn copy)
 {
     return data(qp, OP_DEQUEUE, buf, len, copy, false);

@@ -134,6 +134,12 @@ int64_t vmci_qpair_dequeue_unlocked(struct vmci_qp *qp, void *buf, size_t len, q
  * (whatever it saw: the caller re-checks its state, wake-ups meanwhile found no waiter).
  * Deterministic mode, or memory not visible: false at once, no scheduling point, no trace. */
 bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns);
+/* The sleeping half: sim_wait(q, deadline, what), except that in realtime mode the thread rings
+ * in on the queue pair's doorbell (qp_waiter_arm), so that the peer's next enqueue (want_data)
+ * or dequeue (room) wakes it directly, without the world lock. Wake-ups of q still end the wait.
+ * Returns what sim_wait returns; the caller re-checks everything. */
+int vmci_qpair_wait(struct vmci_qp *qp, bool want_data, sim_waitq *q, uint64_t deadline,
+                    const char *what);
 
 /* ---- doorbells (added by the VMCI stack; modeled on Linux's vmci_doorbell_*) -------------- */
 

@@ -75,6 +75,15 @@ static void futex_wait(uint32_t *w, uint32_t val)
 
 static void futex_wake(uint32_t *w) { syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0); }
 
+/* Until *w != val, a wake-up, or the absolute CLOCK_MONOTONIC time abs (NULL: none). Returns
+ * ETIMEDOUT when abs passed, else 0 (spurious returns included). */
+static int futex_wait_until(uint32_t *w, uint32_t val, const struct timespec *abs)
+{
+    long r = syscall(SYS_futex, w, FUTEX_WAIT_BITSET_PRIVATE, val, abs, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
+    return r != 0 && errno == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
 static void baton_give(uint32_t *b)
 {
     uint32_t old = __atomic_exchange_n(b, BATON_GIVEN, __ATOMIC_ACQ_REL);
@@ -442,6 +451,76 @@ int sim_wait(sim_waitq *q, uint64_t deadline, const char *what)
     return self->woken ? 0 : ETIMEDOUT;
 }
 
+/* ---- direct waits (realtime queue-pair doorbells) ----------------------------------------- */
+
+void sim_wake_direct(sim_thread *t)
+{
+    /* release: what the waker published before (a ring's tail) is seen by the woken thread */
+    if (__atomic_exchange_n(&t->rt_word, 1, __ATOMIC_ACQ_REL) == 0)
+        futex_wake(&t->rt_word);
+}
+
+/* A wake-up or kill under the world lock of a thread that may sleep outside it on rt_word. */
+static void rt_direct_kick(sim_thread *t)
+{
+    if (t->rt_direct)
+        sim_wake_direct(t);
+}
+
+int sim_wait_direct(sim_waitq *q, uint64_t deadline, const char *what, bool (*arm)(void *arg),
+                    void (*disarm)(void *arg), void *arg)
+{
+    sim_thread *self = tls_self;
+    assert(self);
+    vmcisim *sim = self->sim;
+    if (!sim->realtime)
+        return sim_wait(q, deadline, what);
+    if (deadline != SIM_NO_DEADLINE && deadline <= sim_now(sim)) {
+        disarm(arg);
+        return ETIMEDOUT;
+    }
+    if (self->killed) {
+        disarm(arg);
+        sim_unwind_self();
+    }
+    self->woken = false;
+    self->waiting_for = what;
+    self->deadline = deadline;
+    self->state = T_BLOCKED;
+    waitq_push(q, self);
+    /* reset before arm publishes us: a waker that finds us from now on sets it to 1 */
+    __atomic_store_n(&self->rt_word, 0, __ATOMIC_SEQ_CST);
+    self->rt_direct = true;
+    int rc = 0;
+    if (arm(arg)) {
+        struct timespec abs, *absp = NULL;
+        if (deadline != SIM_NO_DEADLINE) {
+            sched_rt_now_ts(sim, deadline, &abs);
+            absp = &abs;
+        }
+        pthread_mutex_unlock(&sim->lock);
+        while (__atomic_load_n(&self->rt_word, __ATOMIC_ACQUIRE) == 0)
+            if (futex_wait_until(&self->rt_word, 0, absp) == ETIMEDOUT) {
+                rc = ETIMEDOUT;
+                break;
+            }
+        disarm(arg);
+        pthread_mutex_lock(&sim->lock);
+    } else {
+        disarm(arg);
+    }
+    self->rt_direct = false;
+    bool woken = self->woken || __atomic_load_n(&self->rt_word, __ATOMIC_ACQUIRE) != 0;
+    if (self->waitq)
+        waitq_remove(self); /* woken directly, timed out or no sleep: still queued */
+    self->state = T_RUNNABLE;
+    self->waiting_for = NULL;
+    if (self->killed)
+        sim_unwind_self();
+    rt_wait_resumed(sim, self);
+    return woken ? 0 : rc;
+}
+
 static void wake(vmcisim *sim, sim_thread *t)
 {
     waitq_remove(t);
@@ -449,6 +528,7 @@ static void wake(vmcisim *sim, sim_thread *t)
     if (sim->realtime) {
         pthread_cond_signal(&t->cv);
         fdwait_rt_kick(t);
+        rt_direct_kick(t);
     } else {
         sim_heap_remove(&sim->deadlines, &t->hn);
         t->state = T_RUNNABLE;
@@ -659,6 +739,7 @@ void sim_kill_thread(sim_thread *t)
     if (sim->realtime) {
         pthread_cond_signal(&t->cv);
         fdwait_rt_kick(t);
+        rt_direct_kick(t);
         if (sim->live_procs == 0)
             pthread_cond_broadcast(&sim->main_cv);
     } else {
@@ -741,6 +822,7 @@ void sched_kill_all(vmcisim *sim)
                 waitq_remove(t);
                 pthread_cond_signal(&t->cv);
                 fdwait_rt_kick(t);
+                rt_direct_kick(t);
             }
         }
         pthread_mutex_unlock(&sim->lock);

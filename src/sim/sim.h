@@ -154,6 +154,9 @@ struct sim_thread {
     bool fdw_ready;              /* the idle check found one of them ready */
     int rt_wakefd;               /* realtime: eventfd a wake-up writes while rt_fdwait, or -1 */
     bool rt_fdwait;
+    /* realtime: sleeping in sim_wait_direct on rt_word, outside the world lock */
+    uint32_t rt_word;            /* futex word: 0 asleep (or about to be), 1 woken */
+    bool rt_direct;
     struct sim_cleanup *cleanups; /* newest first; only the thread itself touches it */
     /* idle wait (sim_idle_begin): valid while idle_epoch equals the world's */
     const char *idle_what;
@@ -217,6 +220,23 @@ int sim_wait_fds(sim_waitq *q, uint64_t deadline, const char *what, struct pollf
                  size_t n);
 void sim_wake_one(sim_waitq *q);
 bool sim_waitq_empty(const sim_waitq *q);
+
+/* Direct wake-ups (realtime queue-pair doorbells). sim_wait_direct is sim_wait on q (every
+ * sim_wake_* and a kill end it as usual), except that in realtime mode the thread sleeps outside
+ * the world lock on a futex word of its own, which sim_wake_direct sets without the lock: a peer
+ * that just published data into a shared ring wakes the reader at once, as an interrupt would,
+ * instead of through the world lock and the event loops. arm(arg) runs once the thread is
+ * queued, under the lock; it publishes the thread where the waker will find it and returns
+ * false if the awaited condition already holds (then there is no sleep). disarm(arg) runs
+ * exactly once, whatever happened (also when arm was not called: a deadline already past, a
+ * thread already killed), before the lock is retaken (or under it, when there was no sleep); it
+ * must not need the lock. Deterministic mode: sim_wait, arm and disarm are not called.
+ * Returns 0 (woken, possibly spuriously) or ETIMEDOUT. */
+int sim_wait_direct(sim_waitq *q, uint64_t deadline, const char *what, bool (*arm)(void *arg),
+                    void (*disarm)(void *arg), void *arg);
+/* Wake t if it sleeps in sim_wait_direct (a stale or spurious wake-up is harmless: waiters
+ * re-check). Needs no lock; t must belong to a world that still exists. */
+void sim_wake_direct(sim_thread *t);
 
 uint64_t sim_now(const vmcisim *sim);
 uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns);   /* saturating now + ns */

@@ -127,7 +127,15 @@ vmcisim *sim_world_new(const struct vmcisim_config *cfg)
     if (cfg)
         sim->cfg = *cfg;
     sim->realtime = sim->cfg.realtime != 0;
-    pthread_mutex_init(&sim->lock, NULL);
+    /* Adaptive: in realtime mode the world lock is held for short stretches by threads on
+     * other CPUs; a taker that finds it held spins a little before it sleeps, since a sleep
+     * costs a wake-up of its CPU (tens of us on a virtual machine) - the data path's two
+     * takings per call were its main cost (docs/benchmarks.md). */
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    pthread_mutex_init(&sim->lock, &ma);
+    pthread_mutexattr_destroy(&ma);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -49,7 +49,14 @@ struct vst_sock {
     /* realtime: a copy of this socket's is running outside the world lock (one per direction:
      * the ring is single-producer/single-consumer) */
     bool tx_busy, rx_busy;
+    /* realtime: the write-notify window of the Q_STATE protocol (§4.7), which batches READ */
+    bool peer_waiting_write;          /* a dequeue found the queue full: the writer may wait */
+    bool peer_waiting_write_detected; /* the window already shrank for this wait */
+    uint64_t write_notify_window;     /* 0: not set up yet (set to the queue size at first use) */
+    uint64_t write_notify_min_window;
 };
+
+#define NOTIFY_PAGE 4096ull /* the window moves by a page (PAGE_SIZE in the reference) */
 
 /* Realtime spin before sleeping (vmci_qpair_spin): about what a sleep plus a wake-up on another
  * CPU costs here, the classic spin-then-block bound (docs/benchmarks.md). */
@@ -527,6 +534,65 @@ static void drop_pkt(void *arg)
     free(w);
 }
 
+/* ---- READ batching in realtime mode: the write-notify window (§4.7, Q_STATE) ------------------
+ * A reader that found the queue full notes that the writer may be waiting; READ then goes out
+ * only once the bytes still queued fall below the window. The window starts at the queue size,
+ * shrinks by a page each time a waiting writer is detected (a writer faster than its reader is
+ * told less often, down to the minimum window), and grows by a page each time the reader blocks.
+ * Deterministic mode keeps the shortcut of §4.7 (READ on every full -> not-full transition), so
+ * that every shipped scenario's trace stays as it was; in realtime mode a sleeping writer is woken
+ * by the queue pair's doorbell anyway, and READ is the notification of the protocol. */
+static void window_setup(struct vst_sock *t)
+{
+    if (t->write_notify_window)
+        return;
+    t->write_notify_window = t->queue_size;
+    t->write_notify_min_window = t->queue_size < NOTIFY_PAGE ? t->queue_size : NOTIFY_PAGE;
+}
+
+static bool window_allows_read(struct vst_sock *t, int64_t free_space)
+{
+    if (!t->peer_waiting_write)
+        return false;
+    window_setup(t);
+    if (!t->peer_waiting_write_detected) {
+        t->peer_waiting_write_detected = true;
+        uint64_t w = t->write_notify_window;
+        w = w < NOTIFY_PAGE ? t->write_notify_min_window : w - NOTIFY_PAGE;
+        t->write_notify_window = w < t->write_notify_min_window ? t->write_notify_min_window : w;
+    }
+    assert(t->write_notify_window >= t->write_notify_min_window &&
+           t->write_notify_window <= t->queue_size);
+    /* free > size - window, i.e. fewer than `window` bytes left unread */
+    if (free_space < 0 || (uint64_t)free_space <= t->queue_size - t->write_notify_window)
+        return false;
+    t->peer_waiting_write_detected = false; /* the next wait shrinks the window again */
+    return true;
+}
+
+static void send_read(struct vsock *sk)
+{
+    struct pkt_args a = {0};
+    if (sk_send(sk, VST_PKT_READ, &a) == 0)
+        T(sk)->peer_waiting_write = false;
+}
+
+/* Realtime: the reader is about to wait for data, in recv or in poll. §4.7: the window widens
+ * by a page; and a writer that may be waiting is told before the reader sleeps. (The reader waits
+ * for more than is queued; the reference raises its minimum window above the wait's target,
+ * which makes the READ due whatever is still queued. Without it, a reader waiting for a target
+ * and a writer waiting for READ would wait for each other.) */
+static void reader_blocks(struct vsock *sk)
+{
+    struct vst_sock *t = T(sk);
+    window_setup(t);
+    t->write_notify_window += NOTIFY_PAGE;
+    if (t->write_notify_window > t->queue_size)
+        t->write_notify_window = t->queue_size;
+    if (t->peer_waiting_write)
+        send_read(sk);
+}
+
 /* ---- reader targets above one byte (§4.7) ------------------------------------------------------
  * WROTE goes out when a queue turns non-empty. A reader that waits for more than what is queued
  * (SO_RCVLOWAT in poll) would then never hear of the bytes that follow, so it tells the writer its
@@ -546,6 +612,9 @@ static void waiting_read(struct vsock *sk, uint64_t target)
 static void st_poll_wait(struct vsock *sk, uint64_t target)
 {
     struct vst_sock *t = T(sk);
+    if (sk->type == SOCK_STREAM && sk->state == VS_ESTABLISHED && t->qp &&
+        sim_is_realtime(sk->sw->sim))
+        reader_blocks(sk);
     if (sk->type != SOCK_STREAM || sk->state != VS_ESTABLISHED || !t->qp || target <= 1 ||
         t->sent_waiting_read)
         return;
@@ -841,11 +910,19 @@ static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
     SIM_ALWAYS(sk->sw->sim, (uint64_t)n <= len, "vsock.stream.dequeue-within-request");
     if (t->qp != qp)
         return n;
-    /* §4.7: READ when the queue left the full state */
-    if (!peek && vmci_qpair_consume_free_space(t->qp) == n) {
-        struct pkt_args a = {0};
-        sk_send(sk, VST_PKT_READ, &a);
+    if (peek)
+        return n;
+    int64_t free_space = vmci_qpair_consume_free_space(t->qp);
+    if (!sim_is_realtime(sk->sw->sim)) {
+        /* §4.7 shortcut: READ when the queue left the full state */
+        if (free_space == n)
+            send_read(sk);
+        return n;
     }
+    if (free_space == n)
+        t->peer_waiting_write = true;
+    if (window_allows_read(t, free_space))
+        send_read(sk);
     return n;
 }
 
@@ -855,6 +932,19 @@ static bool st_spin(struct vsock *sk, bool want_data)
     if (!t->qp || !sim_is_realtime(sk->sw->sim))
         return false;
     return vmci_qpair_spin(t->qp, want_data, RT_SPIN_NS);
+}
+
+static int st_wait(struct vsock *sk, bool want_data, uint64_t deadline, const char *what)
+{
+    struct vst_sock *t = T(sk);
+    if (!t->qp)
+        return sim_wait(&sk->wq, deadline, what);
+    if (want_data && sim_is_realtime(sk->sw->sim)) {
+        reader_blocks(sk);
+        if (!t->qp)
+            return 0; /* the send found the peer gone: the core re-checks */
+    }
+    return vmci_qpair_wait(t->qp, want_data, &sk->wq, deadline, what);
 }
 
 static uint64_t st_rcvhiwat(struct vsock *sk)
@@ -886,6 +976,7 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_is_active = st_is_active,
     .stream_poll_wait = st_poll_wait,
     .stream_spin = st_spin,
+    .stream_wait = st_wait,
     .get_local_cid = local_cid,
     .ctx_init = st_ctx_init,
     .ctx_fini = st_ctx_fini,

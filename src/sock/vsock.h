@@ -84,6 +84,10 @@ struct vsock_transport {
      * for up to a short while without the world lock. True if it did (the lock was dropped: the
      * core re-checks everything before it sleeps). Deterministic mode: false, no side effect. */
     bool (*stream_spin)(struct vsock *sk, bool want_data);
+    /* Optional: sleep until data (want_data) or room, in place of sim_wait(&sk->wq, deadline,
+     * what); every wake-up of sk->wq still ends it. The VMCI stream rings in on the queue pair's
+     * doorbell there, so that in realtime mode the peer's copy wakes it directly. */
+    int (*stream_wait)(struct vsock *sk, bool want_data, uint64_t deadline, const char *what);
     /* datagram */
     int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);
     int64_t (*dgram_enqueue)(struct vsock *sk, const struct sockaddr_vm *remote, const void *ubuf,

@@ -251,6 +251,15 @@ static int64_t epipe(struct vsock *sk, int flags)
     return -EPIPE;
 }
 
+/* The sleep of a stream send (room) or recv (data) once spinning did not help. */
+static void stream_block(struct vsock *sk, bool want_data, uint64_t deadline, const char *what)
+{
+    if (sk->transport->stream_wait)
+        sk->transport->stream_wait(sk, want_data, deadline, what);
+    else
+        sim_wait(&sk->wq, deadline, what);
+}
+
 int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
                       const struct sockaddr_vm *to, bool to_given, bool to_valid)
 {
@@ -327,7 +336,7 @@ int64_t vsock_op_send(struct vsock *sk, const void *ubuf, size_t len, int flags,
                 continue;
             }
             spun = false;
-            sim_wait(&sk->wq, deadline, "send (queue full)");
+            stream_block(sk, false, deadline, "send (queue full)");
             continue;
         }
         size_t chunk = len - total;
@@ -469,7 +478,7 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
             continue;
         }
         spun = false;
-        sim_wait(&sk->wq, deadline, "recv");
+        stream_block(sk, true, deadline, "recv");
     }
     if (copied > 0)
         return (int64_t)copied;

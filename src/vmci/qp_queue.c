@@ -3,7 +3,7 @@
  */
 #include "vmci/qp_queue.h"
 #include "sim/alloc.h"
-#include "vmci/qp_queue.h"
+#include "sim/sim.h"
 
 #include <assert.h>
 #include <sched.h>
@@ -11,16 +11,69 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The header as allocated: the header itself plus the simulator's pin count, kept outside
- * struct qp_header so that the header keeps the device's layout. */
+/* The header as allocated: the header itself plus the simulator's pin counts and doorbell slots,
+ * kept outside struct qp_header so that the header keeps the device's layout. They are split by
+ * who writes them on every operation, each part on a cache line of its own (parts 128 bytes
+ * apart: calloc aligns to 16 only), so that the two ends' copies do not pass lines back and forth:
+ * part PROD holds the pins of the queue's producer (a copy into it) and the slot it looks at after
+ * each enqueue (a consumer asleep until there is data); part CONS the consumer's pins and the slot
+ * it looks at after each dequeue (a producer asleep until there is room). */
+enum qp_side { SIDE_PROD, SIDE_CONS };
+struct qp_side_mem {
+    uint32_t pins;                /* copies in flight outside the world lock (atomic) */
+    struct sim_thread *waiter;    /* doorbell (atomic): the sleeper this side wakes, or NULL */
+    char pad[128 - sizeof(uint32_t) - sizeof(void *) - 4];
+};
 struct qp_header_mem {
     struct qp_header hdr;
-    uint32_t pins;            /* copies in flight outside the world lock (atomic) */
+    char pad[128 - sizeof(struct qp_header)];
+    struct qp_side_mem side[2];
 };
+_Static_assert(sizeof(struct qp_header) <= 128 && sizeof(struct qp_side_mem) == 128,
+               "header parts 128 bytes apart");
 
-static uint32_t *pins_of(struct qp_header *h)
+static struct qp_header_mem *mem_of(struct qp_header *h)
 {
-    return &((struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr)))->pins;
+    return (struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr));
+}
+
+static uint32_t *pins_of(struct qp_header *h, enum qp_side side)
+{
+    return &mem_of(h)->side[side].pins;
+}
+
+/* Data is awaited by the consumer and announced by the producer: its slot is the producer's. */
+static struct sim_thread **slot_of(struct qp_header *h, enum qp_wait_kind k)
+{
+    return &mem_of(h)->side[k == QP_WAIT_DATA ? SIDE_PROD : SIDE_CONS].waiter;
+}
+
+/* ThreadSanitizer does not model fences (and GCC refuses them under it). */
+#if defined(__SANITIZE_THREAD__)
+#define QP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define QP_TSAN 1
+#endif
+#endif
+
+/* Wake the sleeper registered on q for k, if any (see qp_queue.h). The caller has just
+ * published (a release store of tail or head); the sleeper stored itself into the slot before it
+ * re-checked the ring: a Dekker pair. A seq_cst fence on each side orders each store before the
+ * other load, so the slot is looked at with a plain load, and written only when someone is
+ * there. Under TSan an exchange on the slot does the same job (the sleeper's arm reads from it,
+ * acquire after release, so it sees the publication). */
+static void ring_bell(const struct qp_queue *q, enum qp_wait_kind k)
+{
+    struct sim_thread **slot = slot_of(q->hdr, k);
+#ifndef QP_TSAN
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
+        return;
+#endif
+    struct sim_thread *t = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
+    if (t)
+        sim_wake_direct(t);
 }
 
 static uint64_t load_acq(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -57,8 +110,12 @@ void qp_queue_free(struct qp_queue *q)
 {
     if (!q)
         return;
-    /* A copier outside the world lock finishes without the lock: wait for it (see qp_queue.h). */
-    while (__atomic_load_n(pins_of(q->hdr), __ATOMIC_ACQUIRE) != 0)
+    /* A copier outside the world lock finishes without the lock: wait for it (see qp_queue.h).
+     * A sleeper registered on a doorbell holds a pin too: wake it so that it lets go. */
+    ring_bell(q, QP_WAIT_DATA);
+    ring_bell(q, QP_WAIT_ROOM);
+    while (__atomic_load_n(pins_of(q->hdr, SIDE_PROD), __ATOMIC_ACQUIRE) != 0 ||
+           __atomic_load_n(pins_of(q->hdr, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
     free((char *)q->hdr - offsetof(struct qp_header_mem, hdr));
     free(q->data);
@@ -67,14 +124,14 @@ void qp_queue_free(struct qp_queue *q)
 
 void qp_view_pin(const struct qp_view *v)
 {
-    __atomic_add_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_ACQ_REL);
-    __atomic_add_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_ACQ_REL);
 }
 
 void qp_view_unpin(const struct qp_view *v)
 {
-    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr), 1, __ATOMIC_RELEASE);
-    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr), 1, __ATOMIC_RELEASE);
+    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_RELEASE);
+    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_RELEASE);
     assert(a != UINT32_MAX && b != UINT32_MAX);
     (void)a;
     (void)b;
@@ -142,6 +199,7 @@ int64_t qp_enqueue(struct qp_view *v, const void *buf, size_t len, qp_copy_fn co
     if (n > first && copy(v->produce.data, (const uint8_t *)buf + first, (size_t)(n - first)) != 0)
         return VMCI_ERROR_INVALID_ARGS;
     store_rel(&v->produce.hdr->producer_tail, advance(tail, n, size));
+    ring_bell(&v->produce, QP_WAIT_DATA);
     return (int64_t)n;
 }
 
@@ -160,8 +218,10 @@ static int64_t consume(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy
         return VMCI_ERROR_INVALID_ARGS;
     if (n > first && copy((uint8_t *)buf + first, v->consume.data, (size_t)(n - first)) != 0)
         return VMCI_ERROR_INVALID_ARGS;
-    if (!peek)
+    if (!peek) {
         store_rel(&v->produce.hdr->consumer_head, advance(head, n, size));
+        ring_bell(&v->consume, QP_WAIT_ROOM);
+    }
     return (int64_t)n;
 }
 
@@ -173,4 +233,53 @@ int64_t qp_dequeue(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
 int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy)
 {
     return consume(v, buf, len, copy, 1);
+}
+
+/* ---- doorbells ----------------------------------------------------------------------------- */
+
+static const struct qp_queue *watched(const struct qp_view *v, enum qp_wait_kind k)
+{
+    return k == QP_WAIT_DATA ? &v->consume : &v->produce;
+}
+
+/* The sleeper's own side of the queue it watches: it consumes what it waits data in. */
+static enum qp_side sleeper_side(enum qp_wait_kind k)
+{
+    return k == QP_WAIT_DATA ? SIDE_CONS : SIDE_PROD;
+}
+
+int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
+{
+    /* Called under the world lock, so both headers are valid for the re-check; from then on
+     * only the watched queue is touched (its slot, by disarm), and only it is pinned: a detach
+     * frees the two queues one after the other and must not wait on a pin of the other. */
+    struct qp_header *h = watched(v, k)->hdr;
+    struct sim_thread **slot = slot_of(h, k);
+    uint32_t *pins = pins_of(h, sleeper_side(k));
+    struct sim_thread *none = NULL;
+    __atomic_add_fetch(pins, 1, __ATOMIC_ACQ_REL);
+    if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
+        __atomic_sub_fetch(pins, 1, __ATOMIC_RELEASE);
+        return -1;
+    }
+#ifndef QP_TSAN
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the other half of ring_bell's fence */
+#endif
+    /* the re-check: anything but "still nothing" (data, room, a corrupt header) ends the wait */
+    int64_t n = k == QP_WAIT_DATA ? qp_consume_buf_ready(v) : qp_produce_free_space(v);
+    if (n == 0)
+        return 1;
+    qp_waiter_disarm(v, k, t);
+    return 0;
+}
+
+void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
+{
+    struct qp_header *h = watched(v, k)->hdr;
+    struct sim_thread *mine = t;
+    __atomic_compare_exchange_n(slot_of(h, k), &mine, NULL, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_RELAXED);
+    uint32_t left = __atomic_sub_fetch(pins_of(h, sleeper_side(k)), 1, __ATOMIC_RELEASE);
+    assert(left != UINT32_MAX);
+    (void)left;
 }

@@ -74,6 +74,27 @@ int64_t qp_peek(struct qp_view *v, void *buf, size_t len, qp_copy_fn copy);
 void qp_view_pin(const struct qp_view *v);
 void qp_view_unpin(const struct qp_view *v);
 
+/* Doorbells (realtime direct wake-ups). A thread about to sleep until a queue has data (its
+ * consumer: QP_WAIT_DATA) or room (its producer: QP_WAIT_ROOM) registers in the queue's shared
+ * header with qp_waiter_arm, holding a pin; the other end, right after it publishes a new tail
+ * (qp_enqueue) or head (qp_dequeue), takes the registered thread and wakes it
+ * (sim_wake_direct), without the world lock, before it sends WROTE/READ: the notification
+ * packets stay the protocol, the doorbell is only how the sleeper learns of the change first.
+ * One sleeper per queue and direction; a second one finds the slot taken and sleeps the old way.
+ * The arm/publish pair is a Dekker handshake (a seq_cst fence on each side), so a change made
+ * while the sleeper arms is either seen by its re-check or wakes it. qp_queue_free wakes any
+ * registered sleeper before it waits for the pins to go. */
+enum qp_wait_kind { QP_WAIT_DATA, QP_WAIT_ROOM };
+struct sim_thread;
+/* Registers t on the queue it waits on (v's consume queue for DATA, its produce queue for ROOM),
+ * pins that queue, and re-checks: returns 1 when t is registered (and holds the pin), 0 when the
+ * condition already holds, -1 when another thread holds the slot (neither: nothing held). Under
+ * the world lock. */
+int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t);
+/* After an arm that returned 1: unregisters t if no waker took it meanwhile, drops the pin.
+ * Needs no lock. */
+void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t);
+
 /* memcpy with the qp_copy_fn signature, for kernel-side callers. */
 int qp_copy_plain(void *dst, const void *src, size_t n);
 
