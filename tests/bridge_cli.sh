@@ -136,7 +136,7 @@ check "the guest reads 'pong\\n' and a connect to an empty PATH_53 fails with EC
 "$bin" run "$tmp/a.vmcis" >"$tmp/d.out" 2>&1; rc=$?
 check "vmcisim run (deterministic) with a bridge exits 2" '[ $rc -eq 2 ]'
 check "... naming the line and the reason" \
-  'grep -q "a.vmcis:4:1: expected a realtime run (vmcisim run --realtime, or vmcisim serve), got a deterministic one: .bridge. lets programs outside the world in, and they run on the wall clock" "$tmp/d.out"'
+  'grep -q "a.vmcis:4:1: expected a realtime run (vmcisim run --realtime, a .realtime. line in the file, or vmcisim serve), got a deterministic one: .bridge. lets programs outside the world in, and they run on the wall clock" "$tmp/d.out"'
 check "... and runs nothing (no socket file)" '[ ! -e "$tmp/v.sock" ]'
 
 # ---- vmcisim serve + vmcisim ctl against the running world

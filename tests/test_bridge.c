@@ -81,8 +81,9 @@ START_TEST(statement)
     /* a bridge needs realtime: the reason names the first bridge line (exit 2 in the CLI) */
     char why[512];
     ck_assert_int_eq(scen_needs_realtime(s, why, sizeof why), 1);
-    ck_assert_str_eq(why, "t.vmcis:3:1: expected a realtime run (vmcisim run --realtime, or "
-                          "vmcisim serve), got a deterministic one: 'bridge' lets programs "
+    ck_assert_str_eq(why, "t.vmcis:3:1: expected a realtime run (vmcisim run --realtime, a "
+                          "`realtime` line in the file, or vmcisim serve), got a deterministic "
+                          "one: 'bridge' lets programs "
                           "outside the world in, and they run on the wall clock, which a "
                           "deterministic run never reads (docs/bridge.md)");
     /* ... and scen_run refuses it too, before anything runs */
@@ -95,6 +96,12 @@ START_TEST(statement)
     scen_script_free(s);
     const char *none = "vm g1\n";
     s = scen_parse("t.vmcis", none, strlen(none), err, sizeof err);
+    ck_assert_int_eq(scen_needs_realtime(s, why, sizeof why), 0);
+    scen_script_free(s);
+    /* a `realtime` line makes every run of the file realtime: the bridge is then allowed */
+    const char *rt = "realtime\nvm g1 cid 3\nbridge g1 \"/tmp/v.sock\"\n";
+    s = scen_parse("t.vmcis", rt, strlen(rt), err, sizeof err);
+    ck_assert_msg(s != NULL, "%s", err);
     ck_assert_int_eq(scen_needs_realtime(s, why, sizeof why), 0);
     scen_script_free(s);
 

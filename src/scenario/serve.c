@@ -324,10 +324,11 @@ void scen_serve_free(struct scen_run *run)
 
 int scen_needs_realtime(const struct scen_script *s, char *why, size_t n)
 {
-    if (!s->nbridges)
+    if (!s->nbridges || s->realtime) /* a `realtime` line makes every run of the file one */
         return 0;
     snprintf(why, n,
-             "%s:%d:%d: expected a realtime run (vmcisim run --realtime, or vmcisim serve), got a "
+             "%s:%d:%d: expected a realtime run (vmcisim run --realtime, a `realtime` line in the "
+             "file, or vmcisim serve), got a "
              "deterministic one: 'bridge' lets programs outside the world in, and they run on the "
              "wall clock, which a deterministic run never reads (docs/bridge.md)",
              s->path, s->bridges[0].line, s->bridges[0].col);
