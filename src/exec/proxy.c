@@ -304,12 +304,13 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
 #define DET_CHECK_MS 10
 #define RT_CHECK_MS 5
 
-/* The child's end of the socket closed: every descriptor of the child is gone, it died. */
+/* The child's end of the socket closed: every descriptor of the child is gone, it died. A hang
+ * up, not an end of file: descriptors the child sent just before it died may still be unread. */
 static bool child_closed(struct exec_chan *c)
 {
-    char b;
-    ssize_t r = REAL(recv)(c->sock, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+    int r = REAL(poll)(&pf, 1, 0);
+    return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 /* Waits for the next request on c: 1 and the descriptors sent along in rfds, or 0 when the

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,13 +150,12 @@ static void world_gone(void)
 /* How long the child sleeps on the reply before it looks whether the world is still there. */
 #define PL_WORLD_CHECK_MS 50
 
-/* The world's end of the socket closed: the world died (or let go of this channel). */
+/* The world's end of the socket closed (a hang up: the world died, or let go of the channel). */
 static bool world_closed(struct pl_chan *c)
 {
-    char b;
-    ssize_t r = PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(c->sock, &b, 1,
-                                                                    MSG_PEEK | MSG_DONTWAIT);
-    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+    int r = PL_REAL(int (*)(struct pollfd *, nfds_t, int), poll)(&pf, 1, 0);
+    return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
 /* Posts the request in c's area (descriptors, if any, go ahead of it on the socket). */
