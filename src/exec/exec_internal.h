@@ -13,8 +13,9 @@
 
 struct exec_chan {
     struct exec_proc *proc;
-    int sock;                   /* the world's end of the doorbell */
-    struct xp_area *a;          /* the shared area */
+    int sock;                   /* the world's end of the socket (descriptors, the child's death) */
+    struct xp_area *a;          /* the shared area (request, reply, futex doorbell) */
+    uint32_t seen_req;          /* the area's req_seq at the last request taken */
     struct exec_chan *next;     /* the world's list (freed at teardown) */
 };
 

@@ -4,14 +4,15 @@
  * that simulated thread through the same code an in-process program reaches (vmci_* calls,
  * sockpoll, vmcisim_sleep, the world's random stream, address waits), and replies.
  *
- * The baton (deterministic mode): a proxy waits for its thread's next request in a blocking
- * read of the C library while it holds the turn, so while any thread of any exec'd program
- * runs, no other simulated thread does; who runs next is decided, as for every thread, at the
- * proxy's next scheduling point (inside the call it makes). Realtime mode: the proxy waits for
- * the request outside the world (sim_wait_fds), so programs run freely. The layer's state and
- * the children's ends are in world.c.
+ * The baton (deterministic mode): a proxy waits for its thread's next request on the channel's
+ * futex doorbell (src/preload/xp_doorbell.h) while it holds the turn, so while any thread of
+ * any exec'd program runs, no other simulated thread does; who runs next is decided, as for
+ * every thread, at the proxy's next scheduling point (inside the call it makes). Realtime
+ * mode: the proxy waits on the doorbell outside the world, so programs run freely. The layer's
+ * state and the children's ends are in world.c.
  *
- * The end: when the child dies every channel reads end of file; the proxy that sees it reaps
+ * The end: when the child dies every channel's socket reads end of file (the proxy looks each
+ * time its sleep on the doorbell times out); the proxy that sees it reaps
  * the child and ends the simulated process with the child's status (exit code, or 128+N for
  * signal N). A power-off kills the proxies where they stand; the child is then killed with
  * SIGKILL and reaped (exec_status), status 128+9 as in-process.
@@ -34,6 +35,7 @@
 #include "exec/exec_internal.h"
 #include "posix/posix_internal.h"
 #include "posix/real.h"
+#include "preload/xp_doorbell.h"
 #include "sim/alloc.h"
 #include "sock/fdcalls.h"
 #include "sock/sockpoll.h"
@@ -296,21 +298,44 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
 
 /* ---- the proxy loop ----------------------------------------------------------------------------- */
 
-/* Waits for the next request on c: 1 and the descriptors sent along in rfds, or 0 at end of
- * file (the child died). */
+/* How long a proxy sleeps on the doorbell before it looks for the child's death (and, in
+ * realtime mode, for a kill or a suspend of its own thread). A death is otherwise seen only
+ * this late: it costs wall time, never simulated time. */
+#define DET_CHECK_MS 10
+#define RT_CHECK_MS 5
+
+/* The child's end of the socket closed: every descriptor of the child is gone, it died. A hang
+ * up, not an end of file: descriptors the child sent just before it died may still be unread. */
+static bool child_closed(struct exec_chan *c)
+{
+    struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+    int r = REAL(poll)(&pf, 1, 0);
+    return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Waits for the next request on c: 1 and the descriptors sent along in rfds, or 0 when the
+ * child died. Deterministic mode: the proxy sleeps on the futex while it holds the turn, so
+ * no other simulated thread runs while the program does. Realtime mode: it sleeps outside the
+ * world (no lock held), and between sleeps enters the world for a moment, where a kill
+ * (power-off) unwinds it and a suspend parks it. */
 static int next_request(struct exec_chan *c, int *rfds, int *nr)
 {
     struct exec_proc *p = c->proc;
-    if (sim_is_realtime(p->sim)) {
-        /* Outside the world, so that the program runs freely; a kill wakes the wait. */
-        struct pollfd pf = {.fd = c->sock, .events = POLLIN};
-        sim_waitq q = {0};
-        sim_enter(p->sim);
-        while (sim_wait_fds(&q, SIM_NO_DEADLINE, "its program's next call", &pf, 1) !=
-               SIM_WAIT_FD_READY)
-            ;
-        sim_leave(p->sim);
+    struct xp_area *a = c->a;
+    bool rt = sim_is_realtime(p->sim);
+    while (!xp_await(&a->req_seq, &a->req_sleeping, c->seen_req, rt ? RT_CHECK_MS : DET_CHECK_MS)) {
+        if (child_closed(c))
+            return 0;
+        if (rt) {
+            sim_enter(p->sim);
+            sim_leave(p->sim);
+        }
     }
+    c->seen_req = __atomic_load_n(&a->req_seq, __ATOMIC_ACQUIRE);
+    *nr = 0;
+    if (!a->req_sock)
+        return 1;
+    /* the descriptors were sent before the ring: they are on the socket already */
     char b;
     struct iovec iov = {.iov_base = &b, .iov_len = 1};
     union {
@@ -320,13 +345,11 @@ static int next_request(struct exec_chan *c, int *rfds, int *nr)
     struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
                         .msg_controllen = sizeof u.buf};
     ssize_t r;
-    /* Deterministic mode: blocking here keeps the turn while the program runs. */
     do
         r = REAL(recvmsg)(c->sock, &mh, MSG_CMSG_CLOEXEC);
     while (r < 0 && errno == EINTR);
     if (r != 1)
         return 0;
-    *nr = 0;
     for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
         if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
             int k = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
@@ -339,32 +362,33 @@ static int next_request(struct exec_chan *c, int *rfds, int *nr)
 static void reply(struct exec_chan *c, const struct reply_fds *rf)
 {
     struct exec_proc *p = c->proc;
-    char b = 1;
-    struct iovec iov = {.iov_base = &b, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * 2)];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    sim_thread *self = sim_self_proc_thread();
+    c->a->now_ns = sim_now(p->sim);
+    c->a->realtime = sim_is_realtime(p->sim);
+    c->a->cid = self->vm->cid;
+    c->a->rep_sock = rf->n > 0;
     if (rf->n) {
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * 2);
+        char b = 1;
+        struct iovec iov = {.iov_base = &b, .iov_len = 1};
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * 2)];
+            struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = CMSG_SPACE(sizeof(int) * 2)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
         cm->cmsg_len = CMSG_LEN(sizeof(int) * 2);
         memcpy(CMSG_DATA(cm), rf->fds, sizeof(int) * 2);
+        ssize_t r;
+        do
+            r = REAL(sendmsg)(c->sock, &mh, MSG_NOSIGNAL);
+        while (r < 0 && errno == EINTR);
+        for (int i = 0; i < rf->n; i++)
+            REAL(close)(rf->fds[i]);
     }
-    sim_thread *self = sim_self_proc_thread();
-    c->a->now_ns = sim_now(p->sim);
-    c->a->realtime = sim_is_realtime(p->sim);
-    c->a->cid = self->vm->cid;
-    ssize_t r;
-    do
-        r = REAL(sendmsg)(c->sock, &mh, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    for (int i = 0; i < rf->n; i++)
-        REAL(close)(rf->fds[i]);
+    xp_ring(&c->a->rep_seq, &c->a->rep_sleeping);
 }
 
 /* Serves c until its thread ends (returns) or the child dies (does not return). */

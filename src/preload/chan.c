@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "preload/preload.h"
+#include "preload/xp_doorbell.h"
 
 #define PL_FD_MAX 65536
 
@@ -145,63 +147,84 @@ static void world_gone(void)
     _exit(128 + 9);
 }
 
-int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds)
+/* How long the child sleeps on the reply before it looks whether the world is still there. */
+#define PL_WORLD_CHECK_MS 50
+
+/* The world's end of the socket closed (a hang up: the world died, or let go of the channel). */
+static bool world_closed(struct pl_chan *c)
 {
-    char b = 1;
-    struct iovec iov = {.iov_base = &b, .iov_len = 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int) * XP_POLL_MAX)];
-        struct cmsghdr align;
-    } u;
-    struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+    struct pollfd pf = {.fd = c->sock, .events = POLLIN};
+    int r = PL_REAL(int (*)(struct pollfd *, nfds_t, int), poll)(&pf, 1, 0);
+    return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
+}
+
+/* Posts the request in c's area (descriptors, if any, go ahead of it on the socket). */
+static void post(struct pl_chan *c, const int *fds, int nfds)
+{
+    c->a->req_sock = nfds > 0;
     if (nfds > 0) {
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+        char b = 1;
+        struct iovec iov = {.iov_base = &b, .iov_len = 1};
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * XP_POLL_MAX)];
+            struct cmsghdr align;
+        } u;
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds)};
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
         cm->cmsg_level = SOL_SOCKET;
         cm->cmsg_type = SCM_RIGHTS;
         cm->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
         memcpy(CMSG_DATA(cm), fds, sizeof(int) * (size_t)nfds);
+        ssize_t r;
+        do
+            r = PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(c->sock, &mh,
+                                                                             MSG_NOSIGNAL);
+        while (r < 0 && errno == EINTR);
+        if (r != 1)
+            world_gone();
     }
-    ssize_t (*rsendmsg)(int, const struct msghdr *, int) =
-        PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg);
-    ssize_t (*rrecvmsg)(int, struct msghdr *, int) =
-        PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg);
-    ssize_t r;
-    do
-        r = rsendmsg(c->sock, &mh, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-    if (r != 1)
-        world_gone();
-    struct msghdr rh = {.msg_iov = &iov, .msg_iovlen = 1};
-    if (rfds) {
-        rh.msg_control = u.buf;
-        rh.msg_controllen = CMSG_SPACE(sizeof(int) * 2);
-    }
-    do
-        r = rrecvmsg(c->sock, &rh, MSG_CMSG_CLOEXEC);
-    while (r < 0 && errno == EINTR);
-    if (r != 1)
-        world_gone();
-    if (rfds) {
+    xp_ring(&c->a->req_seq, &c->a->req_sleeping);
+}
+
+int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds)
+{
+    int e = errno;
+    uint32_t seen = __atomic_load_n(&c->a->rep_seq, __ATOMIC_ACQUIRE);
+    post(c, fds, nfds);
+    while (!xp_await(&c->a->rep_seq, &c->a->rep_sleeping, seen, PL_WORLD_CHECK_MS))
+        if (world_closed(c))
+            world_gone();
+    if (rfds)
         rfds[0] = rfds[1] = -1;
+    if (c->a->rep_sock) {
+        char b;
+        struct iovec iov = {.iov_base = &b, .iov_len = 1};
+        union {
+            char buf[CMSG_SPACE(sizeof(int) * 2)];
+            struct cmsghdr align;
+        } u;
+        struct msghdr rh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                            .msg_controllen = sizeof u.buf};
+        ssize_t r;
+        do
+            r = PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(c->sock, &rh,
+                                                                       MSG_CMSG_CLOEXEC);
+        while (r < 0 && errno == EINTR);
+        if (r != 1)
+            world_gone();
         struct cmsghdr *cm = CMSG_FIRSTHDR(&rh);
-        if (cm && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+        if (rfds && cm && cm->cmsg_type == SCM_RIGHTS &&
+            cm->cmsg_len == CMSG_LEN(2 * sizeof(int)))
             memcpy(rfds, CMSG_DATA(cm), 2 * sizeof(int));
     }
+    errno = e;
     if (c->a->ret == -1)
         errno = c->a->err;
     return c->a->ret;
 }
 
-void pl_send_only(struct pl_chan *c)
-{
-    char b = 1;
-    ssize_t r;
-    do
-        r = PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(c->sock, &b, 1, MSG_NOSIGNAL);
-    while (r < 0 && errno == EINTR);
-}
+void pl_send_only(struct pl_chan *c) { post(c, NULL, 0); }
 
 int pl_world_fd(int fd)
 {

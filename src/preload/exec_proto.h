@@ -2,12 +2,14 @@
  * exec_proto.h - the protocol between an exec'd program (libvmcisim-preload.so, in the child)
  * and the world (src/exec, in `vmcisim run`). docs/exec-protocol.md says it in prose.
  *
- * One channel per child thread: a Unix stream socket pair (the doorbell) and a shared memory
- * area (memfd, mapped in both processes) that holds the request, the reply and the payload. A
- * request is: the child fills the area, writes one byte; the world's proxy thread reads it,
- * executes the call as that simulated thread, fills the reply, writes one byte back. Nothing
- * but those bytes (and, for a new thread, its channel's two descriptors) crosses the socket,
- * so payload is copied once on each side and never through the kernel's socket buffers.
+ * One channel per child thread: a shared memory area (memfd, mapped in both processes) that
+ * holds the request, the reply, the payload and the doorbell (two futex sequence words,
+ * xp_doorbell.h), and a Unix stream socket pair. A request is: the child fills the area and
+ * rings (req_seq); the world's proxy thread wakes, executes the call as that simulated thread,
+ * fills the reply and rings back (rep_seq). The socket carries only descriptors (a poll set's
+ * real descriptors, a new thread's channel: one byte with SCM_RIGHTS, flagged by req_sock /
+ * rep_sock before the ring) and tells each side of the other's death (end of file). Payload is
+ * copied once on each side and never through the kernel's socket buffers.
  *
  * This header is plain C with no dependency on the simulator: the preload library includes it.
  */
@@ -17,7 +19,7 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 1u
+#define XP_VERSION 2u            /* 2: the futex doorbell (xp_doorbell.h) */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -83,6 +85,13 @@ struct xp_area {
     /* process-wide (only in the main thread's area): see XP_ADDR_WAIT */
     uint32_t wake_seq;   /* bumped by every XP_ADDR_WAKE */
     uint32_t waiters;    /* child threads between "about to wait" and "done waiting" */
+    /* the doorbell (xp_doorbell.h): each side rings by advancing its sequence word */
+    uint32_t req_seq;      /* advanced by the child: a request is in the area */
+    uint32_t req_sleeping; /* the world's proxy sleeps on req_seq */
+    uint32_t rep_seq;      /* advanced by the world: the reply is in the area */
+    uint32_t rep_sleeping; /* the child's thread sleeps on rep_seq */
+    uint32_t req_sock;     /* the request's descriptors wait on the socket (one byte + SCM_RIGHTS) */
+    uint32_t rep_sock;     /* the reply's descriptors wait on the socket */
     unsigned char addr[XP_ADDR_MAX];
     unsigned char data[XP_DATA_MAX];
 };

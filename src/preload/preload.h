@@ -19,7 +19,7 @@
 #include "preload/exec_proto.h"
 
 struct pl_chan {
-    int sock;                 /* the doorbell socket */
+    int sock;                 /* descriptors passed along, and the world's death (EOF) */
     struct xp_area *a;        /* the shared area */
 };
 
@@ -34,7 +34,8 @@ void pl_set_thread_chan(struct pl_chan *c);
  * own close() of one (a "close every descriptor" loop) leaves them open. */
 void pl_note_chan_fd(int fd);
 bool pl_is_chan_fd(int fd);
-/* One request on c: the area is filled by the caller; returns a->ret (errno set when -1).
+/* One request on c: the area is filled by the caller; rings the futex doorbell and sleeps on
+ * the reply's (xp_doorbell.h); returns a->ret (errno set when -1, kept otherwise).
  * fds/nfds: descriptors sent along (SCM_RIGHTS); rfds: room for 2 received ones (or NULL). */
 int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds);
 /* Send a request that has no reply (the thread's end). */

@@ -4,7 +4,7 @@
 # program output from two `vmcisim run` processes, exit statuses as counters, stdout/stderr
 # kept with --artifacts and named in a FAIL line, a temporary artifacts directory removed on
 # pass, a program that cannot be found refused before the run (exit status 2), and power-off
-# and suspend reaching the program.
+# and suspend reaching the program (in realtime mode also one that never calls the world).
 set -u
 bin=$1
 prog=$2
@@ -82,6 +82,9 @@ check "the suspended program's sleep from 2 ms took until the resume at 12.5 ms"
 "$bin" run --realtime --seed 1 "$tmp/life.vmcis" >"$tmp/lifert.txt"; rc=$?
 check "realtime: power-off kills, suspend/resume, statuses as in deterministic mode" \
   '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/lifert.txt"'
+"$bin" run --seed 1 "$src/tests/exec/spinner.vmcis" >"$tmp/spin.txt"; rc=$?
+check "realtime: power-off reaches a program that never calls the world (status 137)" \
+  '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/spin.txt"'
 
 if [ $fails -ne 0 ]; then
     cat "$tmp/det.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
