@@ -7,15 +7,10 @@
 set -u
 bin=$1
 src=$2
+. "$(dirname "$0")/checks.sh"
 cd "$src"
 world=scenarios/world_lifecycle.vmcis
 broken=tests/scenario_broken.vmcis
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 # --- passing sweeps: one line per seed, each with its seed and hash; exit 0
 "$bin" run $world >"$tmp/all.txt"; rc=$?

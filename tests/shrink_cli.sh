@@ -8,14 +8,9 @@
 set -u
 bin=$1
 src=$2
+. "$(dirname "$0")/checks.sh"
 cd "$src"
 f=tests/shrink_target.vmcis
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 "$bin" run --seed 1 $f >"$tmp/orig.txt"; rc=$?
 check "the target fails at line 22 with seed 1" \

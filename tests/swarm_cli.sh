@@ -7,14 +7,9 @@
 set -u
 bin=$1
 src=$2
+. "$(dirname "$0")/checks.sh"
 cd "$src"
 f=tests/swarm_two_knob.vmcis
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 
 "$bin" run -j 2 --seeds 1..1000 $f >"$tmp/fixed.txt"; rc=$?
 check "fixed knobs: 1000 seeds, all pass (exit 0)" '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/fixed.txt")" -eq 1000 ]'

@@ -6,14 +6,9 @@
 set -u
 bin=$1
 src=$2
+. "$(dirname "$0")/checks.sh"
 cd "$src"
 scen=tests/trace_readable.vmcis
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
 hash_of() { sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$1"; }
 
 only=event=sock-create,event=call,event=accepted,event=peer-shutdown,event=peer-detach,event=sock-release

@@ -9,12 +9,7 @@ set -u
 bin=$1
 prog=$2
 src=$3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 sed "s#@VSOCK_ECHO@#$prog#g" "$src/tests/exec/c_echo.vmcis.in" >"$tmp/c_echo.vmcis"
 
 "$bin" run --seeds 1..20 --check-determinism "$tmp/c_echo.vmcis" >"$tmp/det.txt"; rc=$?

@@ -15,12 +15,7 @@ if ! "$py" -c 'import test.test_socket' >/dev/null 2>&1; then
     echo "skip: CPython's test package is not installed (Debian: libpython3-testsuite)"
     exit 77
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 sed -e "s#@PYTHON@#$py#g" "$src/tests/exec/cpython_vsock.vmcis.in" >"$tmp/cpy.vmcis"
 "$bin" run --seeds 1..20 -j 2 --check-determinism "$tmp/cpy.vmcis" >"$tmp/d.txt"; rc=$?
 check "20 seeds pass, each twice with the same trace" \

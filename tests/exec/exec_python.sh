@@ -18,12 +18,7 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 # the interpreter itself, not a wrapper script (pyenv's shims work too, but cost a shell)
 py=$(python3 -c 'import sys; print(sys.executable)')
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 for f in py_migrate py_rt threads py_asyncio; do
     sed -e "s#@PYTHON@#$py#g" -e "s#@SRC@#$src#g" -e "s#@MT_PROG@#$mt#g" \
         "$src/tests/exec/$f.vmcis.in" >"$tmp/$f.vmcis"

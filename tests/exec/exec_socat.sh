@@ -10,12 +10,7 @@ if ! command -v socat >/dev/null 2>&1; then
     echo "FAIL: socat is not installed (apt-get install socat); the exec tests need it"
     exit 1
 fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-ok() { echo "ok: $1"; }
-bad() { echo "FAIL: $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then ok "$1"; else bad "$1"; fi; }
+. "$(dirname "$0")/../checks.sh"
 head -c 16777216 /dev/urandom >"$tmp/in.bin"
 want=$(cksum <"$tmp/in.bin")
 run() { # run NAME ARGS...: one run writing $tmp/NAME.out
