@@ -30,8 +30,12 @@ static int dup_common(int how, int old, int newfd, int flags)
     struct pl_chan *c = pl_chan();
     int w = c ? pl_world_fd(old) : -1;
     int wnew = c && (how == D_DUP2 || how == D_DUP3) ? pl_world_fd(newfd) : -1;
-    if (w < 0 && wnew < 0)
-        return real_dup(how, old, newfd, flags);
+    if (w < 0 && wnew < 0) {
+        int r = real_dup(how, old, newfd, flags);
+        if (r >= 0 && r != old) /* a duplicate of /dev/urandom reads as the original does */
+            pl_random_fd_set(r, pl_is_random_fd(old));
+        return r;
+    }
     if (how == D_DUP2 && old == newfd)
         return newfd;
     int nw = -1;

@@ -3,7 +3,9 @@
  * ioctl(open("/dev/vsock"), IOCTL_VM_SOCKETS_GET_LOCAL_CID) (sock.c answers the ioctl); a
  * machine without the vsock module has no such file, so the open gets a stand-in (/dev/null
  * with the same flags) instead of ENOENT, as the simulation's /dev/vsock does in-process
- * (src/posix/fd_calls.c). Every other path is the C library's.
+ * (src/posix/fd_calls.c). /dev/urandom and /dev/random open as usual, and in deterministic mode
+ * the descriptor is marked so that its reads draw from the world (urandom.c). Every other path
+ * is the C library's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,8 +15,20 @@
 
 #include "preload/preload.h"
 
+static bool random_path(const char *path)
+{
+    return path && (strcmp(path, "/dev/urandom") == 0 || strcmp(path, "/dev/random") == 0);
+}
+
 static int stand_in(const char *path, int flags, int fd)
 {
+    if (fd >= 0) {
+        /* every new descriptor sets its mark: the number may be one the C library closed
+         * behind our back (fclose, close_range) while it was marked */
+        struct pl_chan *c = random_path(path) && (flags & O_ACCMODE) != O_WRONLY
+                                ? pl_chan() : NULL;
+        pl_random_fd_set(fd, c && !c->a->realtime);
+    }
     if (fd >= 0 || errno != ENOENT || !path || strcmp(path, "/dev/vsock") != 0 || !pl_chan())
         return fd;
     return PL_REAL(int (*)(const char *, int, ...), open)("/dev/null", flags & ~O_CREAT);

@@ -17,9 +17,17 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     struct pl_chan *c = pl_chan();
     bool any = false;
-    if (c && pl_any_mapped())
-        for (nfds_t i = 0; i < n && !any; i++)
-            any = pl_world_fd(fds[i].fd) >= 0;
+    struct pollfd *k = c ? (struct pollfd *)c->a->data : NULL;
+    if (c && n <= XP_POLL_MAX) {
+        /* the set is read once, fault-safely, into the area (a bad array: EFAULT, as Linux) */
+        if (pl_copy_in(k, fds, n * sizeof *fds) != n * sizeof *fds) {
+            errno = EFAULT;
+            return -1;
+        }
+        if (pl_any_mapped())
+            for (nfds_t i = 0; i < n && !any; i++)
+                any = pl_world_fd(k[i].fd) >= 0;
+    }
     /* A wait with a timeout goes to the world even without a vsock descriptor: its timeout is
      * simulated time (in-process, src/posix/poll.c, the same). */
     if (!c || n > XP_POLL_MAX || (!any && timeout == 0))
@@ -28,14 +36,14 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
      * them together with the simulated sockets, as src/posix/poll.c does in-process. */
     int real[XP_POLL_MAX];
     int nreal = 0;
-    struct pollfd *k = (struct pollfd *)c->a->data;
+    int orig[XP_POLL_MAX];
     for (nfds_t i = 0; i < n; i++) {
-        k[i] = fds[i];
-        int w = pl_world_fd(fds[i].fd);
+        int fd = orig[i] = k[i].fd;
+        int w = pl_world_fd(fd);
         if (w >= 0)
             k[i].fd = w;
-        else if (fds[i].fd >= 0) {
-            real[nreal] = fds[i].fd;
+        else if (fd >= 0) {
+            real[nreal] = fd;
             k[i].fd = -2 - nreal++;
         }
     }
@@ -43,9 +51,15 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
     c->a->a[0] = (int64_t)n;
     c->a->a[1] = timeout;
     int r = (int)pl_call(c, real, nreal, NULL);
-    if (r >= 0)
+    if (r >= 0) {
+        /* back in one copy: the program's own fd/events with the world's revents */
         for (nfds_t i = 0; i < n; i++)
-            fds[i].revents = k[i].revents;
+            k[i].fd = orig[i];
+        if (pl_copy_out(fds, k, n * sizeof *k) != n * sizeof *k) {
+            errno = EFAULT; /* the array went away during the wait */
+            return -1;
+        }
+    }
     return r;
 }
 

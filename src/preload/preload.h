@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "preload/exec_proto.h"
 
@@ -57,6 +58,17 @@ void pl_epoll_forget_fd(int fd);
 void pl_epoll_closed(int epfd);
 int pl_fcntl_dup(int fd, int cmd, int minfd);
 bool pl_any_mapped(void);
+
+/* Fault-safe copies with the program's buffers (ucopy.c): the bytes copied before the first
+ * bad page (n when all were good; errno untouched). */
+size_t pl_copy_in(void *dst, const void *usrc, size_t n);
+size_t pl_copy_out(void *udst, const void *src, size_t n);
+/* Every page of [p, p+n) is mapped and readable (true for n == 0). */
+bool pl_user_mapped(const void *p, size_t n);
+/* Descriptors of /dev/urandom and /dev/random whose reads draw from the world (urandom.c). */
+bool pl_is_random_fd(int fd);
+void pl_random_fd_set(int fd, bool on);
+ssize_t pl_random_read(struct pl_chan *c, void *buf, size_t n);
 
 /* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */
 void *pl_real(const char *name);

@@ -34,20 +34,47 @@ static int vs(int fd, struct pl_chan **c)
     return *c ? w : -1;
 }
 
-static void put_addr(struct xp_area *a, const struct sockaddr *addr, socklen_t len)
+static int efault(void)
 {
-    a->addrlen = len > XP_ADDR_MAX ? XP_ADDR_MAX : len;
-    if (addr && a->addrlen)
-        memcpy(a->addr, addr, a->addrlen);
+    errno = EFAULT;
+    return -1;
 }
 
-static void get_addr(struct xp_area *a, struct sockaddr *addr, socklen_t *len)
+/* 0, or -1/EFAULT when addr[0..len) cannot be read. A length the world refuses (EINVAL, which
+ * Linux checks before the copy) is not a fault here: what can be read goes, the world says
+ * EINVAL. */
+static int put_addr(struct xp_area *a, const void *addr, socklen_t len)
 {
+    a->addrlen = len > XP_ADDR_MAX ? XP_ADDR_MAX : len;
+    if (addr && a->addrlen && pl_copy_in(a->addr, addr, a->addrlen) != a->addrlen &&
+        (int)len >= 0 && len <= XP_ADDR_MAX)
+        return efault();
+    return 0;
+}
+
+/* Reads *len (-1/EFAULT if it cannot be), or 0 when there is nothing to read. */
+static int get_len(const socklen_t *len, socklen_t *out)
+{
+    *out = 0;
+    if (len && pl_copy_in(out, len, sizeof *out) != sizeof *out)
+        return efault();
+    return 0;
+}
+
+/* The area's address out to addr/len (Linux move_addr_to_user): 0 or -1/EFAULT. */
+static int get_addr(struct xp_area *a, void *addr, socklen_t *len)
+{
+    socklen_t have;
     if (!addr || !len)
-        return;
-    size_t n = a->addrlen < *len ? a->addrlen : *len;
-    memcpy(addr, a->addr, n);
-    *len = a->addrlen;
+        return 0;
+    if (get_len(len, &have) < 0)
+        return -1;
+    size_t n = a->addrlen < have ? a->addrlen : have;
+    socklen_t full = a->addrlen;
+    if (pl_copy_out(addr, a->addr, n) != n ||
+        pl_copy_out(len, &full, sizeof full) != sizeof full)
+        return efault();
+    return 0;
 }
 
 int socket(int domain, int type, int protocol)
@@ -75,7 +102,8 @@ static int addr_call(int op, int fd, const struct sockaddr *addr, socklen_t len,
     c->a->op = (uint32_t)op;
     c->a->fd = w;
     c->a->a[0] = addr == NULL;
-    put_addr(c->a, addr, len);
+    if (put_addr(c->a, addr, len) < 0)
+        return -1;
     c->a->a[1] = len;
     return (int)pl_call(c, NULL, 0, NULL);
 }
@@ -111,13 +139,20 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     if (w < 0)
         return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *, int), accept4)(fd, addr, len,
                                                                                  flags);
+    socklen_t have;
+    if (addr && get_len(len, &have) < 0)
+        return -1; /* before the accept, as in-process (src/sock/api.c) */
     c->a->op = XP_ACCEPT;
     c->a->fd = w;
     c->a->a[0] = flags & ~SOCK_CLOEXEC;
     int64_t nw = pl_call(c, NULL, 0, NULL);
     if (nw < 0)
         return -1;
-    get_addr(c->a, addr, len);
+    if (get_addr(c->a, addr, len) < 0) {
+        /* Linux: the new socket is released when its address cannot be handed over */
+        pl_world_close(c, (int)nw);
+        return efault();
+    }
     return pl_new_placeholder(c, (int)nw, flags & SOCK_CLOEXEC);
 }
 
@@ -168,7 +203,13 @@ static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
             size_t m = iov[i].iov_len - off;
             if (m > XP_DATA_MAX - k)
                 m = XP_DATA_MAX - k;
-            memcpy(c->a->data + k, (const char *)iov[i].iov_base + off, m);
+            if (pl_copy_in(c->a->data + k, (const char *)iov[i].iov_base + off, m) != m) {
+                /* In-process a chunk goes into the queue whole or not at all (the copy
+                 * fails and nothing of it is queued): what went before is the result. */
+                if (total)
+                    return (ssize_t)total;
+                return efault();
+            }
             k += m;
             off += m;
             if (off == iov[i].iov_len) {
@@ -181,8 +222,8 @@ static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
         c->a->a[0] = (int64_t)k;
         c->a->a[1] = flags;
         c->a->a[2] = to != NULL;
-        if (to)
-            put_addr(c->a, to, tolen);
+        if (to && put_addr(c->a, to, tolen) < 0)
+            return total ? (ssize_t)total : -1;
         int64_t r = pl_call(c, NULL, 0, NULL);
         if (r < 0) {
             if (total)
@@ -200,8 +241,18 @@ static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
                         struct sockaddr *from, socklen_t *fromlen)
 {
     size_t want = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
+        /* Bad buffers fail before the world dequeues bytes it could not hand over (in-process
+         * a failed copy leaves them queued). Pages past what the area can take are not
+         * looked at: the kernel would not touch them in this call either. */
+        size_t room = want < XP_DATA_MAX ? XP_DATA_MAX - want : 0;
+        if (!pl_user_mapped(iov[i].iov_base, iov[i].iov_len < room ? iov[i].iov_len : room))
+            return efault();
         want += iov[i].iov_len;
+    }
+    socklen_t fromhave;
+    if (from && get_len(fromlen, &fromhave) < 0)
+        return -1;
     c->a->op = XP_RECV;
     c->a->fd = w;
     c->a->a[0] = (int64_t)(want > XP_DATA_MAX ? XP_DATA_MAX : want);
@@ -213,11 +264,12 @@ static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
     size_t got = c->a->datalen, done = 0;
     for (size_t i = 0; i < n && done < got; i++) {
         size_t m = iov[i].iov_len < got - done ? iov[i].iov_len : got - done;
-        memcpy(iov[i].iov_base, c->a->data + done, m);
+        if (pl_copy_out(iov[i].iov_base, c->a->data + done, m) != m)
+            return efault(); /* mapped but read-only: these bytes are lost (docs) */
         done += m;
     }
-    if (from)
-        get_addr(c->a, from, fromlen);
+    if (from && get_addr(c->a, from, fromlen) < 0)
+        return -1;
     return (ssize_t)r;
 }
 
@@ -317,6 +369,8 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 ssize_t read(int fd, void *buf, size_t len)
 {
     struct pl_chan *c;
+    if (pl_is_random_fd(fd) && (c = pl_chan()))
+        return pl_random_read(c, buf, len);
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
@@ -327,6 +381,19 @@ ssize_t read(int fd, void *buf, size_t len)
 ssize_t readv(int fd, const struct iovec *iov, int n)
 {
     struct pl_chan *c;
+    if (pl_is_random_fd(fd) && (c = pl_chan()) && n >= 0) {
+        /* one read per buffer, as a character device's readv is */
+        ssize_t total = 0;
+        for (int i = 0; i < n; i++) {
+            ssize_t r = pl_random_read(c, iov[i].iov_base, iov[i].iov_len);
+            if (r < 0)
+                return total ? total : -1;
+            total += r;
+            if ((size_t)r < iov[i].iov_len)
+                break;
+        }
+        return total;
+    }
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), readv)(fd, iov, n);
@@ -374,6 +441,7 @@ int close(int fd)
         return 0; /* the world's channel stays (docs/exec-protocol.md) */
     if (w < 0) {
         pl_epoll_closed(fd);
+        pl_random_fd_set(fd, false);
         return PL_REAL(int (*)(int), close)(fd);
     }
     pl_epoll_forget_fd(fd);
@@ -397,7 +465,8 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
     c->a->a[1] = name;
     c->a->a[2] = val == NULL;
     c->a->a[3] = len;
-    put_addr(c->a, val, len);
+    if (put_addr(c->a, val, len) < 0)
+        return -1;
     return (int)pl_call(c, NULL, 0, NULL);
 }
 
@@ -412,10 +481,13 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *len)
     c->a->fd = w;
     c->a->a[0] = level;
     c->a->a[1] = name;
-    c->a->a[2] = len ? (int64_t)*len : -1;
+    socklen_t have;
+    if (get_len(len, &have) < 0)
+        return -1;
+    c->a->a[2] = len ? (int64_t)have : -1;
     int r = (int)pl_call(c, NULL, 0, NULL);
-    if (r == 0 && val && len)
-        get_addr(c->a, val, len);
+    if (r == 0 && val && len && get_addr(c->a, val, len) < 0)
+        return -1;
     return r;
 }
 
@@ -428,9 +500,12 @@ static int name_call(int op, int fd, struct sockaddr *addr, socklen_t *len,
         return real(fd, addr, len);
     c->a->op = (uint32_t)op;
     c->a->fd = w;
+    socklen_t have;
+    if (addr && get_len(len, &have) < 0)
+        return -1;
     int r = (int)pl_call(c, NULL, 0, NULL);
-    if (r == 0)
-        get_addr(c->a, addr, len);
+    if (r == 0 && get_addr(c->a, addr, len) < 0)
+        return -1;
     return r;
 }
 
@@ -452,8 +527,12 @@ static int fcntl_common(int fd, int cmd, long arg, const char *real_name)
     int w = vs(fd, &c);
     if (w >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
         return pl_fcntl_dup(fd, cmd, (int)arg);
-    if (w < 0 || (cmd != F_GETFL && cmd != F_SETFL))
-        return ((int (*)(int, int, ...))pl_real(real_name))(fd, cmd, arg);
+    if (w < 0 || (cmd != F_GETFL && cmd != F_SETFL)) {
+        int r = ((int (*)(int, int, ...))pl_real(real_name))(fd, cmd, arg);
+        if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+            pl_random_fd_set(r, pl_is_random_fd(fd)); /* urandom.c */
+        return r;
+    }
     c->a->op = XP_FCNTL;
     c->a->fd = w;
     c->a->a[0] = cmd;
@@ -490,8 +569,7 @@ int ioctl(int fd, unsigned long req, ...)
     if (c && req == IOCTL_VM_SOCKETS_GET_LOCAL_CID) {
         /* Asked of /dev/vsock (or any descriptor): the process's CID, as the world last said. */
         unsigned int cid = c->a->cid;
-        memcpy(arg, &cid, sizeof cid);
-        return 0;
+        return pl_copy_out(arg, &cid, sizeof cid) == sizeof cid ? 0 : efault();
     }
     int w = vs(fd, &c);
     if (w < 0 || req != FIONREAD)
@@ -502,7 +580,8 @@ int ioctl(int fd, unsigned long req, ...)
     int r = (int)pl_call(c, NULL, 0, NULL);
     if (r == 0) {
         int v = (int)c->a->a[0];
-        memcpy(arg, &v, sizeof v);
+        if (pl_copy_out(arg, &v, sizeof v) != sizeof v)
+            return efault();
     }
     return r;
 }

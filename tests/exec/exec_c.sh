@@ -1,14 +1,16 @@
 #!/bin/sh
-# exec_c.sh VMCISIM ECHO_PROG SRCDIR - `exec` of an unmodified C program (vsock_echo.c):
+# exec_c.sh VMCISIM ECHO_PROG SRCDIR GAPS_PROG - `exec` of an unmodified C program (vsock_echo.c):
 # deterministic over 20 seeds (each run twice: the same trace), the same hash and the same
 # program output from two `vmcisim run` processes, exit statuses as counters, stdout/stderr
 # kept with --artifacts and named in a FAIL line, a temporary artifacts directory removed on
 # pass, a program that cannot be found refused before the run (exit status 2), and power-off
-# and suspend reaching the program (in realtime mode also one that never calls the world).
+# and suspend reaching the program (in realtime mode also one that never calls the world);
+# /dev/urandom from the world's stream and EFAULT for bad pointers (exec_gaps.c).
 set -u
 bin=$1
 prog=$2
 src=$3
+gaps=$4
 . "$(dirname "$0")/../checks.sh"
 sed "s#@VSOCK_ECHO@#$prog#g" "$src/tests/exec/c_echo.vmcis.in" >"$tmp/c_echo.vmcis"
 
@@ -81,8 +83,34 @@ check "realtime: power-off kills, suspend/resume, statuses as in deterministic m
 check "realtime: power-off reaches a program that never calls the world (status 137)" \
   '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/spin.txt"'
 
+# /dev/urandom and /dev/random draw from the world's seeded stream (in-process:
+# src/posix/fd_calls.c); bad pointers give EFAULT and the program goes on (src/sock/api.c)
+sed -e "s#@VSOCK_ECHO@#$prog#g" -e "s#@EXEC_GAPS@#$gaps#g" "$src/tests/exec/gaps.vmcis.in" \
+  >"$tmp/gaps.vmcis"
+"$bin" run --seeds 1..20 --check-determinism "$tmp/gaps.vmcis" >"$tmp/gaps.txt"; rc=$?
+check "urandom/EFAULT: 20 seeds pass, each twice with the same trace (statuses 0)" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/gaps.txt")" -eq 20 ]'
+for r in g7a g7b g8; do
+    s=${r#g}; s=${s%[ab]}
+    "$bin" run --seed $s --artifacts "$tmp/$r" "$tmp/gaps.vmcis" >/dev/null
+done
+ga=$tmp/g7a/gaps.vmcis.seed7; gb=$tmp/g7b/gaps.vmcis.seed7; g8=$tmp/g8/gaps.vmcis.seed8
+check "urandom: 32 bytes and random: 8 bytes printed" \
+  'grep -qx "urandom=[0-9a-f]\{64\}" $ga/rnd.stdout && grep -qx "random=[0-9a-f]\{16\}" $ga/rnd.stdout'
+check "the same seed reads the same bytes from /dev/urandom and /dev/random" \
+  '[ "$(grep random $ga/rnd.stdout)" = "$(grep random $gb/rnd.stdout)" ]'
+check "another seed reads other bytes" \
+  '[ "$(grep ^urandom= $ga/rnd.stdout)" != "$(grep ^urandom= $g8/rnd.stdout)" ] &&
+   [ "$(grep ^random= $ga/rnd.stdout)" != "$(grep ^random= $g8/rnd.stdout)" ]'
+check "a bad buffer for a urandom read: EFAULT" \
+  'grep -qx "ok 5 read into a bad buffer: r=-1 errno=Bad address" $ga/rnd.stdout'
+check "every EFAULT check held (26 ok lines, none failed)" \
+  '[ "$(grep -c "^ok " $ga/cli.stdout)" -eq 26 ] && ! grep -q "^FAIL" $ga/cli.stdout'
+check "the server echoed the 4 good bytes and saw EOF" \
+  'grep -qx "echoed 4 bytes, eof" $ga/srv.stdout'
+
 if [ $fails -ne 0 ]; then
-    cat "$tmp/det.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
+    cat "$tmp/det.txt" "$tmp/gaps.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
     echo "$fails check(s) failed"
     exit 1
 fi
