@@ -12,11 +12,6 @@
 #include "sim/sim.h"
 #include "posix/real.h"
 
-/* Deterministic mode: CLOCK_REALTIME reads this many seconds (2026-01-01T00:00:00Z) plus the
- * simulated time, the monotonic clocks read POSIX_MONO_BASE_S plus it (a machine that has been
- * up for a while: programs that take 0 for "never" see no 0). */
-#define POSIX_EPOCH_BASE_S 1767225600ull
-#define POSIX_MONO_BASE_S 1000ull
 
 /* The calling thread when a call must act on the simulation: a thread of a simulated process.
  * NULL: the call goes to the C library unchanged. */

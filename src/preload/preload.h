@@ -80,8 +80,5 @@ void *pl_real(const char *name);
         pl_f_;                                                                               \
     })
 
-/* Deterministic clocks from the area's now_ns (the bases match src/posix/posix_internal.h). */
-#define PL_EPOCH_BASE_S 1767225600ull
-#define PL_MONO_BASE_S 1000ull
 
 #endif

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "preload/preload.h"
+#include "preload/sim_clock.h"
 
 #define NS 1000000000ull
 
@@ -29,28 +30,7 @@ static struct pl_chan *det_chan(void)
 
 static bool clock_now(struct pl_chan *c, clockid_t clk, uint64_t *ns)
 {
-    uint64_t now = __atomic_load_n(&c->a->now_ns, __ATOMIC_RELAXED);
-    switch (clk) {
-    case CLOCK_REALTIME:
-    case CLOCK_REALTIME_COARSE:
-    case CLOCK_TAI:
-    case CLOCK_REALTIME_ALARM:
-        *ns = PL_EPOCH_BASE_S * NS + now;
-        return true;
-    case CLOCK_MONOTONIC:
-    case CLOCK_MONOTONIC_RAW:
-    case CLOCK_MONOTONIC_COARSE:
-    case CLOCK_BOOTTIME:
-    case CLOCK_BOOTTIME_ALARM:
-        *ns = PL_MONO_BASE_S * NS + now;
-        return true;
-    case CLOCK_PROCESS_CPUTIME_ID:
-    case CLOCK_THREAD_CPUTIME_ID:
-        *ns = now;
-        return true;
-    default:
-        return false;
-    }
+    return sim_clock_read(clk, __atomic_load_n(&c->a->now_ns, __ATOMIC_RELAXED), ns);
 }
 
 int clock_gettime(clockid_t clk, struct timespec *ts)
