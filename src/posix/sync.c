@@ -17,30 +17,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "posix/posix_internal.h"
+#include "preload/glibc_sync.h"
 
 VMCISIM_POSIX_ANCHOR(sync);
-
-/* EBUSY from trylock on a mutex this thread holds: error-checking mutexes say EDEADLK, the
- * others (a normal mutex relocked) deadlock, as with the C library. glibc layout. */
-static bool held_by_me_errorcheck(pthread_mutex_t *m)
-{
-#ifdef __GLIBC__
-    return m->__data.__owner == (int)syscall(SYS_gettid) &&
-           (m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK_NP;
-#else
-    (void)m;
-    return false;
-#endif
-}
 
 static int mutex_block(sim_thread *self, pthread_mutex_t *m, uint64_t deadline)
 {
     vmcisim *sim = self->sim;
-    if (held_by_me_errorcheck(m))
+    if (glibc_mutex_held_by_me_errorcheck(m))
         return EDEADLK;
     for (;;) {
         sim_lock(sim);
@@ -124,17 +111,6 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
     return rc;
 }
 
-/* glibc keeps the clock of a condition variable in bit 1 of __wrefs. */
-static clockid_t cond_clock(const pthread_cond_t *c)
-{
-#ifdef __GLIBC__
-    return (c->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
-#else
-    (void)c;
-    return CLOCK_REALTIME;
-#endif
-}
-
 static int cond_block(sim_thread *self, pthread_cond_t *c, pthread_mutex_t *m,
                       uint64_t deadline)
 {
@@ -173,7 +149,7 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
     if (!self)
         return REAL(pthread_cond_timedwait)(c, m, abstime);
     uint64_t deadline;
-    int rc = posix_abs_deadline(self, cond_clock(c), abstime, &deadline);
+    int rc = posix_abs_deadline(self, glibc_cond_clock(c), abstime, &deadline);
     if (rc)
         return rc;
     return cond_block(self, c, m, deadline);

@@ -20,11 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "preload/preload.h"
+#include "preload/glibc_sync.h"
 
 /* ---- the map from the program's pthread_t to the world's thread --------------------------- */
 
@@ -234,21 +234,10 @@ static int (*real_trylock(void))(pthread_mutex_t *)
     return PL_REAL(int (*)(pthread_mutex_t *), pthread_mutex_trylock);
 }
 
-static bool held_by_me_errorcheck(pthread_mutex_t *m)
-{
-#ifdef __GLIBC__
-    return m->__data.__owner == (int)syscall(SYS_gettid) &&
-           (m->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK_NP;
-#else
-    (void)m;
-    return false;
-#endif
-}
-
 static int mutex_block(struct pl_chan *c, pthread_mutex_t *m, clockid_t clk,
                        const struct timespec *abs)
 {
-    if (held_by_me_errorcheck(m))
+    if (glibc_mutex_held_by_me_errorcheck(m))
         return EDEADLK;
     for (;;) {
         uint32_t seq = seq_now();
@@ -312,16 +301,6 @@ int pthread_mutex_unlock(pthread_mutex_t *m)
     return rc;
 }
 
-static clockid_t cond_clock(const pthread_cond_t *cv)
-{
-#ifdef __GLIBC__
-    return (cv->__data.__wrefs & 2) ? CLOCK_MONOTONIC : CLOCK_REALTIME;
-#else
-    (void)cv;
-    return CLOCK_REALTIME;
-#endif
-}
-
 static int cond_block(struct pl_chan *c, pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clk,
                       const struct timespec *abs)
 {
@@ -355,7 +334,7 @@ int pthread_cond_timedwait(pthread_cond_t *cv, pthread_mutex_t *m, const struct 
     if (!c)
         return PL_REAL(int (*)(pthread_cond_t *, pthread_mutex_t *, const struct timespec *),
                        pthread_cond_timedwait)(cv, m, abs);
-    return cond_block(c, cv, m, cond_clock(cv), abs);
+    return cond_block(c, cv, m, glibc_cond_clock(cv), abs);
 }
 
 int pthread_cond_clockwait(pthread_cond_t *cv, pthread_mutex_t *m, clockid_t clk,
