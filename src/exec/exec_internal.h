@@ -28,6 +28,7 @@ struct exec_proc {
     int reaping, reaped;        /* atomic */
     int status;                 /* valid once reaped */
     uint64_t requests;          /* calls served (each is a switch into the world and back) */
+    bool direct;                /* the world copies from and to the program's memory itself */
     struct exec_proc *next;
 };
 

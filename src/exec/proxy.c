@@ -39,6 +39,7 @@
 #include "sim/alloc.h"
 #include "sock/fdcalls.h"
 #include "sock/sockpoll.h"
+#include "sock/usercopy.h"
 #include "vmcisim/vmci_sockets.h"
 
 /* sched_yield's cost in-process (src/posix/threads.c): lets a spin loop end. */
@@ -165,6 +166,76 @@ static int64_t do_poll(struct xp_area *a, const int *rfds, int nr)
     return r;
 }
 
+/* The hello: may the world read and write the program's memory (process_vm_readv/writev need
+ * the right to trace it: the world is its parent, which Yama's default scope allows; a stricter
+ * scope or a seccomp filter refuses)? The program names a word of its own and its value.
+ * VMCISIM_EXEC_STAGING=1 in the world's environment keeps every payload in the areas (the
+ * tests run both ways). */
+static void hello(struct exec_chan *c, struct xp_area *a)
+{
+    struct exec_proc *p = c->proc;
+    uint32_t v = 0;
+    const char *st = getenv("VMCISIM_EXEC_STAGING");
+    bool staging = st && strcmp(st, "1") == 0;
+    uc_remote_begin(p->pid);
+    bool ok = !staging && a->a[0] &&
+              uc_copy_from_user(&v, (const void *)(uintptr_t)a->a[0], sizeof v) == 0 &&
+              v == (uint32_t)a->a[1];
+    uc_remote_end();
+    __atomic_store_n(&p->direct, ok, __ATOMIC_RELAXED);
+    a->a[0] = ok;
+}
+
+/* The direct calls (exec_proto.h): the program's own pointers, which the world's user copies
+ * (src/sock/usercopy.c) read and write in its memory during the call, so the call is the
+ * in-process one through and through: the message header, its iovec array, the buffers and
+ * the addresses are each copied once, and a bad one is EFAULT where in-process it is. */
+static int64_t direct(struct exec_chan *c, struct xp_area *a)
+{
+    struct exec_proc *p = c->proc;
+    if (!__atomic_load_n(&p->direct, __ATOMIC_RELAXED)) {
+        errno = XP_ERR_STAGE; /* another thread's call found the copies refused */
+        return -1;
+    }
+    int fd = a->fd;
+    void *buf = (void *)(uintptr_t)a->a[1];
+    size_t len = (size_t)a->a[2];
+    int fl = (int)a->a[3];
+    void *addr = (void *)(uintptr_t)a->a[4];
+    ssize_t r;
+    uc_remote_begin(p->pid);
+    switch (a->op) {
+    case XP_SEND_D:
+        /* SIGPIPE is the child's own: it raises it itself (src/preload/sock.c) */
+        r = a->a[0] == XP_CALL_SENDTO
+                ? vmci_sendto(fd, buf, len, fl | MSG_NOSIGNAL, addr, (socklen_t)a->a[5])
+                : vmci_send(fd, buf, len, fl | MSG_NOSIGNAL);
+        break;
+    case XP_RECV_D:
+        r = a->a[0] == XP_CALL_READ       ? vmci_read(fd, buf, len)
+            : a->a[0] == XP_CALL_RECVFROM ? vmci_recvfrom(fd, buf, len, fl, addr,
+                                                          (socklen_t *)(uintptr_t)a->a[5])
+                                          : vmci_recv(fd, buf, len, fl);
+        break;
+    case XP_SENDMSG_D:
+        r = vmci_sendmsg(fd, (const struct msghdr *)(uintptr_t)a->a[0],
+                         (int)a->a[1] | MSG_NOSIGNAL);
+        break;
+    default:
+        r = vmci_recvmsg(fd, (struct msghdr *)(uintptr_t)a->a[0], (int)a->a[1]);
+        break;
+    }
+    int e = errno;
+    int refused = uc_remote_end();
+    if (refused == EPERM && r < 0 && e == EFAULT) {
+        /* not the program's fault: from now on its payload goes through the areas */
+        __atomic_store_n(&p->direct, false, __ATOMIC_RELAXED);
+        e = XP_ERR_STAGE;
+    }
+    errno = e;
+    return r;
+}
+
 /* Executes the request in c's area as the calling (proxy) thread. */
 static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct reply_fds *rf,
                         bool *ends)
@@ -176,6 +247,13 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     ssize_t r;
     switch (a->op) {
     case XP_HELLO:
+        hello(c, a);
+        return 0;
+    case XP_SEND_D:
+    case XP_RECV_D:
+    case XP_SENDMSG_D:
+    case XP_RECVMSG_D:
+        return direct(c, a);
     case XP_THREAD_START:
     case XP_NOP:
         return 0;

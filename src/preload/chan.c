@@ -27,6 +27,10 @@
 #define PL_FD_MAX 65536
 
 static struct pl_chan main_chan;
+/* The world copies payload from and to the program's memory itself (its hello said so): calls
+ * pass pointers, not bytes (exec_proto.h, the direct calls). Cleared for good if the kernel
+ * stops allowing it (XP_ERR_STAGE). */
+static bool direct_copies;
 static int state;                      /* 0 not looked yet, 1 ours, -1 not ours */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static __thread struct pl_chan *self_chan;
@@ -115,8 +119,12 @@ static void init(void)
     self_chan = &main_chan;
     state = 1;
     pthread_atfork(NULL, NULL, forked_child);
+    static const uint32_t probe = XP_MAGIC; /* the world reads it here if it can */
     main_chan.a->op = XP_HELLO;
+    main_chan.a->a[0] = (int64_t)(uintptr_t)&probe;
+    main_chan.a->a[1] = probe;
     pl_call(&main_chan, NULL, 0, NULL);
+    __atomic_store_n(&direct_copies, main_chan.a->a[0] == 1, __ATOMIC_RELAXED);
 }
 
 __attribute__((constructor)) static void pl_ctor(void) { pthread_once(&once, init); }
@@ -131,6 +139,10 @@ struct pl_chan *pl_chan(void)
         return self_chan;
     return NULL; /* a thread the program made before we were loaded, or not through us */
 }
+
+bool pl_direct(void) { return __atomic_load_n(&direct_copies, __ATOMIC_RELAXED); }
+
+void pl_direct_refused(void) { __atomic_store_n(&direct_copies, false, __ATOMIC_RELAXED); }
 
 struct xp_area *pl_main_area(void) { return main_chan.a; }
 

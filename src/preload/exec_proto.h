@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 2u            /* 2: the futex doorbell (xp_doorbell.h) */
+#define XP_VERSION 3u            /* 2: the futex doorbell (xp_doorbell.h); 3: direct copies */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -27,7 +27,9 @@
 #define XP_POLL_MAX 1024u             /* pollfds per poll request */
 
 enum xp_op {
-    XP_HELLO = 1,   /* first call of a channel: the world answers cid/realtime/now */
+    XP_HELLO = 1,   /* first call of a channel: the world answers cid/realtime/now; a0 the
+                       address of a word of the program, a1 its value -> a0 1 when the world
+                       read it there (direct copies work), else 0 */
     XP_SOCKET,      /* a0 domain, a1 type, a2 protocol -> world fd */
     XP_BIND,        /* fd, addr */
     XP_CONNECT,     /* fd, addr */
@@ -62,7 +64,25 @@ enum xp_op {
     XP_DUP,         /* fd -> a new world descriptor of the same socket */
     XP_SIGNAL,      /* a0 signal, a1 action (0 handler, 1 ignored, 2 default, 3 blocked): the
                        program is about to get it; the world records it in the trace */
+    /* Direct copies (when the hello's reply says the world can read and write the program's
+     * memory): the pointers are the program's own, and the world copies from and to them
+     * itself, as a kernel copies from the memory of the process in a system call. */
+    XP_SEND_D,      /* fd, a0 call (XP_CALL_*), a1 buf, a2 len, a3 flags, a4 to, a5 tolen */
+    XP_RECV_D,      /* fd, a0 call, a1 buf, a2 len, a3 flags, a4 from, a5 &fromlen */
+    XP_SENDMSG_D,   /* fd, a0 msghdr, a1 flags */
+    XP_RECVMSG_D,   /* fd, a0 msghdr, a1 flags */
 };
+
+/* Which call a direct send or receive is (the trace names it as in-process). */
+enum xp_call { XP_CALL_SEND, XP_CALL_SENDTO, XP_CALL_WRITE };
+#define XP_CALL_RECV XP_CALL_SEND
+#define XP_CALL_RECVFROM XP_CALL_SENDTO
+#define XP_CALL_READ XP_CALL_WRITE
+
+/* Reply error of a direct call that the world could not make because it may not read or write
+ * the program's memory any more (EPERM from the kernel: the program made itself non-dumpable).
+ * Nothing was done; the program makes the call again through the area, and goes on so. */
+#define XP_ERR_STAGE 0x7f00
 
 /* The area of one channel. The world writes `now_ns` with every reply so that the child reads
  * the simulated clock without a round trip (deterministic mode: time does not move while a
@@ -72,7 +92,7 @@ struct xp_area {
     /* request */
     uint32_t op;
     int32_t fd;          /* the world's descriptor of a simulated socket */
-    int64_t a[4];
+    int64_t a[6];
     uint32_t addrlen;    /* in and out */
     uint32_t datalen;    /* in and out */
     /* reply */

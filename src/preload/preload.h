@@ -39,6 +39,10 @@ bool pl_is_chan_fd(int fd);
  * the reply's (xp_doorbell.h); returns a->ret (errno set when -1, kept otherwise).
  * fds/nfds: descriptors sent along (SCM_RIGHTS); rfds: room for 2 received ones (or NULL). */
 int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds);
+/* The world makes the socket calls' copies itself (the direct calls of exec_proto.h); and the
+ * answer XP_ERR_STAGE, after which it does not any more. */
+bool pl_direct(void);
+void pl_direct_refused(void);
 /* Send a request that has no reply (the thread's end). */
 void pl_send_only(struct pl_chan *c);
 

@@ -4,14 +4,20 @@
  * would (so results and errno are the in-process ones by construction); on anything else they
  * are the C library's.
  *
- * Payload goes through the thread's shared area in chunks of at most XP_DATA_MAX bytes. A
- * blocking stream send larger than that is several world sends; it stops early, as a Linux send
- * interrupted by a signal does, when one of them sends less than its chunk or fails after some
- * bytes went.
+ * Payload: when the world may read and write the program's memory (the usual case, see
+ * pl_direct), a send or receive passes the program's own pointers (the direct calls of
+ * exec_proto.h) and the world copies between them and the queue pair itself, once, as a kernel
+ * copies from the calling process's memory; everything the call reads or writes (message
+ * header, iovec array, addresses, lengths) is then the in-process call's, EFAULT included.
+ * Otherwise payload goes through the thread's shared area in chunks of at most XP_DATA_MAX
+ * bytes. A blocking stream send larger than that is several world sends; it stops early, as a
+ * Linux send interrupted by a signal does, when one of them sends less than its chunk or fails
+ * after some bytes went.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/vm_sockets.h>
 #include <pthread.h>
 #include <signal.h>
@@ -192,6 +198,64 @@ static void sigpipe_if(ssize_t r, int flags)
     }
 }
 
+/* A direct call on world fd w with arguments a0..a5 (exec_proto.h): true and *r when the world
+ * made it; false when the payload must go through the area instead (no direct copies, or the
+ * kernel just stopped allowing them: nothing was done then). */
+static bool direct_call(struct pl_chan *c, int w, uint32_t op, int64_t a0, const void *a1,
+                        int64_t a2, int64_t a3, const void *a4, int64_t a5, ssize_t *r)
+{
+    if (!pl_direct())
+        return false;
+    int e = errno;
+    struct xp_area *a = c->a;
+    a->op = op;
+    a->fd = w;
+    a->a[0] = a0;
+    a->a[1] = (int64_t)(uintptr_t)a1;
+    a->a[2] = a2;
+    a->a[3] = a3;
+    a->a[4] = (int64_t)(uintptr_t)a4;
+    a->a[5] = a5;
+    *r = (ssize_t)pl_call(c, NULL, 0, NULL);
+    if (*r == -1 && errno == XP_ERR_STAGE) {
+        pl_direct_refused();
+        errno = e;
+        return false;
+    }
+    return true;
+}
+
+static bool direct_send(struct pl_chan *c, int w, int call, const void *buf, size_t len,
+                        int flags, const struct sockaddr *to, socklen_t tolen, ssize_t *r)
+{
+    if (!direct_call(c, w, XP_SEND_D, call, buf, (int64_t)len, flags, to, tolen, r))
+        return false;
+    sigpipe_if(*r, flags);
+    return true;
+}
+
+static bool direct_recv(struct pl_chan *c, int w, int call, void *buf, size_t len, int flags,
+                        struct sockaddr *from, socklen_t *fromlen, ssize_t *r)
+{
+    return direct_call(c, w, XP_RECV_D, call, buf, (int64_t)len, flags, from,
+                       (int64_t)(uintptr_t)fromlen, r);
+}
+
+/* sendmsg/recvmsg, and writev/readv as the messages they are on a socket (a message with no
+ * name and no flags, as Linux's sock_write_iter/sock_read_iter make; built here, in the
+ * program's memory, so that the world reads it as it reads the program's own). */
+static bool direct_msg(struct pl_chan *c, int w, bool send, const struct msghdr *msg, int flags,
+                       ssize_t *r)
+{
+    if (!direct_call(c, w, send ? XP_SENDMSG_D : XP_RECVMSG_D, (int64_t)(uintptr_t)msg, NULL,
+                     flags, 0, NULL, 0, r))
+        return false;
+    /* the flags of the call, not the header's (it is not ours to read) */
+    if (send)
+        sigpipe_if(*r, flags);
+    return true;
+}
+
 /* Gather-send of iov[0..n) on world fd w. */
 static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_t n, int flags,
                         const struct sockaddr *to, socklen_t tolen)
@@ -282,6 +346,9 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
                                   socklen_t),
                        sendto)(fd, buf, len, flags, to, tolen);
+    ssize_t r;
+    if (direct_send(c, w, XP_CALL_SENDTO, buf, len, flags, to, tolen, &r))
+        return r;
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     return send_vec(c, w, &iov, 1, flags, to, tolen);
 }
@@ -292,6 +359,9 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(fd, buf, len, flags);
+    ssize_t r;
+    if (direct_send(c, w, XP_CALL_SEND, buf, len, flags, NULL, 0, &r))
+        return r;
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     return send_vec(c, w, &iov, 1, flags, NULL, 0);
 }
@@ -302,6 +372,9 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    ssize_t r;
+    if (direct_msg(c, w, true, msg, flags, &r))
+        return r;
     return send_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
                     msg->msg_namelen);
 }
@@ -312,6 +385,9 @@ ssize_t write(int fd, const void *buf, size_t len)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+    ssize_t r;
+    if (direct_send(c, w, XP_CALL_WRITE, buf, len, 0, NULL, 0, &r))
+        return r;
     struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
     return send_vec(c, w, &iov, 1, 0, NULL, 0);
 }
@@ -322,10 +398,14 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
-    if (n < 0) {
-        errno = EINVAL;
+    if (n < 0 || n > IOV_MAX) {
+        errno = EINVAL; /* import_iovec, before the socket is looked at */
         return -1;
     }
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r;
+    if (direct_msg(c, w, true, &m, 0, &r))
+        return r;
     return send_vec(c, w, iov, (size_t)n, 0, NULL, 0);
 }
 
@@ -354,6 +434,9 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
                        recvfrom)(fd, buf, len, flags, from, fromlen);
+    ssize_t r;
+    if (direct_recv(c, w, XP_CALL_RECVFROM, buf, len, flags, from, fromlen, &r))
+        return r;
     return recv_all(c, w, buf, len, flags, from, fromlen);
 }
 
@@ -363,6 +446,9 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(fd, buf, len, flags);
+    ssize_t r;
+    if (direct_recv(c, w, XP_CALL_RECV, buf, len, flags, NULL, NULL, &r))
+        return r;
     return recv_all(c, w, buf, len, flags, NULL, NULL);
 }
 
@@ -374,6 +460,9 @@ ssize_t read(int fd, void *buf, size_t len)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
+    ssize_t r;
+    if (direct_recv(c, w, XP_CALL_READ, buf, len, 0, NULL, NULL, &r))
+        return r;
     struct iovec iov = {.iov_base = buf, .iov_len = len};
     return recv_vec(c, w, &iov, 1, 0, NULL, NULL);
 }
@@ -397,10 +486,14 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), readv)(fd, iov, n);
-    if (n < 0) {
-        errno = EINVAL;
+    if (n < 0 || n > IOV_MAX) {
+        errno = EINVAL; /* import_iovec, before the socket is looked at */
         return -1;
     }
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t r;
+    if (direct_msg(c, w, false, &m, 0, &r))
+        return r;
     return recv_vec(c, w, iov, (size_t)n, 0, NULL, NULL);
 }
 
@@ -410,6 +503,9 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
+    ssize_t dr;
+    if (direct_msg(c, w, false, msg, flags, &dr))
+        return dr;
     socklen_t nl = msg->msg_namelen;
     ssize_t r = recv_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags,
                          msg->msg_name, msg->msg_name ? &nl : NULL);

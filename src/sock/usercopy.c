@@ -24,7 +24,9 @@
 #include "posix/real.h"
 
 #include <pthread.h>
+#include <errno.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -152,6 +154,35 @@ int uc_copy_to_user_syscall(void *udst, const void *src, size_t n)
     return r == (ssize_t)n ? 0 : -1;
 }
 
+/* ---- another process's memory ------------------------------------------------------------------ */
+
+static __thread pid_t uc_remote_pid;   /* 0: the caller's own memory */
+static __thread int uc_remote_refused; /* errno of a copy refused for another reason than a fault */
+
+void uc_remote_begin(pid_t pid)
+{
+    uc_remote_pid = pid;
+    uc_remote_refused = 0;
+}
+
+int uc_remote_end(void)
+{
+    uc_remote_pid = 0;
+    return uc_remote_refused;
+}
+
+static int uc_remote(void *local, const void *remote, size_t n, bool write)
+{
+    struct iovec l = {local, n}, r = {(void *)remote, n};
+    ssize_t got = write ? process_vm_writev(uc_remote_pid, &l, 1, &r, 1, 0)
+                        : process_vm_readv(uc_remote_pid, &l, 1, &r, 1, 0);
+    if (got == (ssize_t)n)
+        return 0;
+    if (got < 0 && errno != EFAULT && !uc_remote_refused)
+        uc_remote_refused = errno;
+    return -1;
+}
+
 /* ---- the entry points -------------------------------------------------------------------------- */
 
 int uc_copy_from_user(void *dst, const void *usrc, size_t n)
@@ -160,6 +191,8 @@ int uc_copy_from_user(void *dst, const void *usrc, size_t n)
         return 0;
     if (bad_range(usrc, n))
         return -1;
+    if (uc_remote_pid)
+        return uc_remote(dst, usrc, n, false);
     int rc = uc_copy(dst, usrc, n);
     return rc == -2 ? uc_copy_from_user_syscall(dst, usrc, n) : rc;
 }
@@ -170,6 +203,8 @@ int uc_copy_to_user(void *udst, const void *src, size_t n)
         return 0;
     if (bad_range(udst, n))
         return -1;
+    if (uc_remote_pid)
+        return uc_remote((void *)src, udst, n, true);
     int rc = uc_copy(udst, src, n);
     return rc == -2 ? uc_copy_to_user_syscall(udst, src, n) : rc;
 }

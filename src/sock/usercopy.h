@@ -16,6 +16,7 @@
 #define VMCISIM_USERCOPY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 int uc_copy_from_user(void *dst, const void *usrc, size_t n);   /* 0 or -1 */
 int uc_copy_to_user(void *udst, const void *src, size_t n);     /* 0 or -1 */
@@ -24,5 +25,15 @@ int uc_copy_to_user(void *udst, const void *src, size_t n);     /* 0 or -1 */
  * docs/benchmarks.md and the tests that compare the two. 0 or -1 as above. */
 int uc_copy_from_user_syscall(void *dst, const void *usrc, size_t n);
 int uc_copy_to_user_syscall(void *udst, const void *src, size_t n);
+
+/* Another process's memory (an exec'd program, src/exec/): between uc_remote_begin and
+ * uc_remote_end, the calling thread's user pointers are addresses in process pid, and every
+ * copy above is one process_vm_readv/writev on it, as the kernel copies from the memory of the
+ * process that made the system call, whatever its address space. A bad address gives -1 as
+ * usual. uc_remote_end returns 0, or the errno of a copy the kernel refused outright (EPERM:
+ * the process may not be read any more, e.g. it made itself non-dumpable; ESRCH: it is gone),
+ * which is not the program's fault: the caller can tell the two apart. */
+void uc_remote_begin(pid_t pid);
+int uc_remote_end(void);
 
 #endif
