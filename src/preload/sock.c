@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -337,6 +338,61 @@ static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
     return (ssize_t)r;
 }
 
+/* The staging path's copy of a program's iovec array (n entries, n <= IOV_MAX): malloc'd, or
+ * NULL with errno set (EFAULT when it cannot be read). */
+static struct iovec *iov_in(const struct iovec *uiov, size_t n)
+{
+    struct iovec *v = malloc((n ? n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    if (pl_copy_in(v, uiov, n * sizeof *v) != n * sizeof *v) {
+        free(v);
+        errno = EFAULT;
+        return NULL;
+    }
+    return v;
+}
+
+/* The staging path's copy of a program's message header and its iovec array, checked as
+ * Linux's copy_msghdr_from_user checks them: 0, or -1 with errno. */
+static int msg_in(const struct msghdr *umsg, struct msghdr *m, struct iovec **iov)
+{
+    if (pl_copy_in(m, umsg, sizeof *m) != sizeof *m)
+        return efault();
+    if (m->msg_iovlen > IOV_MAX) {
+        errno = EMSGSIZE;
+        return -1;
+    }
+    *iov = iov_in(m->msg_iov, m->msg_iovlen);
+    return *iov ? 0 : -1;
+}
+
+static ssize_t send_staged(struct pl_chan *c, int w, const struct iovec *uiov, size_t n,
+                           int flags, const struct sockaddr *to, socklen_t tolen)
+{
+    struct iovec *iov = iov_in(uiov, n);
+    if (!iov)
+        return -1;
+    ssize_t r = send_vec(c, w, iov, n, flags, to, tolen);
+    int e = errno;
+    free(iov);
+    errno = e;
+    return r;
+}
+
+static ssize_t recv_staged(struct pl_chan *c, int w, const struct iovec *uiov, size_t n,
+                           int flags, struct sockaddr *from, socklen_t *fromlen)
+{
+    struct iovec *iov = iov_in(uiov, n);
+    if (!iov)
+        return -1;
+    ssize_t r = recv_vec(c, w, iov, n, flags, from, fromlen);
+    int e = errno;
+    free(iov);
+    errno = e;
+    return r;
+}
+
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
                socklen_t tolen)
 {
@@ -375,8 +431,15 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     ssize_t r;
     if (direct_msg(c, w, true, msg, flags, &r))
         return r;
-    return send_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags, msg->msg_name,
-                    msg->msg_namelen);
+    struct msghdr m;
+    struct iovec *iov;
+    if (msg_in(msg, &m, &iov) < 0)
+        return -1;
+    r = send_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_namelen);
+    int e = errno;
+    free(iov);
+    errno = e;
+    return r;
 }
 
 ssize_t write(int fd, const void *buf, size_t len)
@@ -406,7 +469,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
     ssize_t r;
     if (direct_msg(c, w, true, &m, 0, &r))
         return r;
-    return send_vec(c, w, iov, (size_t)n, 0, NULL, 0);
+    return send_staged(c, w, iov, (size_t)n, 0, NULL, 0);
 }
 
 /* MSG_WAITALL on a request larger than the area: several receives. */
@@ -494,7 +557,7 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
     ssize_t r;
     if (direct_msg(c, w, false, &m, 0, &r))
         return r;
-    return recv_vec(c, w, iov, (size_t)n, 0, NULL, NULL);
+    return recv_staged(c, w, iov, (size_t)n, 0, NULL, NULL);
 }
 
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
@@ -506,13 +569,24 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     ssize_t dr;
     if (direct_msg(c, w, false, msg, flags, &dr))
         return dr;
-    socklen_t nl = msg->msg_namelen;
-    ssize_t r = recv_vec(c, w, msg->msg_iov, msg->msg_iovlen, flags,
-                         msg->msg_name, msg->msg_name ? &nl : NULL);
+    struct msghdr m;
+    struct iovec *iov;
+    if (msg_in(msg, &m, &iov) < 0)
+        return -1;
+    socklen_t nl = m.msg_namelen;
+    ssize_t r = recv_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_name ? &nl : NULL);
+    free(iov);
     if (r >= 0) {
-        msg->msg_namelen = msg->msg_name ? nl : 0;
-        msg->msg_controllen = 0;
-        msg->msg_flags = 0;
+        m.msg_namelen = m.msg_name ? nl : 0;
+        m.msg_controllen = 0;
+        m.msg_flags = 0;
+        if (pl_copy_out(&msg->msg_namelen, &m.msg_namelen, sizeof m.msg_namelen) !=
+                sizeof m.msg_namelen ||
+            pl_copy_out(&msg->msg_controllen, &m.msg_controllen, sizeof m.msg_controllen) !=
+                sizeof m.msg_controllen ||
+            pl_copy_out(&msg->msg_flags, &m.msg_flags, sizeof m.msg_flags) !=
+                sizeof m.msg_flags)
+            return efault();
     }
     return r;
 }

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/vm_sockets.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -118,6 +119,23 @@ static int efault(unsigned cid, unsigned port)
     int b = socket(AF_VSOCK, SOCK_STREAM, 0);
     expect(31, "bind (void*)1", bind(b, BAD, sizeof a), -1, EFAULT);
     close(b);
+    /* the structures of the message calls, read as Linux's copy_msghdr_from_user and
+     * import_iovec read them (src/sock/api.c in-process): a bad header or iovec array is
+     * EFAULT before anything is sent or received; an iovec count out of range is EINVAL */
+    struct iovec bad_iov = {.iov_base = BAD, .iov_len = 4};
+    volatile int neg = -1, many = IOV_MAX + 1; /* counts the compiler may not see through */
+    struct msghdr mh = {.msg_iov = BAD, .msg_iovlen = 1};
+    expect(36, "sendmsg (void*)1", sendmsg(s, BAD, 0), -1, EFAULT);
+    expect(37, "sendmsg with its iovec array at (void*)1", sendmsg(s, &mh, 0), -1, EFAULT);
+    expect(38, "writev (void*)1", writev(s, BAD, 1), -1, EFAULT);
+    expect(39, "writev of a buffer at (void*)1", writev(s, &bad_iov, 1), -1, EFAULT);
+    expect(40, "writev of -1 buffers", writev(s, &bad_iov, neg), -1, EINVAL);
+    expect(41, "recvmsg (void*)1", recvmsg(s, BAD, 0), -1, EFAULT);
+    expect(42, "recvmsg with its iovec array at (void*)1", recvmsg(s, &mh, 0), -1, EFAULT);
+    expect(43, "readv (void*)1", readv(s, BAD, 1), -1, EFAULT);
+    expect(44, "readv of IOV_MAX + 1 buffers", readv(s, &bad_iov, many), -1, EINVAL);
+    mh.msg_iovlen = IOV_MAX + 1;
+    expect(45, "sendmsg of IOV_MAX + 1 buffers", sendmsg(s, &mh, 0), -1, EMSGSIZE);
     expect(32, "send \"ok\"", send(s, "ok", 2, 0), 2, 0);
     memset(buf, 0, sizeof buf);
     expect(33, "recv its echo", recv(s, buf, 2, MSG_WAITALL), 2, 0);
