@@ -4,7 +4,8 @@
  *
  * The load average cannot tell: after a run it counts the bench's own threads. What is measured
  * instead is the CPU time everything else took: the machine's busy time (/proc/stat) minus this
- * process's (/proc/self/stat), as a share of all CPUs over the wall time. Linux only; elsewhere
+ * process's and its children's (/proc/self/stat, and each child's: the programs the exec rows
+ * start are part of the measurement), as a share of all CPUs over the wall time. Linux only; elsewhere
  * the figures are unknown (-1).
  */
 #ifndef VMCISIM_BENCH_LOAD_H
