@@ -49,8 +49,8 @@ static int ring_open(struct bench_chan *ch, size_t queue_size)
     struct ring_impl *r = calloc(1, sizeof *r);
     if (!r)
         return -1;
-    r->q[0] = qp_queue_alloc(size, VMCI_INVALID_HANDLE);
-    r->q[1] = qp_queue_alloc(size, VMCI_INVALID_HANDLE);
+    r->q[0] = qp_queue_alloc(size, VMCI_INVALID_HANDLE, false);
+    r->q[1] = qp_queue_alloc(size, VMCI_INVALID_HANDLE, false);
     if (!r->q[0] || !r->q[1]) {
         qp_queue_free(r->q[0]);
         qp_queue_free(r->q[1]);

@@ -287,7 +287,7 @@ START_TEST(broker_alloc_twice_already_exists)
     ck_assert_int_eq(qalloc(f.g, &q2, &gagain, 64, 64, VMCI_INVALID_ID, 0, 0),
                      VMCI_ERROR_ALREADY_EXISTS);
     /* the broker's own check, reached with a raw hypercall */
-    struct qp_queue *pq = qp_queue_alloc(64, gh), *cq = qp_queue_alloc(64, gh);
+    struct qp_queue *pq = qp_queue_alloc(64, gh, false), *cq = qp_queue_alloc(64, gh, false);
     ck_assert_int_eq(raw_alloc(f.g, gh, VMCI_INVALID_ID, 0, 64, 64, 4, pq, cq),
                      VMCI_ERROR_ALREADY_EXISTS);
     qp_queue_free(pq);
@@ -447,7 +447,7 @@ START_TEST(broker_argument_checks)
     ck_assert_int_eq(vmci_qpair_detach(&q), VMCI_ERROR_INVALID_ARGS);
     /* raw hypercalls: what the kernel API never sends */
     vmci_handle rh = H(3, 3000);
-    struct qp_queue *pq = qp_queue_alloc(64, rh), *cq = qp_queue_alloc(64, rh);
+    struct qp_queue *pq = qp_queue_alloc(64, rh, false), *cq = qp_queue_alloc(64, rh, false);
     ck_assert_int_eq(raw_alloc(f.g, rh, 2, VMCI_QPFLAG_LOCAL, 64, 64, 4, pq, cq),
                      VMCI_ERROR_INVALID_ARGS);
     ck_assert_int_eq(raw_alloc(f.g, rh, 2, 0, 0, 0, 2, pq, cq), VMCI_ERROR_INVALID_ARGS);

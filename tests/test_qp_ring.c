@@ -32,8 +32,8 @@ struct pair {
 
 static void pair_init(struct pair *p, uint64_t size)
 {
-    p->q1 = qp_queue_alloc(size, vmci_make_handle(3, 1024));
-    p->q2 = qp_queue_alloc(size, vmci_make_handle(3, 1024));
+    p->q1 = qp_queue_alloc(size, vmci_make_handle(3, 1024), false);
+    p->q2 = qp_queue_alloc(size, vmci_make_handle(3, 1024), false);
     ck_assert_ptr_nonnull(p->q1);
     ck_assert_ptr_nonnull(p->q2);
     p->a.produce = *p->q1;
@@ -189,9 +189,9 @@ END_TEST
 
 START_TEST(ring_alloc_limits)
 {
-    ck_assert_ptr_null(qp_queue_alloc(0, VMCI_INVALID_HANDLE));
-    ck_assert_ptr_null(qp_queue_alloc(VMCI_MAX_GUEST_QP_MEMORY + 1ull, VMCI_INVALID_HANDLE));
-    struct qp_queue *q = qp_queue_alloc(100, vmci_make_handle(7, 2000));
+    ck_assert_ptr_null(qp_queue_alloc(0, VMCI_INVALID_HANDLE, false));
+    ck_assert_ptr_null(qp_queue_alloc(VMCI_MAX_GUEST_QP_MEMORY + 1ull, VMCI_INVALID_HANDLE, false));
+    struct qp_queue *q = qp_queue_alloc(100, vmci_make_handle(7, 2000), false);
     ck_assert_ptr_nonnull(q);
     ck_assert_uint_eq(q->size, 100);
     ck_assert_uint_eq(q->hdr->handle.context, 7);

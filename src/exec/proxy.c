@@ -38,6 +38,7 @@
 #include "preload/xp_doorbell.h"
 #include "sim/alloc.h"
 #include "sock/fdcalls.h"
+#include "sock/api_share.h"
 #include "sock/sockpoll.h"
 #include "sock/usercopy.h"
 #include "vmcisim/vmci_sockets.h"
@@ -236,6 +237,36 @@ static int64_t direct(struct exec_chan *c, struct xp_area *a)
     return r;
 }
 
+/* XP_MAP (realtime): the socket's queue memory for the program to map (src/preload/fast.c);
+ * the descriptors go with the reply. */
+static int64_t map_queues(struct exec_chan *c, struct xp_area *a, struct reply_fds *rf)
+{
+    if (!sim_is_realtime(c->proc->sim)) {
+        errno = EOPNOTSUPP;
+        return -1;
+    }
+    int fds[2];
+    uint64_t sizes[2];
+    uint32_t id = 0;
+    if (vmcisim_sock_share(a->fd, fds, sizes, &id) != 0)
+        return -1;
+    int d0 = REAL(fcntl)(fds[0], F_DUPFD_CLOEXEC, 0);
+    int d1 = d0 < 0 ? -1 : REAL(fcntl)(fds[1], F_DUPFD_CLOEXEC, 0);
+    if (d1 < 0) {
+        if (d0 >= 0)
+            REAL(close)(d0);
+        errno = EMFILE;
+        return -1;
+    }
+    rf->fds[0] = d0;
+    rf->fds[1] = d1;
+    rf->n = 2;
+    a->a[0] = id;
+    a->a[1] = (int64_t)sizes[0];
+    a->a[2] = (int64_t)sizes[1];
+    return 0;
+}
+
 /* Executes the request in c's area as the calling (proxy) thread. */
 static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct reply_fds *rf,
                         bool *ends)
@@ -254,6 +285,8 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     case XP_SENDMSG_D:
     case XP_RECVMSG_D:
         return direct(c, a);
+    case XP_MAP:
+        return map_queues(c, a, rf);
     case XP_THREAD_START:
     case XP_NOP:
         return 0;
@@ -298,8 +331,10 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     case XP_CLOSE:
         return vmci_close(fd);
     case XP_SETSOCKOPT:
-        return vmci_setsockopt(fd, (int)a->a[0], (int)a->a[1], a->a[2] ? NULL : a->addr,
-                               (socklen_t)a->a[3]);
+        r = vmci_setsockopt(fd, (int)a->a[0], (int)a->a[1], a->a[2] ? NULL : a->addr,
+                            (socklen_t)a->a[3]);
+        vmcisim_sock_gate(fd); /* SO_RCVLOWAT decides whether the program may receive itself */
+        return r;
     case XP_GETSOCKOPT:
         if (a->a[2] < 0)
             return vmci_getsockopt(fd, (int)a->a[0], (int)a->a[1], a->addr, NULL);
@@ -316,7 +351,9 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
         a->addrlen = l;
         return r;
     case XP_FCNTL:
-        return vmci_fcntl(fd, (int)a->a[0], (int)a->a[1]);
+        r = vmci_fcntl(fd, (int)a->a[0], (int)a->a[1]);
+        vmcisim_sock_gate(fd); /* O_NONBLOCK: whether the program's own moves may wait */
+        return r;
     case XP_IOCTL: {
         int v = 0;
         r = vmci_ioctl(fd, FIONREAD, &v);
@@ -391,6 +428,20 @@ static bool child_closed(struct exec_chan *c)
     return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+/* A move the program made itself through its mapped queues (src/preload/fast.c), posted in the
+ * area without waiting: what follows a copy in-process (doorbell, WROTE/READ). */
+static void take_moved(struct exec_chan *c)
+{
+    struct xp_area *a = c->a;
+    uint32_t seq = __atomic_load_n(&a->mv_seq, __ATOMIC_ACQUIRE);
+    if (seq == __atomic_load_n(&a->mv_ack, __ATOMIC_RELAXED))
+        return;
+    vmcisim_sock_moved(a->mv_fd, a->mv_sent != 0, (size_t)a->mv_n);
+    __atomic_store_n(&a->mv_ack, seq, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&a->mv_sleeping, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &a->mv_ack, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 /* Waits for the next request on c: 1 and the descriptors sent along in rfds, or 0 when the
  * child died. Deterministic mode: the proxy sleeps on the futex while it holds the turn, so
  * no other simulated thread runs while the program does. Realtime mode: it sleeps outside the
@@ -401,15 +452,23 @@ static int next_request(struct exec_chan *c, int *rfds, int *nr)
     struct exec_proc *p = c->proc;
     struct xp_area *a = c->a;
     bool rt = sim_is_realtime(p->sim);
-    while (!xp_await(&a->req_seq, &a->req_sleeping, c->seen_req, rt ? RT_CHECK_MS : DET_CHECK_MS)) {
-        if (child_closed(c))
-            return 0;
-        if (rt) {
-            sim_enter(p->sim);
-            sim_leave(p->sim);
+    for (;;) {
+        while (!xp_await(&a->req_seq, &a->req_sleeping, c->seen_req,
+                         rt ? RT_CHECK_MS : DET_CHECK_MS)) {
+            if (child_closed(c))
+                return 0;
+            if (rt) {
+                sim_enter(p->sim);
+                sim_leave(p->sim);
+            }
         }
+        uint32_t seq = __atomic_load_n(&a->req_seq, __ATOMIC_ACQUIRE);
+        bool request = ((seq - c->seen_req) & XP_RING_REQUESTS) != 0;
+        c->seen_req = seq;
+        take_moved(c); /* a move posted before the request came first */
+        if (request)
+            break;
     }
-    c->seen_req = __atomic_load_n(&a->req_seq, __ATOMIC_ACQUIRE);
     *nr = 0;
     if (!a->req_sock)
         return 1;

@@ -96,6 +96,9 @@ void exec_world_add(vmcisim *sim, struct exec_proc *p, struct exec_chan *c)
     if (p) {
         p->next = w->procs;
         w->procs = p;
+        /* realtime: queues from now on in memory the programs can map (src/preload/fast.c) */
+        if (sim_is_realtime(sim))
+            sim_share_queues(sim);
     }
     if (c) {
         c->next = w->chans;

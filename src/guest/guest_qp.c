@@ -162,8 +162,8 @@ static int create(struct guest_drv *d, vmci_handle h, struct vmci_qp **out,
     h = r->handle;
     struct guest_qp_ep *ep = vmcisim_calloc(1, sizeof *ep);
     if (ep) {
-        ep->produce_q = qp_queue_alloc(produce_size, h);
-        ep->consume_q = qp_queue_alloc(consume_size, h);
+        ep->produce_q = qp_queue_alloc(produce_size, h, sim_queues_shared(d->sim));
+        ep->consume_q = qp_queue_alloc(consume_size, h, sim_queues_shared(d->sim));
     }
     if (!ep || !ep->produce_q || !ep->consume_q) {
         if (ep)

@@ -263,6 +263,32 @@ static uint64_t spin_clock_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+int vmci_qpair_share(struct vmci_qp *qp, int fds[2], uint64_t sizes[2])
+{
+    struct qp_view v;
+    if (!qp || view_of(qp, &v) != VMCI_SUCCESS || v.produce.shm_fd < 0 || v.consume.shm_fd < 0)
+        return -1;
+    fds[0] = v.produce.shm_fd;
+    fds[1] = v.consume.shm_fd;
+    sizes[0] = v.produce.size;
+    sizes[1] = v.consume.size;
+    return 0;
+}
+
+void vmci_qpair_gate(struct vmci_qp *qp, uint32_t produce_gate, uint32_t consume_gate)
+{
+    struct qp_view v;
+    if (qp && view_of(qp, &v) == VMCI_SUCCESS)
+        qp_gate_set(&v, produce_gate, consume_gate);
+}
+
+void vmci_qpair_ring(struct vmci_qp *qp, bool data)
+{
+    struct qp_view v;
+    if (qp && view_of(qp, &v) == VMCI_SUCCESS)
+        qp_ring_bell(&v, data ? QP_WAIT_DATA : QP_WAIT_ROOM);
+}
+
 bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns)
 {
     if (!qp || !sim_is_realtime(qp->ctx->sim))

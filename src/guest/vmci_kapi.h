@@ -141,6 +141,16 @@ bool vmci_qpair_spin(struct vmci_qp *qp, bool want_data, uint64_t spin_ns);
 int vmci_qpair_wait(struct vmci_qp *qp, bool want_data, sim_waitq *q, uint64_t deadline,
                     const char *what);
 
+/* Shared queues (realtime worlds with exec'd programs; src/preload/qp_shared.h): this endpoint's
+ * produce and consume queues' memfds and ring sizes, for a program to map: 0, or -1 when the
+ * endpoint cannot see the memory or it is not shared. */
+int vmci_qpair_share(struct vmci_qp *qp, int fds[2], uint64_t sizes[2]);
+/* This endpoint's gates (QP_GATE_*) in its produce and its consume queue (shared queues only). */
+void vmci_qpair_gate(struct vmci_qp *qp, uint32_t produce_gate, uint32_t consume_gate);
+/* Ring the doorbell a program's own move did not ring: after it enqueued (data: the peer's
+ * reader, if one sleeps on it), or dequeued (room: the peer's writer). */
+void vmci_qpair_ring(struct vmci_qp *qp, bool data);
+
 /* ---- doorbells (added by the VMCI stack; modeled on Linux's vmci_doorbell_*) -------------- */
 
 typedef void (*vmci_callback)(void *client_data);

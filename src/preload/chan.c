@@ -170,6 +170,12 @@ static bool world_closed(struct pl_chan *c)
     return r > 0 && (pf.revents & (POLLHUP | POLLERR | POLLNVAL)) != 0;
 }
 
+void pl_world_check(struct pl_chan *c)
+{
+    if (world_closed(c))
+        world_gone();
+}
+
 /* Posts the request in c's area (descriptors, if any, go ahead of it on the socket). */
 static void post(struct pl_chan *c, const int *fds, int nfds)
 {
@@ -277,6 +283,7 @@ void pl_map(int fd, int wfd)
 void pl_world_close(struct pl_chan *c, int wfd)
 {
     int e = errno;
+    pl_fast_forget(wfd);
     c->a->op = XP_CLOSE;
     c->a->fd = wfd;
     pl_call(c, NULL, 0, NULL);

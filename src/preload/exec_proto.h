@@ -71,6 +71,10 @@ enum xp_op {
     XP_RECV_D,      /* fd, a0 call, a1 buf, a2 len, a3 flags, a4 from, a5 &fromlen */
     XP_SENDMSG_D,   /* fd, a0 msghdr, a1 flags */
     XP_RECVMSG_D,   /* fd, a0 msghdr, a1 flags */
+    /* Mapped queues (realtime, src/preload/fast.c): the program moves stream bytes itself. */
+    XP_MAP,         /* fd -> a0 socket id, a1 produce ring size, a2 consume ring size; the two
+                       queues' memfds (produce, consume) come with the reply; the program's
+                       moves are then posted through the area's mv_* fields (no reply) */
 };
 
 /* Which call a direct send or receive is (the trace names it as in-process). */
@@ -83,6 +87,10 @@ enum xp_call { XP_CALL_SEND, XP_CALL_SENDTO, XP_CALL_WRITE };
  * the program's memory any more (EPERM from the kernel: the program made itself non-dumpable).
  * Nothing was done; the program makes the call again through the area, and goes on so. */
 #define XP_ERR_STAGE 0x7f00
+
+/* req_seq's step for a posted move (see mv_seq): above the requests' 16 bits. */
+#define XP_RING_MOVED 0x10000u
+#define XP_RING_REQUESTS 0xffffu
 
 /* The area of one channel. The world writes `now_ns` with every reply so that the child reads
  * the simulated clock without a round trip (deterministic mode: time does not move while a
@@ -111,6 +119,15 @@ struct xp_area {
     uint32_t rep_seq;      /* advanced by the world: the reply is in the area */
     uint32_t rep_sleeping; /* the child's thread sleeps on rep_seq */
     uint32_t req_sock;     /* the request's descriptors wait on the socket (one byte + SCM_RIGHTS) */
+    /* A move the program made itself (fast.c), posted without waiting for the world: the
+     * child fills mv_*, advances mv_seq, and rings req_seq by XP_RING_MOVED (a request rings it
+     * by 1, so the low 16 bits count requests); the proxy takes it before any request and sets
+     * mv_ack = mv_seq (waking the child if it waits to post the next one). */
+    uint32_t mv_seq, mv_ack, mv_sleeping;
+    int32_t mv_fd;
+    uint32_t mv_sent;
+    uint32_t mv_pad;
+    uint64_t mv_n;
     uint32_t rep_sock;     /* the reply's descriptors wait on the socket */
     unsigned char addr[XP_ADDR_MAX];
     unsigned char data[XP_DATA_MAX];

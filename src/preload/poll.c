@@ -50,7 +50,9 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
     c->a->op = XP_POLL;
     c->a->a[0] = (int64_t)n;
     c->a->a[1] = timeout;
+    void *away = pl_fast_away_begin(); /* the other ends' moves must wake this wait */
     int r = (int)pl_call(c, real, nreal, NULL);
+    pl_fast_away_end(away);
     if (r >= 0) {
         /* back in one copy: the program's own fd/events with the world's revents */
         for (nfds_t i = 0; i < n; i++)

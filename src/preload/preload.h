@@ -43,6 +43,8 @@ int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds);
  * answer XP_ERR_STAGE, after which it does not any more. */
 bool pl_direct(void);
 void pl_direct_refused(void);
+/* Ends the program (as pl_call does) if the world is gone. */
+void pl_world_check(struct pl_chan *c);
 /* Send a request that has no reply (the thread's end). */
 void pl_send_only(struct pl_chan *c);
 
@@ -67,12 +69,31 @@ bool pl_any_mapped(void);
  * bad page (n when all were good; errno untouched). */
 size_t pl_copy_in(void *dst, const void *usrc, size_t n);
 size_t pl_copy_out(void *udst, const void *src, size_t n);
+/* n bytes at memory speed, where one side is the program's (fault.c): 0, or -1 when the
+ * program's side faulted (part of dst may be written). */
+int pl_copy_fast(void *dst, const void *src, size_t n, bool to_program);
 /* Every page of [p, p+n) is mapped and readable (true for n == 0). */
 bool pl_user_mapped(const void *p, size_t n);
 /* Descriptors of /dev/urandom and /dev/random whose reads draw from the world (urandom.c). */
 bool pl_is_random_fd(int fd);
 void pl_random_fd_set(int fd, bool on);
 ssize_t pl_random_read(struct pl_chan *c, void *buf, size_t n);
+
+/* Mapped queues (fast.c, realtime): bytes sent or received by the program itself through the
+ * socket's queue pair, 0 when the call is the world's (for all of it, or for the rest: a send
+ * that moved fewer than len bytes continues in the world). */
+size_t pl_fast_send(struct pl_chan *c, int w, const void *buf, size_t len, int flags);
+size_t pl_fast_recv(struct pl_chan *c, int w, void *buf, size_t len, int flags);
+/* Around a call in the world that may send (tx) or receive on w: no move of the program's
+ * own runs meanwhile. Returns a token for the end (NULL: w is not mapped). */
+void *pl_fast_world_begin(struct pl_chan *c, int w, bool tx);
+void pl_fast_world_end(void *token);
+/* Around a poll/select/epoll wait in the world: every mapped socket of the program may be
+ * waited on, so the other ends tell the world of their moves meanwhile. Token for the end. */
+void *pl_fast_away_begin(void);
+void pl_fast_away_end(void *token);
+/* World descriptor w is closed: its map goes with its last descriptor. */
+void pl_fast_forget(int w);
 
 /* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */
 void *pl_real(const char *name);

@@ -393,6 +393,68 @@ static ssize_t recv_staged(struct pl_chan *c, int w, const struct iovec *uiov, s
     return r;
 }
 
+static ssize_t recv_all(struct pl_chan *c, int w, void *buf, size_t len, int flags,
+                        struct sockaddr *from, socklen_t *fromlen);
+
+/* A send the world makes (its direct call, else staged), with the program's own moves on w held
+ * off meanwhile (fast.c). */
+static ssize_t world_send(struct pl_chan *c, int w, int call, const void *buf, size_t len,
+                          int flags, const struct sockaddr *to, socklen_t tolen)
+{
+    void *tok = pl_fast_world_begin(c, w, true);
+    ssize_t r;
+    if (!direct_send(c, w, call, buf, len, flags, to, tolen, &r)) {
+        struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+        r = send_vec(c, w, &iov, 1, flags, to, tolen);
+    }
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
+    return r;
+}
+
+/* send/write with no address: the program's own move through the mapped queue first (fast.c);
+ * what did not fit goes to the world, which blocks or says EAGAIN as the socket says. Bytes
+ * already moved are the result whatever the rest gives, without SIGPIPE (as in-process: a
+ * send that moved bytes returns their count). */
+static ssize_t plain_send(struct pl_chan *c, int w, int call, const void *buf, size_t len,
+                          int flags)
+{
+    size_t f = pl_fast_send(c, w, buf, len, flags);
+    if (f == 0)
+        return world_send(c, w, call, buf, len, flags, NULL, 0);
+    if (f == len)
+        return (ssize_t)f;
+    int e = errno;
+    ssize_t r = world_send(c, w, call, (const char *)buf + f, len - f, flags | MSG_NOSIGNAL,
+                           NULL, 0);
+    errno = e;
+    return (ssize_t)f + (r > 0 ? r : 0);
+}
+
+static ssize_t world_recv(struct pl_chan *c, int w, int call, void *buf, size_t len, int flags,
+                          struct sockaddr *from, socklen_t *fromlen)
+{
+    void *tok = pl_fast_world_begin(c, w, false);
+    ssize_t r;
+    if (!direct_recv(c, w, call, buf, len, flags, from, fromlen, &r))
+        r = recv_all(c, w, buf, len, flags, from, fromlen);
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
+    return r;
+}
+
+/* recv/read with no address: what the mapped queue holds, else the world's call (which blocks,
+ * or gives end of file, an error or EAGAIN). */
+static ssize_t plain_recv(struct pl_chan *c, int w, int call, void *buf, size_t len, int flags)
+{
+    size_t f = pl_fast_recv(c, w, buf, len, flags);
+    if (f > 0)
+        return (ssize_t)f;
+    return world_recv(c, w, call, buf, len, flags, NULL, NULL);
+}
+
 ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to,
                socklen_t tolen)
 {
@@ -402,11 +464,9 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
                                   socklen_t),
                        sendto)(fd, buf, len, flags, to, tolen);
-    ssize_t r;
-    if (direct_send(c, w, XP_CALL_SENDTO, buf, len, flags, to, tolen, &r))
-        return r;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    return send_vec(c, w, &iov, 1, flags, to, tolen);
+    if (!to)
+        return plain_send(c, w, XP_CALL_SENDTO, buf, len, flags);
+    return world_send(c, w, XP_CALL_SENDTO, buf, len, flags, to, tolen);
 }
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
@@ -415,19 +475,11 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(fd, buf, len, flags);
-    ssize_t r;
-    if (direct_send(c, w, XP_CALL_SEND, buf, len, flags, NULL, 0, &r))
-        return r;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    return send_vec(c, w, &iov, 1, flags, NULL, 0);
+    return plain_send(c, w, XP_CALL_SEND, buf, len, flags);
 }
 
-ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+static ssize_t sendmsg_world(struct pl_chan *c, int w, const struct msghdr *msg, int flags)
 {
-    struct pl_chan *c;
-    int w = vs(fd, &c);
-    if (w < 0)
-        return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
     ssize_t r;
     if (direct_msg(c, w, true, msg, flags, &r))
         return r;
@@ -442,17 +494,27 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     return r;
 }
 
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    void *tok = pl_fast_world_begin(c, w, true);
+    ssize_t r = sendmsg_world(c, w, msg, flags);
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
+    return r;
+}
+
 ssize_t write(int fd, const void *buf, size_t len)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
-    ssize_t r;
-    if (direct_send(c, w, XP_CALL_WRITE, buf, len, 0, NULL, 0, &r))
-        return r;
-    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-    return send_vec(c, w, &iov, 1, 0, NULL, 0);
+    return plain_send(c, w, XP_CALL_WRITE, buf, len, 0);
 }
 
 ssize_t writev(int fd, const struct iovec *iov, int n)
@@ -466,10 +528,14 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
         return -1;
     }
     struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    void *tok = pl_fast_world_begin(c, w, true);
     ssize_t r;
-    if (direct_msg(c, w, true, &m, 0, &r))
-        return r;
-    return send_staged(c, w, iov, (size_t)n, 0, NULL, 0);
+    if (!direct_msg(c, w, true, &m, 0, &r))
+        r = send_staged(c, w, iov, (size_t)n, 0, NULL, 0);
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
+    return r;
 }
 
 /* MSG_WAITALL on a request larger than the area: several receives. */
@@ -497,10 +563,9 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
                        recvfrom)(fd, buf, len, flags, from, fromlen);
-    ssize_t r;
-    if (direct_recv(c, w, XP_CALL_RECVFROM, buf, len, flags, from, fromlen, &r))
-        return r;
-    return recv_all(c, w, buf, len, flags, from, fromlen);
+    if (!from)
+        return plain_recv(c, w, XP_CALL_RECVFROM, buf, len, flags);
+    return world_recv(c, w, XP_CALL_RECVFROM, buf, len, flags, from, fromlen);
 }
 
 ssize_t recv(int fd, void *buf, size_t len, int flags)
@@ -509,10 +574,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(fd, buf, len, flags);
-    ssize_t r;
-    if (direct_recv(c, w, XP_CALL_RECV, buf, len, flags, NULL, NULL, &r))
-        return r;
-    return recv_all(c, w, buf, len, flags, NULL, NULL);
+    return plain_recv(c, w, XP_CALL_RECV, buf, len, flags);
 }
 
 ssize_t read(int fd, void *buf, size_t len)
@@ -523,11 +585,7 @@ ssize_t read(int fd, void *buf, size_t len)
     int w = vs(fd, &c);
     if (w < 0)
         return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
-    ssize_t r;
-    if (direct_recv(c, w, XP_CALL_READ, buf, len, 0, NULL, NULL, &r))
-        return r;
-    struct iovec iov = {.iov_base = buf, .iov_len = len};
-    return recv_vec(c, w, &iov, 1, 0, NULL, NULL);
+    return plain_recv(c, w, XP_CALL_READ, buf, len, 0);
 }
 
 ssize_t readv(int fd, const struct iovec *iov, int n)
@@ -554,18 +612,18 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
         return -1;
     }
     struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    void *tok = pl_fast_world_begin(c, w, false);
     ssize_t r;
-    if (direct_msg(c, w, false, &m, 0, &r))
-        return r;
-    return recv_staged(c, w, iov, (size_t)n, 0, NULL, NULL);
+    if (!direct_msg(c, w, false, &m, 0, &r))
+        r = recv_staged(c, w, iov, (size_t)n, 0, NULL, NULL);
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
+    return r;
 }
 
-ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+static ssize_t recvmsg_world(struct pl_chan *c, int w, struct msghdr *msg, int flags)
 {
-    struct pl_chan *c;
-    int w = vs(fd, &c);
-    if (w < 0)
-        return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
     ssize_t dr;
     if (direct_msg(c, w, false, msg, flags, &dr))
         return dr;
@@ -588,6 +646,20 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
                 sizeof m.msg_flags)
             return efault();
     }
+    return r;
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+    struct pl_chan *c;
+    int w = vs(fd, &c);
+    if (w < 0)
+        return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
+    void *tok = pl_fast_world_begin(c, w, false);
+    ssize_t r = recvmsg_world(c, w, msg, flags);
+    int e = errno;
+    pl_fast_world_end(tok);
+    errno = e;
     return r;
 }
 
@@ -616,6 +688,7 @@ int close(int fd)
     }
     pl_epoll_forget_fd(fd);
     pl_forget(fd);
+    pl_fast_forget(w);
     PL_REAL(int (*)(int), close)(fd);
     c->a->op = XP_CLOSE;
     c->a->fd = w;

@@ -28,6 +28,13 @@
  * other side if it sleeps. The add and the load of *sleeping are sequentially consistent, as
  * are the waiter's store of *sleeping and its load of *seq: one of the two sides sees the
  * other's write, so a sleep never misses its wake-up. */
+static inline void xp_ring_by(uint32_t *seq, uint32_t *sleeping, uint32_t by)
+{
+    __atomic_add_fetch(seq, by, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(sleeping, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
 static inline void xp_ring(uint32_t *seq, uint32_t *sleeping)
 {
     __atomic_add_fetch(seq, 1, __ATOMIC_SEQ_CST);

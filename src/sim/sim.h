@@ -193,6 +193,10 @@ void sim_world_ready(vmcisim *sim);
 
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid);
 bool sim_is_realtime(const vmcisim *sim);
+/* Queue memory shared with exec'd programs (src/preload/qp_shared.h): once asked for (by the
+ * exec layer, in a realtime world), every queue allocated from then on is a memfd. */
+void sim_share_queues(vmcisim *sim);
+bool sim_queues_shared(const vmcisim *sim);
 vmcisim_vm *sim_host(vmcisim *sim);
 void sim_set_error(vmcisim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -38,6 +38,11 @@ const char *vmcisim_error(const vmcisim *sim)
 /* ---- small accessors --------------------------------------------------------------------------- */
 
 bool sim_is_realtime(const vmcisim *sim) { return sim->realtime; }
+void sim_share_queues(vmcisim *sim) { __atomic_store_n(&sim->shared_queues, true, __ATOMIC_RELAXED); }
+bool sim_queues_shared(const vmcisim *sim)
+{
+    return __atomic_load_n(&sim->shared_queues, __ATOMIC_RELAXED);
+}
 vmcisim_vm *sim_host(vmcisim *sim) { return sim->vms[0]; }
 
 vmcisim_vm *sim_vm_by_cid(vmcisim *sim, uint32_t cid)

@@ -45,6 +45,7 @@ struct sim_layer {
 struct vmcisim {
     struct vmcisim_config cfg;
     bool realtime;
+    bool shared_queues;   /* sim_share_queues (atomic) */
     char err[512];
 
     /* realtime: the world lock; every simulator call holds it */

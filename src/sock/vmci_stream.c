@@ -19,6 +19,7 @@
 #include "sock/vmci_stream_pkt.h"
 #include "sock/vmci_transport.h"
 #include "sock/vsock.h"
+#include "preload/qp_shared.h"
 #include "sim/alloc.h"
 #include "sock/usercopy.h"
 #include "sock/vmci_stream_pkt.h"
@@ -54,6 +55,9 @@ struct vst_sock {
     bool peer_waiting_write_detected; /* the window already shrank for this wait */
     uint64_t write_notify_window;     /* 0: not set up yet (set to the queue size at first use) */
     uint64_t write_notify_min_window;
+    /* an exec'd program maps this end's queues and moves bytes itself while the gates are open
+     * (src/preload/qp_shared.h, st_share) */
+    bool shared;
 };
 
 #define NOTIFY_PAGE 4096ull /* the window moves by a page (PAGE_SIZE in the reference) */
@@ -222,6 +226,7 @@ static void free_resources(struct vsock *sk)
 {
     struct vst_sock *t = T(sk);
     if (t->qp) {
+        vmci_qpair_gate(t->qp, 0, 0); /* the program stops before the memory goes */
         vsock_trace(sk, "qp-detach", "handle=%u:%u", t->qp_handle.context, t->qp_handle.resource);
         vmci_qpair_detach(&t->qp);
         t->qp = NULL;
@@ -839,6 +844,8 @@ static int64_t st_has_space(struct vsock *sk)
     return r < 0 ? 0 : r;
 }
 
+static void st_gate(struct vsock *sk);
+
 static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
 {
     struct vst_sock *t = T(sk);
@@ -881,8 +888,11 @@ static int64_t st_enqueue(struct vsock *sk, const void *ubuf, size_t len)
         struct pkt_args a = {0};
         sk_send(sk, VST_PKT_WROTE, &a);
     }
+    if (t->shared)
+        st_gate(sk); /* the notify bit follows peer_waiting_for */
     return n;
 }
+
 
 static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
 {
@@ -923,7 +933,69 @@ static int64_t st_dequeue(struct vsock *sk, void *ubuf, size_t len, bool peek)
         t->peer_waiting_write = true;
     if (window_allows_read(t, free_space))
         send_read(sk);
+    if (t->shared)
+        st_gate(sk); /* the notify bit follows peer_waiting_write */
     return n;
+}
+
+/* ---- queues shared with an exec'd program (realtime) ------------------------------------------- */
+
+/* The gates of a shared end (qp_shared.h): open while an in-process call would do nothing but
+ * copy. Every state change reaches here through vsock_wake, before anyone is woken; the notify
+ * bit asks the program to tell us of each move while the peer waits for a notification that
+ * only we can send (its WAITING_READ target, or a writer waiting for READ). */
+static void st_gate(struct vsock *sk)
+{
+    struct vst_sock *t = T(sk);
+    if (!t || !t->shared || !t->qp)
+        return;
+    vmcisim *sim = sk->sw->sim;
+    bool ok = sk->state == VS_ESTABLISHED && sim_is_realtime(sim) && !sim_trace_formats(sim) &&
+              !sim_observe_packet_wanted(sim);
+    bool send = ok && !sk->err && !(sk->shutdown & VS_SEND_SHUTDOWN) &&
+                !(sk->peer_shutdown & VS_RCV_SHUTDOWN);
+    bool recv = ok && sk->rcvlowat <= 1;
+    uint32_t nb = sk->nonblock ? QP_GATE_NONBLOCK : 0;
+    vmci_qpair_gate(t->qp,
+                    send ? QP_GATE_OPEN | nb | (t->peer_waiting_for ? QP_GATE_NOTIFY : 0) : 0,
+                    recv ? QP_GATE_OPEN | nb | (t->peer_waiting_write ? QP_GATE_NOTIFY : 0) : 0);
+}
+
+static int st_share(struct vsock *sk, int fds[2], uint64_t sizes[2])
+{
+    struct vst_sock *t = T(sk);
+    if (!t->qp || sk->state != VS_ESTABLISHED)
+        return -ENOTCONN;
+    if (vmci_qpair_share(t->qp, fds, sizes) != 0)
+        return -EOPNOTSUPP;
+    t->shared = true;
+    st_gate(sk);
+    return 0;
+}
+
+/* The program moved n bytes itself (it enqueued: sent; else it dequeued): what st_enqueue and
+ * st_dequeue do after their copy, the doorbell first. */
+static void st_moved(struct vsock *sk, bool sent, size_t n)
+{
+    struct vst_sock *t = T(sk);
+    if (!t->qp || n == 0)
+        return;
+    vmci_qpair_ring(t->qp, sent);
+    if (sent) {
+        int64_t ready = vmci_qpair_produce_buf_ready(t->qp);
+        if (ready == (int64_t)n || (t->peer_waiting_for && (uint64_t)ready >= t->peer_waiting_for)) {
+            t->peer_waiting_for = 0;
+            struct pkt_args a = {0};
+            sk_send(sk, VST_PKT_WROTE, &a);
+        }
+    } else {
+        int64_t free_space = vmci_qpair_consume_free_space(t->qp);
+        if (free_space == (int64_t)n)
+            t->peer_waiting_write = true;
+        if (window_allows_read(t, free_space))
+            send_read(sk);
+    }
+    st_gate(sk);
 }
 
 static bool st_spin(struct vsock *sk, bool want_data)
@@ -977,6 +1049,9 @@ const struct vsock_transport vmci_stream_transport = {
     .stream_poll_wait = st_poll_wait,
     .stream_spin = st_spin,
     .stream_wait = st_wait,
+    .stream_share = st_share,
+    .stream_moved = st_moved,
+    .stream_gate = st_gate,
     .get_local_cid = local_cid,
     .ctx_init = st_ctx_init,
     .ctx_fini = st_ctx_fini,

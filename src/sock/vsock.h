@@ -88,6 +88,15 @@ struct vsock_transport {
      * what); every wake-up of sk->wq still ends it. The VMCI stream rings in on the queue pair's
      * doorbell there, so that in realtime mode the peer's copy wakes it directly. */
     int (*stream_wait)(struct vsock *sk, bool want_data, uint64_t deadline, const char *what);
+    /* Optional, realtime: a program outside the world (an exec'd one, src/exec/) maps the
+     * stream's queue memory and moves bytes through it itself while the transport's gates say
+     * so (src/preload/qp_shared.h). share: the memfds and ring sizes of the produce and consume
+     * queues (0, -ENOTCONN, -EOPNOTSUPP when the memory is not shared); moved: the program
+     * moved n bytes (sent, or received), do what follows a copy; gate: the socket's state may
+     * have changed, open or close the gates (vsock_wake calls it before it wakes anyone). */
+    int (*stream_share)(struct vsock *sk, int fds[2], uint64_t sizes[2]);
+    void (*stream_moved)(struct vsock *sk, bool sent, size_t n);
+    void (*stream_gate)(struct vsock *sk);
     /* datagram */
     int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);
     int64_t (*dgram_enqueue)(struct vsock *sk, const struct sockaddr_vm *remote, const void *ubuf,

@@ -153,6 +153,8 @@ void vsock_cancel_timer(struct vsock *sk, sim_timer *t)
 
 void vsock_wake(struct vsock *sk)
 {
+    if (sk->transport && sk->transport->stream_gate)
+        sk->transport->stream_gate(sk); /* a program moving bytes itself stops first */
     sk->poll_seq++;
     sim_wake_all(&sk->wq);
     sim_wake_all(&sk->sw->poll_wq);

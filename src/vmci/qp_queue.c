@@ -4,12 +4,16 @@
 #include "vmci/qp_queue.h"
 #include "sim/alloc.h"
 #include "sim/sim.h"
+#include "posix/real.h"
+#include "preload/qp_shared.h"
 
 #include <assert.h>
 #include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* The header as allocated: the header itself plus the simulator's pin counts and doorbell slots,
  * kept outside struct qp_header so that the header keeps the device's layout. They are split by
@@ -21,8 +25,10 @@
 enum qp_side { SIDE_PROD, SIDE_CONS };
 struct qp_side_mem {
     uint32_t pins;                /* copies in flight outside the world lock (atomic) */
+    uint32_t gate;                /* QP_GATE_* (atomic): see src/preload/qp_shared.h */
     struct sim_thread *waiter;    /* doorbell (atomic): the sleeper this side wakes, or NULL */
-    char pad[128 - sizeof(uint32_t) - sizeof(void *) - 4];
+    uint32_t program, away;       /* an exec'd program's (qp_shared.h); the world never writes */
+    char pad[128 - 4 * sizeof(uint32_t) - sizeof(void *)];
 };
 struct qp_header_mem {
     struct qp_header hdr;
@@ -31,6 +37,18 @@ struct qp_header_mem {
 };
 _Static_assert(sizeof(struct qp_header) <= 128 && sizeof(struct qp_side_mem) == 128,
                "header parts 128 bytes apart");
+/* A shared queue's header page is this struct: the layout exec'd programs map (qp_shared.h). */
+_Static_assert(offsetof(struct qp_header_mem, hdr.producer_tail) == QP_SHM_OFF_TAIL &&
+                   offsetof(struct qp_header_mem, hdr.consumer_head) == QP_SHM_OFF_HEAD &&
+                   offsetof(struct qp_header_mem, side) == QP_SHM_OFF_PART &&
+                   sizeof(struct qp_side_mem) == QP_SHM_PART_BYTES &&
+                   offsetof(struct qp_side_mem, pins) == QP_SHM_PART_PINS &&
+                   offsetof(struct qp_side_mem, gate) == QP_SHM_PART_GATE &&
+                   offsetof(struct qp_side_mem, waiter) == QP_SHM_PART_WAITER &&
+                   offsetof(struct qp_side_mem, program) == QP_SHM_PART_PROGRAM &&
+                   offsetof(struct qp_side_mem, away) == QP_SHM_PART_AWAY &&
+                   sizeof(struct qp_header_mem) <= QP_SHM_HDR_BYTES,
+               "the shared header page's layout");
 
 static struct qp_header_mem *mem_of(struct qp_header *h)
 {
@@ -85,13 +103,44 @@ int qp_copy_plain(void *dst, const void *src, size_t n)
     return 0;
 }
 
-struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle)
+/* A shared queue: one memfd, the header page then the ring (qp_shared.h), mapped here; the
+ * descriptor stays open so that an exec'd program can be handed it. */
+static struct qp_queue *alloc_shared(struct qp_queue *q, uint64_t size)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t len = QP_SHM_HDR_BYTES + (((size_t)size + page - 1) / page) * page;
+    int fd = memfd_create("vmcisim-queue", MFD_CLOEXEC);
+    void *m = MAP_FAILED;
+    if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
+        m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (m == MAP_FAILED) {
+        if (fd >= 0)
+            REAL(close)(fd); /* the library's own close() is the simulated processes' */
+        free(q);
+        return NULL;
+    }
+    q->hdr = &((struct qp_header_mem *)m)->hdr; /* a new memfd reads as zeros */
+    q->data = (uint8_t *)m + QP_SHM_HDR_BYTES;
+    q->shm_fd = fd;
+    q->shm_len = len;
+    return q;
+}
+
+struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle, bool shared)
 {
     if (size == 0 || size > VMCI_MAX_GUEST_QP_MEMORY)
         return NULL;
     struct qp_queue *q = vmcisim_calloc(1, sizeof *q);
     if (!q)
         return NULL;
+    q->shm_fd = -1;
+    if (shared) {
+        if (!alloc_shared(q, size))
+            return NULL;
+        q->hdr->handle = handle;
+        q->size = size;
+        return q;
+    }
     struct qp_header_mem *hm = vmcisim_calloc(1, sizeof *hm);
     q->hdr = hm ? &hm->hdr : NULL;
     q->data = vmcisim_calloc(1, (size_t)size);
@@ -117,8 +166,13 @@ void qp_queue_free(struct qp_queue *q)
     while (__atomic_load_n(pins_of(q->hdr, SIDE_PROD), __ATOMIC_ACQUIRE) != 0 ||
            __atomic_load_n(pins_of(q->hdr, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
-    free((char *)q->hdr - offsetof(struct qp_header_mem, hdr));
-    free(q->data);
+    if (q->shm_fd >= 0) {
+        munmap(mem_of(q->hdr), q->shm_len);
+        REAL(close)(q->shm_fd);
+    } else {
+        free(mem_of(q->hdr));
+        free(q->data);
+    }
     free(q);
 }
 
@@ -282,4 +336,23 @@ void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_t
     uint32_t left = __atomic_sub_fetch(pins_of(h, sleeper_side(k)), 1, __ATOMIC_RELEASE);
     assert(left != UINT32_MAX);
     (void)left;
+}
+
+/* ---- gates (shared queues: qp_shared.h) ------------------------------------------------------ */
+
+void qp_gate_set(const struct qp_view *v, uint32_t produce_gate, uint32_t consume_gate)
+{
+    /* my produce queue's PROD part and my consume queue's CONS part are this end's */
+    if (v->produce.shm_fd >= 0)
+        __atomic_store_n(&mem_of(v->produce.hdr)->side[SIDE_PROD].gate, produce_gate,
+                         __ATOMIC_SEQ_CST);
+    if (v->consume.shm_fd >= 0)
+        __atomic_store_n(&mem_of(v->consume.hdr)->side[SIDE_CONS].gate, consume_gate,
+                         __ATOMIC_SEQ_CST);
+}
+
+void qp_ring_bell(const struct qp_view *v, enum qp_wait_kind k)
+{
+    /* the sleeper on data waits in my produce queue's slot; on room, in my consume queue's */
+    ring_bell(k == QP_WAIT_DATA ? &v->produce : &v->consume, k);
 }

@@ -19,6 +19,7 @@
 #ifndef VMCISIM_QP_QUEUE_H
 #define VMCISIM_QP_QUEUE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,8 @@ struct qp_queue {
     struct qp_header *hdr;
     uint8_t *data;
     uint64_t size;
+    int shm_fd;          /* shared queue (qp_shared.h): its memfd; else -1 */
+    size_t shm_len;      /* shared queue: the mapping's length */
 };
 
 /* An endpoint's view of a pair. */
@@ -46,8 +49,9 @@ struct qp_view {
 /* Copies n bytes; returns 0, or -1 if a user buffer was bad (nothing is published then). */
 typedef int (*qp_copy_fn)(void *dst, const void *src, size_t n);
 
-/* Allocate one queue (header + size bytes, zeroed) / free it. NULL on allocation failure. */
-struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle);
+/* Allocate one queue (header + size bytes, zeroed) / free it. NULL on allocation failure.
+ * shared: in a memfd that exec'd programs can map (src/preload/qp_shared.h). */
+struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle, bool shared);
 void qp_queue_free(struct qp_queue *q);
 
 /* Arithmetic (§4.2). Each returns a byte count >= 0 or VMCI_ERROR_INVALID_SIZE when a header
@@ -94,6 +98,12 @@ int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_threa
 /* After an arm that returned 1: unregisters t if no waker took it meanwhile, drops the pin.
  * Needs no lock. */
 void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t);
+
+/* Shared queues: this end's gates (QP_GATE_*, for its produce and its consume queue; unshared
+ * queues are left alone), and a doorbell rung from outside an enqueue or dequeue (after a move an
+ * exec'd program made itself: data for the peer's reader, room for its writer). */
+void qp_gate_set(const struct qp_view *v, uint32_t produce_gate, uint32_t consume_gate);
+void qp_ring_bell(const struct qp_view *v, enum qp_wait_kind k);
 
 /* memcpy with the qp_copy_fn signature, for kernel-side callers. */
 int qp_copy_plain(void *dst, const void *src, size_t n);
