@@ -50,6 +50,7 @@ struct qmap {
     uint64_t prod_size, cons_size;
     int tx_lock, rx_lock;     /* one mover per direction (atomic try-locks) */
     int tx_world, rx_world;   /* the program's calls in the world that may move bytes (atomic) */
+    struct qmap *next;        /* the list of live maps (under tab_lock) */
 };
 
 /* World descriptor -> map, open addressing; a descriptor's state: */
@@ -70,6 +71,8 @@ struct slot {
 static struct slot tab[TAB_SIZE];
 static int tab_lock;
 static int nslots;
+static struct qmap *maps; /* every map with a descriptor (under tab_lock) */
+static int waiters;       /* threads in calls to the world that may wait (under tab_lock) */
 
 static void lock(int *l)
 {
@@ -216,8 +219,12 @@ static void ask(struct pl_chan *c, int w)
                     m = tab[i].m;
                     break;
                 }
-            if (m->refs++ == 0)
+            if (m->refs++ == 0) {
+                away(m, true, true, waiters);
                 mark_program(m, 1);
+                m->next = maps;
+                maps = m;
+            }
             s->m = m;
             s->state = SLOT_MAPPED;
             m = NULL;
@@ -261,8 +268,14 @@ void pl_fast_forget(int w)
     struct slot *s = find(w, false);
     struct qmap *m = NULL;
     if (s) {
-        if (s->state == SLOT_MAPPED && --s->m->refs == 0)
+        if (s->state == SLOT_MAPPED && --s->m->refs == 0) {
             m = s->m;
+            for (struct qmap **pp = &maps; *pp; pp = &(*pp)->next)
+                if (*pp == m) {
+                    *pp = m->next;
+                    break;
+                }
+        }
         s->w = -1; /* a tombstone keeps later probes going */
         s->m = NULL;
         s->state = SLOT_FREE;
@@ -452,10 +465,16 @@ size_t pl_fast_recv(struct pl_chan *c, int w, void *buf, size_t len, int flags)
 
 /* ---- the program's calls in the world on a mapped socket ---------------------------------------- */
 
+static void waiting(int by);
+
+/* The token: the map held off with bit 0 set for a send, or `waiters`'s address when the
+ * socket is not mapped (the call is still counted as a waiter). No allocation: a call that
+ * could not be counted would let the other end skip a notification it waits for. */
 void *pl_fast_world_begin(struct pl_chan *c, int w, bool tx)
 {
     if (!c->a->realtime)
         return NULL;
+    waiting(1); /* the call may wait in the world: the other ends' moves must tell it */
     lock(&tab_lock);
     struct slot *s = find(w, false);
     struct qmap *m = s && s->state == SLOT_MAPPED ? s->m : NULL;
@@ -463,62 +482,53 @@ void *pl_fast_world_begin(struct pl_chan *c, int w, bool tx)
         __atomic_add_fetch(&m->users, 1, __ATOMIC_ACQ_REL);
     unlock(&tab_lock);
     if (!m)
-        return NULL;
+        return &waiters;
     /* from now on no move of ours starts; one under way ends with its copy */
     __atomic_add_fetch(tx ? &m->tx_world : &m->rx_world, 1, __ATOMIC_SEQ_CST);
-    away(m, tx, !tx, 1); /* the call may wait in the world: the peer's moves must tell it */
     while (__atomic_load_n(tx ? &m->tx_lock : &m->rx_lock, __ATOMIC_SEQ_CST))
         syscall(SYS_sched_yield);
-    return tx ? (void *)m : (void *)((uintptr_t)m | 1);
+    return (void *)((uintptr_t)m | (tx ? 1u : 0u));
 }
 
 void pl_fast_world_end(void *token)
 {
     if (!token)
         return;
-    bool rx = (uintptr_t)token & 1;
-    struct qmap *m = (struct qmap *)((uintptr_t)token & ~(uintptr_t)1);
-    away(m, !rx, rx, -1);
-    __atomic_sub_fetch(rx ? &m->rx_world : &m->tx_world, 1, __ATOMIC_SEQ_CST);
-    put_user(m);
+    if (token != (void *)&waiters) {
+        bool tx = (uintptr_t)token & 1;
+        struct qmap *m = (struct qmap *)((uintptr_t)token & ~(uintptr_t)1);
+        __atomic_sub_fetch(tx ? &m->tx_world : &m->rx_world, 1, __ATOMIC_SEQ_CST);
+        put_user(m);
+    }
+    waiting(-1);
 }
 
-/* ---- poll, select, epoll: a wait on any of the program's sockets --------------------------------- */
+/* ---- waits in the world ------------------------------------------------------------------------ */
 
-struct away_token {
-    int n;
-    struct qmap *m[];
-};
-
-void *pl_fast_away_begin(void)
+/* Threads of the program in a call to the world that may wait on one of its sockets (a send or
+ * receive, or a poll/select/epoll wait): every live map's AWAY counts them all, in both
+ * directions, and a map made meanwhile starts with them (ask). Coarse (a wait on one socket
+ * makes the other ends of all of them tell the world of their moves), and so it covers a
+ * socket another thread maps while the wait is on. */
+static void waiting(int by)
 {
     lock(&tab_lock);
-    int n = 0;
-    for (unsigned i = 0; i < TAB_SIZE; i++)
-        n += tab[i].w > 0 && tab[i].state == SLOT_MAPPED;
-    struct away_token *t = n ? malloc(sizeof *t + (size_t)n * sizeof t->m[0]) : NULL;
-    if (t) {
-        t->n = 0;
-        for (unsigned i = 0; i < TAB_SIZE; i++)
-            if (tab[i].w > 0 && tab[i].state == SLOT_MAPPED) {
-                struct qmap *m = tab[i].m;
-                __atomic_add_fetch(&m->users, 1, __ATOMIC_ACQ_REL);
-                away(m, true, true, 1);
-                t->m[t->n++] = m;
-            }
-    }
+    waiters += by;
+    for (struct qmap *m = maps; m; m = m->next)
+        away(m, true, true, by);
     unlock(&tab_lock);
-    return t;
+}
+
+void *pl_fast_away_begin(struct pl_chan *c)
+{
+    if (!c->a->realtime)
+        return NULL; /* nothing is ever mapped in deterministic mode */
+    waiting(1);
+    return &waiters;
 }
 
 void pl_fast_away_end(void *token)
 {
-    struct away_token *t = token;
-    if (!t)
-        return;
-    for (int i = 0; i < t->n; i++) {
-        away(t->m[i], true, true, -1);
-        put_user(t->m[i]);
-    }
-    free(t);
+    if (token)
+        waiting(-1);
 }

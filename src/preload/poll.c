@@ -50,7 +50,7 @@ int poll(struct pollfd *fds, nfds_t n, int timeout)
     c->a->op = XP_POLL;
     c->a->a[0] = (int64_t)n;
     c->a->a[1] = timeout;
-    void *away = pl_fast_away_begin(); /* the other ends' moves must wake this wait */
+    void *away = pl_fast_away_begin(c); /* the other ends' moves must wake this wait */
     int r = (int)pl_call(c, real, nreal, NULL);
     pl_fast_away_end(away);
     if (r >= 0) {

@@ -90,7 +90,7 @@ void *pl_fast_world_begin(struct pl_chan *c, int w, bool tx);
 void pl_fast_world_end(void *token);
 /* Around a poll/select/epoll wait in the world: every mapped socket of the program may be
  * waited on, so the other ends tell the world of their moves meanwhile. Token for the end. */
-void *pl_fast_away_begin(void);
+void *pl_fast_away_begin(struct pl_chan *c);
 void pl_fast_away_end(void *token);
 /* World descriptor w is closed: its map goes with its last descriptor. */
 void pl_fast_forget(int w);

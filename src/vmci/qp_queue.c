@@ -167,6 +167,9 @@ void qp_queue_free(struct qp_queue *q)
            __atomic_load_n(pins_of(q->hdr, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
     if (q->shm_fd >= 0) {
+        /* a program mapping it keeps the pages: it must stop moving bytes through them first */
+        __atomic_store_n(&mem_of(q->hdr)->side[SIDE_PROD].gate, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&mem_of(q->hdr)->side[SIDE_CONS].gate, 0, __ATOMIC_SEQ_CST);
         munmap(mem_of(q->hdr), q->shm_len);
         REAL(close)(q->shm_fd);
     } else {
