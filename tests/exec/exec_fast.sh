@@ -1,0 +1,77 @@
+#!/bin/sh
+# exec_fast.sh VMCISIM FAST_PROG ECHO_PROG - the realtime fast path of exec'd programs
+# (src/preload/fast.c, docs/exec-protocol.md "Mapped queue pairs"): 64 MiB in both directions
+# through queue pairs mapped into the programs, every byte checked in order, two writer threads,
+# partial moves that end in the world, EFAULT from a bad buffer on either side with the bytes
+# still queued, a non-blocking read that does not wait, EPIPE after shutdown and end of file
+# after the peer's close (the gates close); the programs' own SIGSEGV action after the
+# library's fault handler is in place; the same programs in deterministic mode, where nothing
+# is mapped.
+set -u
+bin=$1
+fast=$2
+echo_prog=$3
+. "$(dirname "$0")/../checks.sh"
+
+scen() { # NAME MODE SINK_VM SOURCE_VM SOURCE_CID BYTES
+    {
+        echo "scenario \"exec: fast path $1\""
+        [ "$2" = realtime ] && echo "realtime"
+        echo "vm guest"
+        echo "exec snk on $3 root \"$fast sink 7100 $6\""
+        echo "exec src on $4 start 1ms \"$fast source $5 7100 $6\""
+        echo "check snk.status == 0"
+        echo "check src.status == 0"
+    } >"$tmp/$1.vmcis"
+}
+scen g2h realtime host guest 2 67108864
+scen h2g realtime guest host 3 67108864
+scen det deterministic host guest 2 16777216
+
+for s in g2h h2g; do
+    VMCISIM_FAST_STATS=1 "$bin" run --artifacts "$tmp/a_$s" "$tmp/$s.vmcis" >"$tmp/$s.txt"; rc=$?
+    d=$tmp/a_$s/$s.vmcis.seed1
+    check "$s: both programs exit 0 (every byte in order, every check held)" \
+      '[ $rc -eq 0 ] && grep -q "^PASS .*mode=realtime" "$tmp/$s.txt"'
+    check "$s: the source's 12 checks" \
+      '[ "$(grep -c "^ok " $d/src.stdout)" -eq 12 ] && ! grep -q FAIL $d/src.stdout'
+    check "$s: the sink read 67108864 bytes in order, then end of file" \
+      'grep -qx "sink: 67108864 bytes in order" $d/snk.stdout &&
+       grep -qx "sink: then end of file" $d/snk.stdout'
+    # the fast path was taken: one socket mapped on each side, bytes moved by the programs
+    check "$s: each program mapped its socket and moved bytes itself" \
+      'grep -q "^vmcisim fast path: 1 sockets mapped, [1-9][0-9]* sends ([1-9][0-9]* bytes)" $d/src.stderr &&
+       grep -q "^vmcisim fast path: 1 sockets mapped, .* [1-9][0-9]* receives ([1-9][0-9]* bytes)" $d/snk.stderr'
+done
+
+VMCISIM_FAST_STATS=1 "$bin" run --seeds 1..2 --check-determinism --artifacts "$tmp/a_det" \
+  "$tmp/det.vmcis" >"$tmp/det.txt"; rc=$?
+check "deterministic: the same programs pass twice per seed with the same trace" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/det.txt")" -eq 2 ]'
+check "deterministic: nothing is mapped (no fast path statistics printed)" \
+  '! grep -q "fast path" $tmp/a_det/det.vmcis.seed1/src.stderr $tmp/a_det/det.vmcis.seed1/snk.stderr'
+
+for m in segv segvdfl; do
+    want=42
+    [ $m = segvdfl ] && want=139
+    cat >"$tmp/$m.vmcis" <<EOS
+scenario "exec: a fault after the fast path ($m)"
+realtime
+vm guest
+exec srv on host root "$echo_prog server 7101"
+exec sg on guest start 1ms "$fast $m 2 7101"
+check sg.status == $want
+EOS
+    "$bin" run --artifacts "$tmp/a_$m" "$tmp/$m.vmcis" >"$tmp/$m.txt"; rc=$?
+    check "$m: status $want" '[ $rc -eq 0 ] && grep -q "^PASS " "$tmp/$m.txt"'
+done
+check "segv: the program's own handler ran (and saw SIG_DFL as the previous action)" \
+  'grep -qx "the program'"'"'s own SIGSEGV handler ran" $tmp/a_segv/segv.vmcis.seed1/sg.stdout'
+
+if [ $fails -ne 0 ]; then
+    for f in "$tmp"/*.txt; do echo "== $f"; cat "$f"; done
+    for f in "$tmp"/a_*/*/*; do echo "== $f"; tail -5 "$f"; done
+    echo "$fails check(s) failed"
+    exit 1
+fi
+echo "all checks passed"
