@@ -330,8 +330,8 @@ static uint32_t gate_of(unsigned char *h, int cons)
 }
 static bool sleeper_on(unsigned char *h, int cons)
 {
-    return __atomic_load_n((uintptr_t *)(void *)(part(h, cons) + QP_SHM_PART_WAITER),
-                           __ATOMIC_RELAXED) != 0;
+    return __atomic_load_n((uint32_t *)(void *)(part(h, cons) + QP_SHM_PART_SLEEPERS),
+                           __ATOMIC_SEQ_CST) != 0;
 }
 
 /* Tell the world of a move (w's socket, n bytes, sent or received), without waiting for it

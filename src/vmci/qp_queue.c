@@ -12,58 +12,81 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-/* The header as allocated: the header itself plus the simulator's pin counts and doorbell slots,
- * kept outside struct qp_header so that the header keeps the device's layout. They are split by
- * who writes them on every operation, each part on a cache line of its own (parts 128 bytes
- * apart: calloc aligns to 16 only), so that the two ends' copies do not pass lines back and forth:
- * part PROD holds the pins of the queue's producer (a copy into it) and the slot it looks at after
- * each enqueue (a consumer asleep until there is data); part CONS the consumer's pins and the slot
- * it looks at after each dequeue (a producer asleep until there is room). */
+/* The world's own part of a queue: the simulator's pin counts and doorbell slots, kept outside
+ * struct qp_header so that the header keeps the device's layout, and for a queue not shared
+ * with a program the header itself (for a shared one it is in the shared page, and nothing a
+ * program can write is ever dereferenced by the world: a program that scribbles over its
+ * mapping harms only itself). The parts are split by who writes them on every operation, each
+ * on a cache line of its own (parts 128 bytes apart: calloc aligns to 16 only), so that the two
+ * ends' copies do not pass lines back and forth: part PROD holds the pins of the queue's producer
+ * (a copy into it) and the slot it looks at after each enqueue (a consumer asleep until there
+ * is data); part CONS the consumer's pins and the slot it looks at after each dequeue (a
+ * producer asleep until there is room). */
 enum qp_side { SIDE_PROD, SIDE_CONS };
 struct qp_side_mem {
     uint32_t pins;                /* copies in flight outside the world lock (atomic) */
-    uint32_t gate;                /* QP_GATE_* (atomic): see src/preload/qp_shared.h */
     struct sim_thread *waiter;    /* doorbell (atomic): the sleeper this side wakes, or NULL */
-    uint32_t program, away;       /* an exec'd program's (qp_shared.h); the world never writes */
-    char pad[128 - 4 * sizeof(uint32_t) - sizeof(void *)];
+    char pad[128 - sizeof(uint32_t) - sizeof(void *) - 4];
 };
 struct qp_header_mem {
-    struct qp_header hdr;
+    struct qp_header hdr;         /* a queue not shared: its header */
     char pad[128 - sizeof(struct qp_header)];
     struct qp_side_mem side[2];
 };
 _Static_assert(sizeof(struct qp_header) <= 128 && sizeof(struct qp_side_mem) == 128,
                "header parts 128 bytes apart");
-/* A shared queue's header page is this struct: the layout exec'd programs map (qp_shared.h). */
-_Static_assert(offsetof(struct qp_header_mem, hdr.producer_tail) == QP_SHM_OFF_TAIL &&
-                   offsetof(struct qp_header_mem, hdr.consumer_head) == QP_SHM_OFF_HEAD &&
-                   offsetof(struct qp_header_mem, side) == QP_SHM_OFF_PART &&
-                   sizeof(struct qp_side_mem) == QP_SHM_PART_BYTES &&
-                   offsetof(struct qp_side_mem, pins) == QP_SHM_PART_PINS &&
-                   offsetof(struct qp_side_mem, gate) == QP_SHM_PART_GATE &&
-                   offsetof(struct qp_side_mem, waiter) == QP_SHM_PART_WAITER &&
-                   offsetof(struct qp_side_mem, program) == QP_SHM_PART_PROGRAM &&
-                   offsetof(struct qp_side_mem, away) == QP_SHM_PART_AWAY &&
-                   sizeof(struct qp_header_mem) <= QP_SHM_HDR_BYTES,
+
+/* A shared queue's header page, as programs map it (qp_shared.h). */
+struct qp_shm_part {
+    uint32_t gate, sleepers, program, away;
+    char pad[QP_SHM_PART_BYTES - 4 * sizeof(uint32_t)];
+};
+struct qp_shm_page {
+    struct qp_header hdr;
+    char pad[QP_SHM_OFF_PART - sizeof(struct qp_header)];
+    struct qp_shm_part part[2];
+};
+_Static_assert(offsetof(struct qp_shm_page, hdr.producer_tail) == QP_SHM_OFF_TAIL &&
+                   offsetof(struct qp_shm_page, hdr.consumer_head) == QP_SHM_OFF_HEAD &&
+                   offsetof(struct qp_shm_page, part) == QP_SHM_OFF_PART &&
+                   sizeof(struct qp_shm_part) == QP_SHM_PART_BYTES &&
+                   offsetof(struct qp_shm_part, gate) == QP_SHM_PART_GATE &&
+                   offsetof(struct qp_shm_part, sleepers) == QP_SHM_PART_SLEEPERS &&
+                   offsetof(struct qp_shm_part, program) == QP_SHM_PART_PROGRAM &&
+                   offsetof(struct qp_shm_part, away) == QP_SHM_PART_AWAY &&
+                   sizeof(struct qp_shm_page) <= QP_SHM_HDR_BYTES,
                "the shared header page's layout");
 
-static struct qp_header_mem *mem_of(struct qp_header *h)
+static struct qp_shm_page *shm_of(const struct qp_queue *q)
 {
-    return (struct qp_header_mem *)(void *)((char *)h - offsetof(struct qp_header_mem, hdr));
+    return q->shm_fd >= 0 ? (struct qp_shm_page *)(void *)q->hdr : NULL;
 }
 
-static uint32_t *pins_of(struct qp_header *h, enum qp_side side)
+static uint32_t *pins_of(const struct qp_queue *q, enum qp_side side)
 {
-    return &mem_of(h)->side[side].pins;
+    return &q->mem->side[side].pins;
 }
 
 /* Data is awaited by the consumer and announced by the producer: its slot is the producer's. */
-static struct sim_thread **slot_of(struct qp_header *h, enum qp_wait_kind k)
+static enum qp_side slot_side(enum qp_wait_kind k) { return k == QP_WAIT_DATA ? SIDE_PROD : SIDE_CONS; }
+
+static struct sim_thread **slot_of(const struct qp_queue *q, enum qp_wait_kind k)
 {
-    return &mem_of(h)->side[k == QP_WAIT_DATA ? SIDE_PROD : SIDE_CONS].waiter;
+    return &q->mem->side[slot_side(k)].waiter;
+}
+
+/* A shared queue tells its programs how many sleepers its slots hold (qp_shared.h): one more
+ * by whoever registered one, one fewer by whoever took it out (a waker or the sleeper itself),
+ * so the count never misses a sleeper that a later one replaced. */
+static void sleepers_add(const struct qp_queue *q, enum qp_wait_kind k, int by)
+{
+    struct qp_shm_page *p = shm_of(q);
+    if (p)
+        __atomic_add_fetch(&p->part[slot_side(k)].sleepers, (uint32_t)by, __ATOMIC_SEQ_CST);
 }
 
 /* ThreadSanitizer does not model fences (and GCC refuses them under it). */
@@ -83,15 +106,17 @@ static struct sim_thread **slot_of(struct qp_header *h, enum qp_wait_kind k)
  * acquire after release, so it sees the publication). */
 static void ring_bell(const struct qp_queue *q, enum qp_wait_kind k)
 {
-    struct sim_thread **slot = slot_of(q->hdr, k);
+    struct sim_thread **slot = slot_of(q, k);
 #ifndef QP_TSAN
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (!__atomic_load_n(slot, __ATOMIC_RELAXED))
         return;
 #endif
     struct sim_thread *t = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
-    if (t)
+    if (t) {
+        sleepers_add(q, k, -1);
         sim_wake_direct(t);
+    }
 }
 
 static uint64_t load_acq(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -104,26 +129,27 @@ int qp_copy_plain(void *dst, const void *src, size_t n)
 }
 
 /* A shared queue: one memfd, the header page then the ring (qp_shared.h), mapped here; the
- * descriptor stays open so that an exec'd program can be handed it. */
-static struct qp_queue *alloc_shared(struct qp_queue *q, uint64_t size)
+ * descriptor stays open so that an exec'd program can be handed it. Sealed at its size: a
+ * program cannot shrink it under the world's mapping (which would fault here). */
+static bool alloc_shared(struct qp_queue *q, uint64_t size)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t len = QP_SHM_HDR_BYTES + (((size_t)size + page - 1) / page) * page;
-    int fd = memfd_create("vmcisim-queue", MFD_CLOEXEC);
+    int fd = memfd_create("vmcisim-queue", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     void *m = MAP_FAILED;
-    if (fd >= 0 && ftruncate(fd, (off_t)len) == 0)
+    if (fd >= 0 && ftruncate(fd, (off_t)len) == 0 &&
+        REAL(fcntl)(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) == 0)
         m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (m == MAP_FAILED) {
         if (fd >= 0)
             REAL(close)(fd); /* the library's own close() is the simulated processes' */
-        free(q);
-        return NULL;
+        return false;
     }
-    q->hdr = &((struct qp_header_mem *)m)->hdr; /* a new memfd reads as zeros */
+    q->hdr = &((struct qp_shm_page *)m)->hdr; /* a new memfd reads as zeros */
     q->data = (uint8_t *)m + QP_SHM_HDR_BYTES;
     q->shm_fd = fd;
     q->shm_len = len;
-    return q;
+    return true;
 }
 
 struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle, bool shared)
@@ -134,19 +160,17 @@ struct qp_queue *qp_queue_alloc(uint64_t size, vmci_handle handle, bool shared)
     if (!q)
         return NULL;
     q->shm_fd = -1;
-    if (shared) {
-        if (!alloc_shared(q, size))
-            return NULL;
-        q->hdr->handle = handle;
-        q->size = size;
-        return q;
+    q->mem = vmcisim_calloc(1, sizeof *q->mem);
+    bool ok = q->mem != NULL;
+    if (ok && shared) {
+        ok = alloc_shared(q, size);
+    } else if (ok) {
+        q->hdr = &q->mem->hdr;
+        q->data = vmcisim_calloc(1, (size_t)size);
+        ok = q->data != NULL;
     }
-    struct qp_header_mem *hm = vmcisim_calloc(1, sizeof *hm);
-    q->hdr = hm ? &hm->hdr : NULL;
-    q->data = vmcisim_calloc(1, (size_t)size);
-    if (!q->hdr || !q->data) {
-        free(hm);
-        free(q->data);
+    if (!ok) {
+        free(q->mem);
         free(q);
         return NULL;
     }
@@ -163,32 +187,33 @@ void qp_queue_free(struct qp_queue *q)
      * A sleeper registered on a doorbell holds a pin too: wake it so that it lets go. */
     ring_bell(q, QP_WAIT_DATA);
     ring_bell(q, QP_WAIT_ROOM);
-    while (__atomic_load_n(pins_of(q->hdr, SIDE_PROD), __ATOMIC_ACQUIRE) != 0 ||
-           __atomic_load_n(pins_of(q->hdr, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
+    while (__atomic_load_n(pins_of(q, SIDE_PROD), __ATOMIC_ACQUIRE) != 0 ||
+           __atomic_load_n(pins_of(q, SIDE_CONS), __ATOMIC_ACQUIRE) != 0)
         sched_yield();
-    if (q->shm_fd >= 0) {
+    struct qp_shm_page *p = shm_of(q);
+    if (p) {
         /* a program mapping it keeps the pages: it must stop moving bytes through them first */
-        __atomic_store_n(&mem_of(q->hdr)->side[SIDE_PROD].gate, 0, __ATOMIC_SEQ_CST);
-        __atomic_store_n(&mem_of(q->hdr)->side[SIDE_CONS].gate, 0, __ATOMIC_SEQ_CST);
-        munmap(mem_of(q->hdr), q->shm_len);
+        __atomic_store_n(&p->part[SIDE_PROD].gate, 0, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&p->part[SIDE_CONS].gate, 0, __ATOMIC_SEQ_CST);
+        munmap(p, q->shm_len);
         REAL(close)(q->shm_fd);
     } else {
-        free(mem_of(q->hdr));
         free(q->data);
     }
+    free(q->mem);
     free(q);
 }
 
 void qp_view_pin(const struct qp_view *v)
 {
-    __atomic_add_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_ACQ_REL);
-    __atomic_add_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(&v->produce, SIDE_PROD), 1, __ATOMIC_ACQ_REL);
+    __atomic_add_fetch(pins_of(&v->consume, SIDE_CONS), 1, __ATOMIC_ACQ_REL);
 }
 
 void qp_view_unpin(const struct qp_view *v)
 {
-    uint32_t a = __atomic_sub_fetch(pins_of(v->produce.hdr, SIDE_PROD), 1, __ATOMIC_RELEASE);
-    uint32_t b = __atomic_sub_fetch(pins_of(v->consume.hdr, SIDE_CONS), 1, __ATOMIC_RELEASE);
+    uint32_t a = __atomic_sub_fetch(pins_of(&v->produce, SIDE_PROD), 1, __ATOMIC_RELEASE);
+    uint32_t b = __atomic_sub_fetch(pins_of(&v->consume, SIDE_CONS), 1, __ATOMIC_RELEASE);
     assert(a != UINT32_MAX && b != UINT32_MAX);
     (void)a;
     (void)b;
@@ -310,15 +335,16 @@ int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_threa
     /* Called under the world lock, so both headers are valid for the re-check; from then on
      * only the watched queue is touched (its slot, by disarm), and only it is pinned: a detach
      * frees the two queues one after the other and must not wait on a pin of the other. */
-    struct qp_header *h = watched(v, k)->hdr;
-    struct sim_thread **slot = slot_of(h, k);
-    uint32_t *pins = pins_of(h, sleeper_side(k));
+    const struct qp_queue *q = watched(v, k);
+    struct sim_thread **slot = slot_of(q, k);
+    uint32_t *pins = pins_of(q, sleeper_side(k));
     struct sim_thread *none = NULL;
     __atomic_add_fetch(pins, 1, __ATOMIC_ACQ_REL);
     if (!__atomic_compare_exchange_n(slot, &none, t, false, __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE)) {
         __atomic_sub_fetch(pins, 1, __ATOMIC_RELEASE);
         return -1;
     }
+    sleepers_add(q, k, 1); /* before the re-check: a program's move after it tells the world */
 #ifndef QP_TSAN
     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the other half of ring_bell's fence */
 #endif
@@ -332,11 +358,12 @@ int qp_waiter_arm(const struct qp_view *v, enum qp_wait_kind k, struct sim_threa
 
 void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_thread *t)
 {
-    struct qp_header *h = watched(v, k)->hdr;
+    const struct qp_queue *q = watched(v, k);
     struct sim_thread *mine = t;
-    __atomic_compare_exchange_n(slot_of(h, k), &mine, NULL, false, __ATOMIC_ACQ_REL,
-                                __ATOMIC_RELAXED);
-    uint32_t left = __atomic_sub_fetch(pins_of(h, sleeper_side(k)), 1, __ATOMIC_RELEASE);
+    if (__atomic_compare_exchange_n(slot_of(q, k), &mine, NULL, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_RELAXED))
+        sleepers_add(q, k, -1);
+    uint32_t left = __atomic_sub_fetch(pins_of(q, sleeper_side(k)), 1, __ATOMIC_RELEASE);
     assert(left != UINT32_MAX);
     (void)left;
 }
@@ -346,12 +373,11 @@ void qp_waiter_disarm(const struct qp_view *v, enum qp_wait_kind k, struct sim_t
 void qp_gate_set(const struct qp_view *v, uint32_t produce_gate, uint32_t consume_gate)
 {
     /* my produce queue's PROD part and my consume queue's CONS part are this end's */
-    if (v->produce.shm_fd >= 0)
-        __atomic_store_n(&mem_of(v->produce.hdr)->side[SIDE_PROD].gate, produce_gate,
-                         __ATOMIC_SEQ_CST);
-    if (v->consume.shm_fd >= 0)
-        __atomic_store_n(&mem_of(v->consume.hdr)->side[SIDE_CONS].gate, consume_gate,
-                         __ATOMIC_SEQ_CST);
+    struct qp_shm_page *p = shm_of(&v->produce), *c = shm_of(&v->consume);
+    if (p)
+        __atomic_store_n(&p->part[SIDE_PROD].gate, produce_gate, __ATOMIC_SEQ_CST);
+    if (c)
+        __atomic_store_n(&c->part[SIDE_CONS].gate, consume_gate, __ATOMIC_SEQ_CST);
 }
 
 void qp_ring_bell(const struct qp_view *v, enum qp_wait_kind k)

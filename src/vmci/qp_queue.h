@@ -32,7 +32,9 @@ struct qp_header {
 };
 
 /* One queue's memory: header + data, `size` bytes of ring. */
+struct qp_header_mem;
 struct qp_queue {
+    struct qp_header_mem *mem; /* the world's own part (qp_queue.c) */
     struct qp_header *hdr;
     uint8_t *data;
     uint64_t size;
