@@ -2,12 +2,17 @@
  * test_qp_ring.c - the queue-pair ring of src/device/qp_queue.c (vmci-semantics.md §§4.1-4.2):
  * arithmetic at every wrap offset, corrupt headers, failed copies, 10^6 random operations
  * against a trivial model ring, and a realtime stress of one ring between two threads with a
- * checksum of every byte.
+ * checksum of every byte; a queue shared with a program (its memfd mapped a second time).
  */
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "preload/qp_shared.h"
 #include "vmci/qp_queue.h"
 #include "sim/sim.h"
 #include "testutil.h"
@@ -441,6 +446,75 @@ START_TEST(doorbell_enqueue_wakes_the_reader_dequeue_the_writer)
 }
 END_TEST
 
+/* A shared queue (src/preload/qp_shared.h) as an exec'd program sees it: its memfd mapped a
+ * second time, at the offsets the header file gives. */
+static uint32_t part_word(const unsigned char *m, int cons, unsigned off)
+{
+    return __atomic_load_n((const uint32_t *)(const void *)(m + QP_SHM_OFF_PART +
+                                                            (cons ? QP_SHM_PART_BYTES : 0) + off),
+                           __ATOMIC_SEQ_CST);
+}
+
+START_TEST(shared_queue_seen_through_a_second_mapping)
+{
+    struct qp_queue *q1 = qp_queue_alloc(100, vmci_make_handle(3, 1024), true);
+    struct qp_queue *q2 = qp_queue_alloc(100, vmci_make_handle(3, 1024), true);
+    ck_assert_ptr_nonnull(q1);
+    ck_assert_ptr_nonnull(q2);
+    ck_assert_int_ge(q1->shm_fd, 0);
+    size_t len = QP_SHM_HDR_BYTES + 4096; /* 100 bytes of ring round up to a page */
+    ck_assert_uint_eq(q1->shm_len, len);
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, q1->shm_fd, 0);
+    ck_assert_ptr_ne(m, MAP_FAILED);
+    /* the memfd is sealed at its size: a program cannot shrink it under the world */
+    ck_assert_int_eq(ftruncate(q1->shm_fd, 4096), -1);
+    ck_assert_int_eq(errno, EPERM);
+    struct qp_view a = {.produce = *q1, .consume = *q2}, b = {.produce = *q2, .consume = *q1};
+    /* §4.2: A enqueues 10 bytes into q1: the tail at QP_SHM_OFF_TAIL, the bytes after the page */
+    ck_assert_int_eq(qp_enqueue(&a, "0123456789", 10, qp_copy_plain), 10);
+    uint64_t tail;
+    memcpy(&tail, m + QP_SHM_OFF_TAIL, sizeof tail);
+    ck_assert_uint_eq(tail, 10);
+    ck_assert_int_eq(memcmp(m + QP_SHM_HDR_BYTES, "0123456789", 10), 0);
+    /* a program's move through its mapping is the world's too: it writes 5 bytes and the
+     * tail, and B's view counts 15 ready */
+    memcpy(m + QP_SHM_HDR_BYTES + 10, "abcde", 5);
+    uint64_t t15 = 15;
+    __atomic_store_n((uint64_t *)(void *)(m + QP_SHM_OFF_TAIL), t15, __ATOMIC_RELEASE);
+    ck_assert_int_eq(qp_consume_buf_ready(&b), 15);
+    /* gates: A's produce gate is q1's PROD part, B's consume gate is q1's CONS part */
+    qp_gate_set(&a, QP_GATE_OPEN | QP_GATE_NOTIFY, 0);
+    qp_gate_set(&b, 0, QP_GATE_OPEN | QP_GATE_NONBLOCK);
+    ck_assert_uint_eq(part_word(m, 0, QP_SHM_PART_GATE), QP_GATE_OPEN | QP_GATE_NOTIFY);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_GATE), QP_GATE_OPEN | QP_GATE_NONBLOCK);
+    /* a sleeper of the world is counted where a program's move looks (B waits for room in q1:
+     * fill it to the 99-byte capacity first; the count is on q1's CONS part) */
+    ck_assert_int_eq(qp_enqueue(&a, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", 84, qp_copy_plain), 84);
+    sim_thread *writer = calloc(1, sizeof *writer);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_SLEEPERS), 0);
+    ck_assert_int_eq(qp_waiter_arm(&a, QP_WAIT_ROOM, writer), 1);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_SLEEPERS), 1);
+    /* the doorbell rung from outside a dequeue (after a program's own move) takes it */
+    qp_ring_bell(&b, QP_WAIT_ROOM);
+    ck_assert_int_eq(word(writer), 1);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_SLEEPERS), 0);
+    qp_waiter_disarm(&a, QP_WAIT_ROOM, writer);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_SLEEPERS), 0);
+    /* whatever a program writes into the shared page is never followed by the world: garbage
+     * in the sleepers count and the program's fields, then a free that wakes nobody */
+    memset(m + QP_SHM_OFF_PART, 0xff, 2 * QP_SHM_PART_BYTES);
+    qp_gate_set(&a, QP_GATE_OPEN, 0);
+    /* the memory goes: both gates of q1 close first (the program keeps its mapping) */
+    qp_queue_free(q1);
+    ck_assert_uint_eq(part_word(m, 0, QP_SHM_PART_GATE), 0);
+    ck_assert_uint_eq(part_word(m, 1, QP_SHM_PART_GATE), 0);
+    munmap(m, len);
+    qp_queue_free(q2);
+    free(writer);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("qp_ring");
@@ -452,6 +526,7 @@ static Suite *suite(void)
     tcase_add_test(tc, ring_alloc_limits);
     tcase_add_test(tc, ring_random_ops_match_model);
     tcase_add_test(tc, doorbell_enqueue_wakes_the_reader_dequeue_the_writer);
+    tcase_add_test(tc, shared_queue_seen_through_a_second_mapping);
     tcase_set_timeout(tc, 120);
     suite_add_tcase(s, tc);
     TCase *rt = tcase_create("realtime");

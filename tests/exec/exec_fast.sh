@@ -44,6 +44,14 @@ for s in g2h h2g; do
        grep -q "^vmcisim fast path: 1 sockets mapped, .* [1-9][0-9]* receives ([1-9][0-9]* bytes)" $d/snk.stderr'
 done
 
+# a readable trace asked for: every call must be in it, so the gates stay closed and the same
+# programs' bytes all go through the world (the socket is mapped, nothing moves by itself)
+VMCISIM_FAST_STATS=1 "$bin" run --trace "$tmp/g2h.trace" --artifacts "$tmp/a_tr" "$tmp/g2h.vmcis" \
+  >"$tmp/tr.txt"; rc=$?
+check "with --trace: the programs pass, and moved nothing themselves" \
+  '[ $rc -eq 0 ] && grep -q "^PASS " "$tmp/tr.txt" &&
+   grep -q "^vmcisim fast path: 1 sockets mapped, 0 sends (0 bytes), 0 receives (0 bytes)" $tmp/a_tr/g2h.vmcis.seed1/src.stderr'
+
 VMCISIM_FAST_STATS=1 "$bin" run --seeds 1..2 --check-determinism --artifacts "$tmp/a_det" \
   "$tmp/det.vmcis" >"$tmp/det.txt"; rc=$?
 check "deterministic: the same programs pass twice per seed with the same trace" \
