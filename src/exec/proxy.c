@@ -267,6 +267,58 @@ static int64_t map_queues(struct exec_chan *c, struct xp_area *a, struct reply_f
     return 0;
 }
 
+/* A staged send or receive: the payload in the area, and the same vmci_* call as in-process
+ * (a3: which one), so the trace is the one direct copies give, call for call. */
+static int64_t staged(struct xp_area *a)
+{
+    if ((uint64_t)a->a[0] > XP_DATA_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    int fd = a->fd;
+    size_t len = (size_t)a->a[0];
+    int fl = (int)a->a[1];
+    bool addr = a->a[2] != 0;
+    struct sockaddr *sa = (struct sockaddr *)a->addr;
+    socklen_t l = XP_ADDR_MAX;
+    struct iovec v = {.iov_base = a->data, .iov_len = len};
+    struct msghdr m = {.msg_name = addr ? sa : NULL, .msg_iov = &v, .msg_iovlen = 1};
+    ssize_t r;
+    if (a->op == XP_SEND) {
+        /* SIGPIPE is the child's own: it raises it itself (src/preload/sock.c) */
+        fl |= MSG_NOSIGNAL;
+        switch (a->a[3]) {
+        case XP_CALL_SENDTO:
+            return vmci_sendto(fd, a->data, len, fl, addr ? sa : NULL, addr ? a->addrlen : 0);
+        case XP_CALL_MSG:
+            m.msg_namelen = addr ? a->addrlen : 0;
+            return vmci_sendmsg(fd, &m, fl);
+        default:
+            return vmci_send(fd, a->data, len, fl);
+        }
+    }
+    switch (a->a[3]) {
+    case XP_CALL_RECVFROM:
+        r = vmci_recvfrom(fd, a->data, len, fl, addr ? sa : NULL, addr ? &l : NULL);
+        break;
+    case XP_CALL_READ:
+        r = vmci_read(fd, a->data, len);
+        break;
+    case XP_CALL_MSG:
+        m.msg_namelen = addr ? XP_ADDR_MAX : 0;
+        r = vmci_recvmsg(fd, &m, fl);
+        l = m.msg_namelen;
+        a->a[3] = m.msg_flags;
+        break;
+    default:
+        r = vmci_recv(fd, a->data, len, fl);
+        break;
+    }
+    a->addrlen = l;
+    a->datalen = r > 0 ? (uint32_t)((size_t)r < len ? (size_t)r : len) : 0;
+    return r;
+}
+
 /* Executes the request in c's area as the calling (proxy) thread. */
 static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct reply_fds *rf,
                         bool *ends)
@@ -303,29 +355,8 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
         a->addrlen = l;
         return r;
     case XP_SEND:
-        if ((uint64_t)a->a[0] > XP_DATA_MAX) {
-            errno = EINVAL;
-            return -1;
-        }
-        /* SIGPIPE is the child's own: it raises it itself (src/preload/sock.c) */
-        if (a->a[2])
-            return vmci_sendto(fd, a->data, (size_t)a->a[0], (int)a->a[1] | MSG_NOSIGNAL, sa,
-                               a->addrlen);
-        return vmci_send(fd, a->data, (size_t)a->a[0], (int)a->a[1] | MSG_NOSIGNAL);
     case XP_RECV:
-        if ((uint64_t)a->a[0] > XP_DATA_MAX) {
-            errno = EINVAL;
-            return -1;
-        }
-        if (a->a[2]) {
-            r = vmci_recvfrom(fd, a->data, (size_t)a->a[0], (int)a->a[1], sa, &l);
-            a->addrlen = l;
-        } else {
-            r = vmci_recv(fd, a->data, (size_t)a->a[0], (int)a->a[1]);
-        }
-        a->datalen = r > 0 ? (uint32_t)((size_t)r < (size_t)a->a[0] ? (size_t)r : (size_t)a->a[0])
-                           : 0;
-        return r;
+        return staged(a);
     case XP_SHUTDOWN:
         return vmci_shutdown(fd, (int)a->a[0]);
     case XP_CLOSE:

@@ -35,8 +35,9 @@ enum xp_op {
     XP_CONNECT,     /* fd, addr */
     XP_LISTEN,      /* fd, a0 backlog */
     XP_ACCEPT,      /* fd, a0 flags (SOCK_NONBLOCK only) -> world fd, addr */
-    XP_SEND,        /* fd, data[0..a0), a1 flags, addr if a2 (sendto) */
-    XP_RECV,        /* fd, a0 max, a1 flags, a2: want the source address -> data, addr */
+    XP_SEND,        /* fd, data[0..a0), a1 flags, addr if a2, a3 call (XP_CALL_*) */
+    XP_RECV,        /* fd, a0 max, a1 flags, a2: want the source address, a3 call -> data,
+                       addr, a3 msg_flags (XP_CALL_MSG) */
     XP_SHUTDOWN,    /* fd, a0 how */
     XP_CLOSE,       /* fd */
     XP_SETSOCKOPT,  /* fd, a0 level, a1 name, addr = value */
@@ -77,8 +78,10 @@ enum xp_op {
                        moves are then posted through the area's mv_* fields (no reply) */
 };
 
-/* Which call a direct send or receive is (the trace names it as in-process). */
-enum xp_call { XP_CALL_SEND, XP_CALL_SENDTO, XP_CALL_WRITE };
+/* Which call a send or receive is (direct: a0; staged: a3), so that the world makes the same
+ * call as in-process and the trace is the same whichever way the bytes travel. MSG: sendmsg/
+ * recvmsg, and writev/readv, which are those on a socket. */
+enum xp_call { XP_CALL_SEND, XP_CALL_SENDTO, XP_CALL_WRITE, XP_CALL_MSG };
 #define XP_CALL_RECV XP_CALL_SEND
 #define XP_CALL_RECVFROM XP_CALL_SENDTO
 #define XP_CALL_READ XP_CALL_WRITE

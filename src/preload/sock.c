@@ -259,7 +259,7 @@ static bool direct_msg(struct pl_chan *c, int w, bool send, const struct msghdr 
 
 /* Gather-send of iov[0..n) on world fd w. */
 static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_t n, int flags,
-                        const struct sockaddr *to, socklen_t tolen)
+                        const struct sockaddr *to, socklen_t tolen, int call)
 {
     size_t total = 0, i = 0, off = 0;
     for (;;) {
@@ -287,6 +287,7 @@ static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
         c->a->a[0] = (int64_t)k;
         c->a->a[1] = flags;
         c->a->a[2] = to != NULL;
+        c->a->a[3] = call;
         if (to && put_addr(c->a, to, tolen) < 0)
             return total ? (ssize_t)total : -1;
         int64_t r = pl_call(c, NULL, 0, NULL);
@@ -303,7 +304,7 @@ static ssize_t send_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
 }
 
 static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_t n, int flags,
-                        struct sockaddr *from, socklen_t *fromlen)
+                        struct sockaddr *from, socklen_t *fromlen, int call, int *msg_flags)
 {
     size_t want = 0;
     for (size_t i = 0; i < n; i++) {
@@ -323,9 +324,12 @@ static ssize_t recv_vec(struct pl_chan *c, int w, const struct iovec *iov, size_
     c->a->a[0] = (int64_t)(want > XP_DATA_MAX ? XP_DATA_MAX : want);
     c->a->a[1] = flags;
     c->a->a[2] = from != NULL;
+    c->a->a[3] = call;
     int64_t r = pl_call(c, NULL, 0, NULL);
     if (r < 0)
         return -1;
+    if (msg_flags)
+        *msg_flags = (int)c->a->a[3];
     size_t got = c->a->datalen, done = 0;
     for (size_t i = 0; i < n && done < got; i++) {
         size_t m = iov[i].iov_len < got - done ? iov[i].iov_len : got - done;
@@ -373,7 +377,7 @@ static ssize_t send_staged(struct pl_chan *c, int w, const struct iovec *uiov, s
     struct iovec *iov = iov_in(uiov, n);
     if (!iov)
         return -1;
-    ssize_t r = send_vec(c, w, iov, n, flags, to, tolen);
+    ssize_t r = send_vec(c, w, iov, n, flags, to, tolen, XP_CALL_MSG);
     int e = errno;
     free(iov);
     errno = e;
@@ -386,7 +390,7 @@ static ssize_t recv_staged(struct pl_chan *c, int w, const struct iovec *uiov, s
     struct iovec *iov = iov_in(uiov, n);
     if (!iov)
         return -1;
-    ssize_t r = recv_vec(c, w, iov, n, flags, from, fromlen);
+    ssize_t r = recv_vec(c, w, iov, n, flags, from, fromlen, XP_CALL_MSG, NULL);
     int e = errno;
     free(iov);
     errno = e;
@@ -394,7 +398,7 @@ static ssize_t recv_staged(struct pl_chan *c, int w, const struct iovec *uiov, s
 }
 
 static ssize_t recv_all(struct pl_chan *c, int w, void *buf, size_t len, int flags,
-                        struct sockaddr *from, socklen_t *fromlen);
+                        struct sockaddr *from, socklen_t *fromlen, int call);
 
 /* A send the world makes (its direct call, else staged), with the program's own moves on w held
  * off meanwhile (fast.c). */
@@ -405,7 +409,7 @@ static ssize_t world_send(struct pl_chan *c, int w, int call, const void *buf, s
     ssize_t r;
     if (!direct_send(c, w, call, buf, len, flags, to, tolen, &r)) {
         struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
-        r = send_vec(c, w, &iov, 1, flags, to, tolen);
+        r = send_vec(c, w, &iov, 1, flags, to, tolen, call);
     }
     int e = errno;
     pl_fast_world_end(tok);
@@ -438,7 +442,7 @@ static ssize_t world_recv(struct pl_chan *c, int w, int call, void *buf, size_t 
     void *tok = pl_fast_world_begin(c, w, false);
     ssize_t r;
     if (!direct_recv(c, w, call, buf, len, flags, from, fromlen, &r))
-        r = recv_all(c, w, buf, len, flags, from, fromlen);
+        r = recv_all(c, w, buf, len, flags, from, fromlen, call);
     int e = errno;
     pl_fast_world_end(tok);
     errno = e;
@@ -487,7 +491,7 @@ static ssize_t sendmsg_world(struct pl_chan *c, int w, const struct msghdr *msg,
     struct iovec *iov;
     if (msg_in(msg, &m, &iov) < 0)
         return -1;
-    r = send_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_namelen);
+    r = send_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_namelen, XP_CALL_MSG);
     int e = errno;
     free(iov);
     errno = e;
@@ -540,12 +544,12 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 
 /* MSG_WAITALL on a request larger than the area: several receives. */
 static ssize_t recv_all(struct pl_chan *c, int w, void *buf, size_t len, int flags,
-                        struct sockaddr *from, socklen_t *fromlen)
+                        struct sockaddr *from, socklen_t *fromlen, int call)
 {
     size_t done = 0;
     do {
         struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = len - done};
-        ssize_t r = recv_vec(c, w, &iov, 1, flags, from, fromlen);
+        ssize_t r = recv_vec(c, w, &iov, 1, flags, from, fromlen, call, NULL);
         if (r < 0)
             return done ? (ssize_t)done : -1;
         if (r == 0)
@@ -632,12 +636,14 @@ static ssize_t recvmsg_world(struct pl_chan *c, int w, struct msghdr *msg, int f
     if (msg_in(msg, &m, &iov) < 0)
         return -1;
     socklen_t nl = m.msg_namelen;
-    ssize_t r = recv_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_name ? &nl : NULL);
+    int mflags = 0;
+    ssize_t r = recv_vec(c, w, iov, m.msg_iovlen, flags, m.msg_name, m.msg_name ? &nl : NULL,
+                         XP_CALL_MSG, &mflags);
     free(iov);
     if (r >= 0) {
         m.msg_namelen = m.msg_name ? nl : 0;
         m.msg_controllen = 0;
-        m.msg_flags = 0;
+        m.msg_flags = mflags;
         if (pl_copy_out(&msg->msg_namelen, &m.msg_namelen, sizeof m.msg_namelen) !=
                 sizeof m.msg_namelen ||
             pl_copy_out(&msg->msg_controllen, &m.msg_controllen, sizeof m.msg_controllen) !=

@@ -23,6 +23,9 @@ TMPDIR=$tmp "$bin" run --seed 7 "$tmp/c_echo.vmcis" >"$tmp/a.txt"
 "$bin" run --seed 7 --artifacts "$tmp/artB" "$tmp/c_echo.vmcis" >"$tmp/b.txt"
 check "same seed, same line (hash) from separate processes" \
   'cmp -s "$tmp/a.txt" "$tmp/b.txt" && cmp -s "$tmp/a.txt" "$tmp/a2.txt"'
+# the bytes staged through the area instead of copied by the world: the same calls, the same trace
+VMCISIM_EXEC_STAGING=1 "$bin" run --seed 7 "$tmp/c_echo.vmcis" >"$tmp/s7.txt"
+check "staged payload, same seed: the same line (hash) as direct copies" 'cmp -s "$tmp/a.txt" "$tmp/s7.txt"'
 check "a passing run leaves no temporary artifacts" '[ -z "$(ls "$tmp" | grep vmcisim-exec)" ]'
 d=$tmp/artA/c_echo.vmcis.seed7
 check "stdout of each program kept under --artifacts" \
