@@ -405,100 +405,77 @@ static int64_t settle(unsigned char *gate_hdr, int cons, uint64_t *tailp, uint64
     }
 }
 
-size_t pl_fast_send(struct pl_chan *c, int w, const void *buf, size_t len, int flags)
+/* One move through w's mapped queue: a send into the produce queue, or a receive out of the
+ * consume queue. Our side of the queue is PROD to send and CONS to receive; the pointer we move
+ * is the produce queue's tail (send) or its head, which lives in our produce queue's header
+ * (receive; §4.1: each end writes only its produce queue's header). */
+static size_t move(struct pl_chan *c, int w, void *buf, size_t len, int flags, bool send)
 {
-    if (len == 0 || (flags & ~(MSG_DONTWAIT | MSG_NOSIGNAL)))
+    if (len == 0 || (flags & ~(send ? MSG_DONTWAIT | MSG_NOSIGNAL : MSG_DONTWAIT)))
         return 0;
     struct qmap *m = get(c, w);
     if (!m)
         return 0;
+    int side = send ? 0 : 1;
+    unsigned char *q = send ? m->prod : m->cons;
+    uint64_t size = send ? m->prod_size : m->cons_size;
+    uint64_t *tailp = tail_of(q), *headp = head_of(send ? m->cons : m->prod);
+    uint64_t *mine = send ? tailp : headp;
+    int *lk = send ? &m->tx_lock : &m->rx_lock, *in_world = send ? &m->tx_world : &m->rx_world;
     size_t n = 0;
     bool notify = false;
-    unsigned char *ph = m->prod, *ch = m->cons;
-    if (!__atomic_exchange_n(&m->tx_lock, 1, __ATOMIC_SEQ_CST)) {
-        uint32_t gate = gate_of(ph, 0);
-        if ((gate & QP_GATE_OPEN) && __atomic_load_n(&m->tx_world, __ATOMIC_SEQ_CST) == 0) {
-            uint64_t size = m->prod_size;
+    if (!__atomic_exchange_n(lk, 1, __ATOMIC_SEQ_CST)) {
+        uint32_t gate = gate_of(q, side);
+        if ((gate & QP_GATE_OPEN) && __atomic_load_n(in_world, __ATOMIC_SEQ_CST) == 0) {
             bool may_wait = !(flags & MSG_DONTWAIT) && !(gate & QP_GATE_NONBLOCK);
-            int64_t used = settle(ph, 0, tail_of(ph), head_of(ch), size, false, may_wait);
-            if (used >= 0) {
-                /* only we move the tail; the head only moves on, so the room only grows */
-                uint64_t tail = __atomic_load_n(tail_of(ph), __ATOMIC_RELAXED);
-                uint64_t room = size - 1 - (uint64_t)used;
-                n = room < len ? (size_t)room : len;
-                size_t first = size - tail < n ? (size_t)(size - tail) : n;
-                unsigned char *ring = ph + QP_SHM_HDR_BYTES;
-                if (n && (pl_copy_fast(ring + tail, buf, first, false) != 0 ||
-                          pl_copy_fast(ring, (const char *)buf + first, n - first, false) != 0))
-                    n = 0; /* a bad buffer: nothing published, the world answers EFAULT */
+            int64_t used = settle(q, side, tailp, headp, size, !send, may_wait);
+            /* only we move our pointer, and the other one only moves on: what we saw only grows */
+            uint64_t can = used < 0 ? 0 : send ? size - 1 - (uint64_t)used : (uint64_t)used;
+            if (can > 0) {
+                uint64_t at = __atomic_load_n(mine, __ATOMIC_RELAXED);
+                n = can < len ? (size_t)can : len;
+                size_t first = size - at < n ? (size_t)(size - at) : n;
+                unsigned char *ring = q + QP_SHM_HDR_BYTES;
+                char *b = buf;
+                int bad = send ? pl_copy_fast(ring + at, b, first, false) ||
+                                     pl_copy_fast(ring, b + first, n - first, false)
+                               : pl_copy_fast(b, ring + at, first, true) ||
+                                     pl_copy_fast(b + first, ring, n - first, true);
+                if (bad)
+                    n = 0; /* nothing published: the world makes the call and says EFAULT */
                 if (n) {
-                    uint64_t t = tail + n;
-                    __atomic_store_n(tail_of(ph), t >= size ? t - size : t, __ATOMIC_RELEASE);
+                    uint64_t to = at + n;
+                    __atomic_store_n(mine, to >= size ? to - size : to, __ATOMIC_RELEASE);
                     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* against a sleeper's arm */
-                    notify = (used == 0 && peer_may_wait(ph, 1)) || (gate & QP_GATE_NOTIFY) ||
-                             sleeper_on(ph, 0);
+                    /* the queue was empty (send: WROTE) or full (receive: READ) before */
+                    bool edge = send ? used == 0 : (uint64_t)used == size - 1;
+                    notify = (edge && peer_may_wait(q, !side)) || (gate & QP_GATE_NOTIFY) ||
+                             sleeper_on(q, side);
                 }
             }
         }
-        __atomic_store_n(&m->tx_lock, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(lk, 0, __ATOMIC_RELEASE);
     }
     put_user(m);
     if (n) {
-        count(&st_sent, 1);
-        count(&st_sent_bytes, n);
+        count(send ? &st_sent : &st_recvd, 1);
+        count(send ? &st_sent_bytes : &st_recvd_bytes, n);
     }
     if (notify) {
         count(&st_told, 1);
-        moved(c, w, true, n);
+        moved(c, w, send, n);
     }
     return n;
 }
 
+size_t pl_fast_send(struct pl_chan *c, int w, const void *buf, size_t len, int flags)
+{
+    return move(c, w, (void *)buf, len, flags, true);
+}
+
 size_t pl_fast_recv(struct pl_chan *c, int w, void *buf, size_t len, int flags)
 {
-    if (len == 0 || (flags & ~MSG_DONTWAIT))
-        return 0;
-    struct qmap *m = get(c, w);
-    if (!m)
-        return 0;
-    size_t n = 0;
-    bool notify = false;
-    unsigned char *ph = m->prod, *ch = m->cons;
-    if (!__atomic_exchange_n(&m->rx_lock, 1, __ATOMIC_SEQ_CST)) {
-        uint32_t gate = gate_of(ch, 1);
-        if ((gate & QP_GATE_OPEN) && __atomic_load_n(&m->rx_world, __ATOMIC_SEQ_CST) == 0) {
-            uint64_t size = m->cons_size;
-            bool may_wait = !(flags & MSG_DONTWAIT) && !(gate & QP_GATE_NONBLOCK);
-            int64_t ready = settle(ch, 1, tail_of(ch), head_of(ph), size, true, may_wait);
-            if (ready > 0) {
-                uint64_t head = __atomic_load_n(head_of(ph), __ATOMIC_RELAXED);
-                n = (uint64_t)ready < len ? (size_t)ready : len;
-                size_t first = size - head < n ? (size_t)(size - head) : n;
-                unsigned char *ring = ch + QP_SHM_HDR_BYTES;
-                if (pl_copy_fast(buf, ring + head, first, true) != 0 ||
-                    pl_copy_fast((char *)buf + first, ring, n - first, true) != 0)
-                    n = 0; /* the bytes stay queued; the world answers EFAULT */
-                if (n) {
-                    uint64_t h = head + n;
-                    __atomic_store_n(head_of(ph), h >= size ? h - size : h, __ATOMIC_RELEASE);
-                    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-                    notify = ((uint64_t)ready == size - 1 && peer_may_wait(ch, 0)) ||
-                             (gate & QP_GATE_NOTIFY) || sleeper_on(ch, 1);
-                }
-            }
-        }
-        __atomic_store_n(&m->rx_lock, 0, __ATOMIC_RELEASE);
-    }
-    put_user(m);
-    if (n) {
-        count(&st_recvd, 1);
-        count(&st_recvd_bytes, n);
-    }
-    if (notify) {
-        count(&st_told, 1);
-        moved(c, w, false, n);
-    }
-    return n;
+    return move(c, w, buf, len, flags, false);
 }
 
 /* ---- the program's calls in the world on a mapped socket ---------------------------------------- */
