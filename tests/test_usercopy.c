@@ -6,6 +6,7 @@
  * outside a copy still kills the process as before; the system-call variants agree.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -182,6 +183,58 @@ START_TEST(other_faults_still_kill)
 }
 END_TEST
 
+/* Another process's memory (uc_remote_begin, the exec'd programs' direct copies): a forked child
+ * holds its own copy of two pages, the second unreadable; the world's copies read and write its
+ * memory, a bad address there is -1 (EFAULT) and not a refusal, a process that is gone is a
+ * refusal (ESRCH) and no fault of the program's. */
+START_TEST(remote_copies_read_and_write_another_process)
+{
+    unsigned char *p = two_pages(PROT_NONE);
+    memcpy(p, "child memory", 13);
+    int ready[2], done[2]; /* one pipe each way: a single pipe lets the child read its own byte */
+    ck_assert_int_eq(pipe(ready), 0);
+    ck_assert_int_eq(pipe(done), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        memcpy(p, "CHILD MEMORY", 13); /* the parent's copy keeps the lower case */
+        char b = 1;
+        if (write(ready[1], &b, 1) != 1 || read(done[0], &b, 1) != 1)
+            _exit(1);
+        _exit(memcmp(p + 100, "written by the world", 20) == 0 ? 0 : 2);
+    }
+    char b;
+    ck_assert_int_eq(read(ready[0], &b, 1), 1);
+    char got[13] = {0};
+    uc_remote_begin(pid);
+    ck_assert_int_eq(uc_copy_from_user(got, p, 13), 0);
+    ck_assert_int_eq(uc_copy_to_user(p + 100, "written by the world", 20), 0);
+    char part[8];
+    ck_assert_int_eq(uc_copy_from_user(part, p + PAGE - 4, 8), -1); /* runs into PROT_NONE */
+    ck_assert_int_eq(uc_copy_to_user((void *)1, "x", 1), -1);        /* below the first page */
+    ck_assert_int_eq(uc_remote_end(), 0);                            /* faults, not refusals */
+    ck_assert_str_eq(got, "CHILD MEMORY");
+    ck_assert_int_ne(memcmp(p + 100, "written by the world", 20), 0); /* ours untouched */
+    ck_assert_int_eq(write(done[1], &b, 1), 1);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st));
+    ck_assert_int_eq(WEXITSTATUS(st), 0);
+    /* the process is gone: the kernel refuses (ESRCH), which the caller can tell from a fault */
+    uc_remote_begin(pid);
+    ck_assert_int_eq(uc_copy_from_user(got, p, 13), -1);
+    ck_assert_int_eq(uc_remote_end(), ESRCH);
+    /* and the calling thread's own memory is its own again */
+    ck_assert_int_eq(uc_copy_from_user(got, p, 13), 0);
+    ck_assert_str_eq(got, "child memory");
+    munmap(p, 2 * PAGE);
+    close(ready[0]);
+    close(ready[1]);
+    close(done[0]);
+    close(done[1]);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("usercopy");
@@ -192,6 +245,7 @@ static Suite *suite(void)
     tcase_add_test(tc, recovery_repeats_and_keeps_the_mask);
     tcase_add_test(tc, recovery_is_per_thread);
     tcase_add_test(tc, other_faults_still_kill);
+    tcase_add_test(tc, remote_copies_read_and_write_another_process);
     suite_add_tcase(s, tc);
     return s;
 }
