@@ -158,8 +158,8 @@ static int64_t do_poll(struct xp_area *a, const int *rfds, int nr)
             int idx = -(k[i].fd + 2);
             k[i].fd = idx < nr ? rfds[idx] : -1;
         }
-    int64_t ms = a->a[1];
-    int r = sockpoll_poll(k, n, ms < 0 ? -1 : ms * 1000000, NULL, "poll");
+    int64_t ns = a->a[1];
+    int r = sockpoll_poll(k, n, ns < 0 ? -1 : ns, NULL, xp_wait_name(a->a[2]));
     if (r < 0) {
         errno = -r;
         return -1;

@@ -12,10 +12,15 @@
  *
  * EPOLLET on a vsock member is reported as level-triggered: a program written for edge
  * triggering reads until EAGAIN, so it sees the same data, with possibly one more wake-up.
+ *
+ * epoll_pwait and epoll_pwait2 apply their signal mask for the wait (poll.c, pl_mask_begin),
+ * and epoll_pwait2's timeout is simulated nanoseconds. An array of events that cannot be
+ * written is EFAULT, and an epfd that is not an epoll descriptor is EINVAL, as on Linux.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -71,6 +76,14 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     if (fcntl(epfd, F_GETFD) < 0)
         return -1; /* EBADF, as the kernel */
     if (fd == epfd)
+        return fail(EINVAL);
+    /* Is epfd an epoll descriptor at all? Removing the channel's own socket, which is never a
+     * member of the program's sets, says so without changing anything: ENOENT from an epoll
+     * set, EINVAL from anything else (Linux's answer for a non-epoll epfd). */
+    struct pl_chan *ch = pl_chan();
+    if (PL_REAL(int (*)(int, int, int, struct epoll_event *), epoll_ctl)(
+            epfd, EPOLL_CTL_DEL, ch->sock, NULL) != 0 &&
+        errno == EINVAL)
         return fail(EINVAL);
     if (op != EPOLL_CTL_DEL && !ev)
         return fail(EFAULT);
@@ -139,15 +152,23 @@ static uint32_t from_poll(short r)
            ((r & POLLERR) ? EPOLLERR : 0) | ((r & POLLHUP) ? EPOLLHUP : 0);
 }
 
-int epoll_wait(int epfd, struct epoll_event *out, int max, int timeout)
+/* One wait: ns the timeout (-1: none), kind the call (for the trace), mask the program's mask
+ * during it (or NULL). */
+static int ep_wait(int epfd, struct epoll_event *out, int max, int64_t ns, int kind,
+                   const sigset_t *mask)
 {
-    int (*real)(int, struct epoll_event *, int, int) =
-        PL_REAL(int (*)(int, struct epoll_event *, int, int), epoll_wait);
     struct ep_set *s = epfd >= 0 && epfd < EP_FD_MAX ? sets[epfd] : NULL;
     /* With a timeout, the wait is the world's even without vsock members: simulated time. */
-    if (!pl_chan() || epfd < 0 || epfd >= EP_FD_MAX || ((!s || s->n == 0) && timeout == 0))
-        return real(epfd, out, max, timeout);
-    if (max <= 0)
+    if (!pl_chan() || epfd < 0 || epfd >= EP_FD_MAX || ((!s || s->n == 0) && ns == 0)) {
+        if (kind != XP_WAIT_EPOLL_PWAIT2) /* ns came from milliseconds */
+            return PL_REAL(int (*)(int, struct epoll_event *, int, int, const sigset_t *),
+                           epoll_pwait)(epfd, out, max, ns < 0 ? -1 : (int)(ns / 1000000), mask);
+        struct timespec ts = {.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
+        return PL_REAL(int (*)(int, struct epoll_event *, int, const struct timespec *,
+                               const sigset_t *),
+                       epoll_pwait2)(epfd, out, max, ns < 0 ? NULL : &ts, mask);
+    }
+    if (max <= 0 || (size_t)max > INT_MAX / sizeof *out)
         return fail(EINVAL);
     if (fcntl(epfd, F_GETFD) < 0)
         return -1;
@@ -168,7 +189,7 @@ int epoll_wait(int epfd, struct epoll_event *out, int max, int timeout)
         p[i] = (struct pollfd){.fd = snap[i].disabled ? -1 : snap[i].fd,
                                .events = to_poll(snap[i].events)};
     p[n] = (struct pollfd){.fd = epfd, .events = POLLIN};
-    int r = poll(p, (nfds_t)(n + 1), timeout);
+    int r = pl_poll_world(p, (nfds_t)(n + 1), ns, kind, mask);
     int k = 0;
     if (r > 0) {
         lock();
@@ -177,33 +198,54 @@ int epoll_wait(int epfd, struct epoll_event *out, int max, int timeout)
                           (snap[i].events | EPOLLERR | EPOLLHUP);
             if (!ev)
                 continue;
-            out[k].events = ev;
-            out[k].data = snap[i].data;
+            struct epoll_event e = {.events = ev, .data = snap[i].data};
+            if (pl_copy_out(&out[k], &e, sizeof e) != sizeof e) {
+                k = -1;
+                break;
+            }
             k++;
             struct ep_member *m = find(s, snap[i].fd);
             if (m && (m->events & EPOLLONESHOT))
                 m->disabled = 1;
         }
         unlock();
-        if (k < max && (p[n].revents & POLLIN)) {
-            int rr = real(epfd, out + k, max - k, 0);
+        if (k >= 0 && k < max && (p[n].revents & POLLIN)) {
+            int rr = PL_REAL(int (*)(int, struct epoll_event *, int, int), epoll_wait)(
+                epfd, out + k, max - k, 0);
             if (rr > 0)
                 k += rr;
         }
     }
     free(p);
     free(snap);
+    if (k < 0)
+        return fail(EFAULT); /* the array went away during the wait */
     return r < 0 ? -1 : k;
+}
+
+int epoll_wait(int epfd, struct epoll_event *out, int max, int timeout)
+{
+    return ep_wait(epfd, out, max, timeout < 0 ? -1 : (int64_t)timeout * 1000000,
+                   XP_WAIT_EPOLL_WAIT, NULL);
 }
 
 int epoll_pwait(int epfd, struct epoll_event *out, int max, int timeout, const sigset_t *mask)
 {
-    struct ep_set *s = epfd >= 0 && epfd < EP_FD_MAX ? sets[epfd] : NULL;
-    if (!pl_chan() || ((!s || s->n == 0) && timeout == 0))
-        return PL_REAL(int (*)(int, struct epoll_event *, int, int, const sigset_t *),
-                       epoll_pwait)(epfd, out, max, timeout, mask);
-    /* the program's signals are real ones; the mask is not applied during the world's wait */
-    return epoll_wait(epfd, out, max, timeout);
+    return ep_wait(epfd, out, max, timeout < 0 ? -1 : (int64_t)timeout * 1000000,
+                   XP_WAIT_EPOLL_PWAIT, mask);
+}
+
+int epoll_pwait2(int epfd, struct epoll_event *out, int max, const struct timespec *tmo,
+                 const sigset_t *mask)
+{
+    if (!pl_chan())
+        return PL_REAL(int (*)(int, struct epoll_event *, int, const struct timespec *,
+                               const sigset_t *),
+                       epoll_pwait2)(epfd, out, max, tmo, mask);
+    int64_t ns = pl_timespec_ns(tmo);
+    if (ns < -1)
+        return fail((int)(-2 - ns));
+    return ep_wait(epfd, out, max, ns, XP_WAIT_EPOLL_PWAIT2, mask);
 }
 
 void pl_epoll_forget_fd(int fd)

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 3u            /* 2: the futex doorbell (xp_doorbell.h); 3: direct copies */
+#define XP_VERSION 4u /* 2: the futex doorbell (xp_doorbell.h); 3: direct copies; 4: waits in ns */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -47,7 +47,7 @@ enum xp_op {
     XP_FCNTL,       /* fd, a0 cmd (F_GETFL/F_SETFL), a1 arg */
     XP_IOCTL,       /* fd, a0 request (FIONREAD) -> a0 value */
     XP_POLL,        /* data = struct pollfd[a0] (world fds; -2-k: the k-th descriptor sent along),
-                       a1 timeout ms -> revents in data */
+                       a1 timeout ns (< 0: none), a2 the call (enum xp_wait) -> revents in data */
     XP_SLEEP,       /* a0 ns */
     XP_RAND,        /* -> ret: 31 bits of the world's stream (rand/random) */
     XP_SRAND,       /* the process seeded rand: from now on libc's */
@@ -77,6 +77,27 @@ enum xp_op {
                        queues' memfds (produce, consume) come with the reply; the program's
                        moves are then posted through the area's mv_* fields (no reply) */
 };
+
+/* Which call a wait is (XP_POLL's a2), so that the trace names the call the program made, as
+ * in-process. */
+enum xp_wait {
+    XP_WAIT_POLL,
+    XP_WAIT_PPOLL,
+    XP_WAIT_SELECT,
+    XP_WAIT_PSELECT,
+    XP_WAIT_EPOLL_WAIT,
+    XP_WAIT_EPOLL_PWAIT,
+    XP_WAIT_EPOLL_PWAIT2,
+    XP_WAIT_COUNT
+};
+
+static inline const char *xp_wait_name(int64_t kind)
+{
+    static const char *const names[XP_WAIT_COUNT] = {
+        "poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+    };
+    return kind >= 0 && kind < XP_WAIT_COUNT ? names[kind] : "poll";
+}
 
 /* Which call a send or receive is (direct: a0; staged: a3), so that the world makes the same
  * call as in-process and the trace is the same whichever way the bytes travel. MSG: sendmsg/

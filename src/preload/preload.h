@@ -65,6 +65,20 @@ void pl_epoll_closed(int epfd);
 int pl_fcntl_dup(int fd, int cmd, int minfd);
 bool pl_any_mapped(void);
 
+/* Waits (poll.c): one poll in the world of fds (the program's array), ns the timeout (-1:
+ * none), kind the call (enum xp_wait), mask the signal mask during the wait (or NULL); the C
+ * library's ppoll when no world is needed. */
+#include <poll.h>
+#include <signal.h>
+#include <time.h>
+int pl_poll_world(struct pollfd *fds, nfds_t n, int64_t ns, int kind, const sigset_t *mask);
+/* A timeout the program gave: ns, -1 for NULL, or -2-errno (EFAULT, EINVAL). */
+int64_t pl_timespec_ns(const struct timespec *ts);
+/* The program's mask for a wait: 0 (no mask), 1 (set; old holds the thread's), or -1 with
+ * errno (EFAULT; EINTR: a pending signal it lets through had its handler run). */
+int pl_mask_begin(const sigset_t *mask, sigset_t *old);
+void pl_mask_end(int begun, const sigset_t *old);
+
 /* Fault-safe copies with the program's buffers (ucopy.c): the bytes copied before the first
  * bad page (n when all were good; errno untouched). */
 size_t pl_copy_in(void *dst, const void *usrc, size_t n);
