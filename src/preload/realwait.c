@@ -1,0 +1,77 @@
+/*
+ * realwait.c - deterministic mode: a call that would block on a real descriptor (a pipe, a TCP
+ * or Unix socket, a terminal) first waits for it in the world, then makes the real call.
+ *
+ * Why: in deterministic mode the thread of the program that runs holds the world's only turn.
+ * A read blocked in the kernel would keep it, so no other simulated thread, of this program or
+ * any other, could run, and the writer it waits for (another thread of the program, or another
+ * exec'd program: two processes that coordinate over a control socket, as Linux's vsock_test
+ * does) would never get its turn: a deadlock. Instead the thread gives up the turn in a world
+ * poll of that one descriptor (XP_POLL, timeout -1, the same request poll.c makes), which
+ * src/sim/fdwait.c answers at the world's idle points, as for an in-process thread.
+ *
+ * Why it is deterministic: a writer inside the world finished its write(2) before it gave up
+ * the turn (a pipe or a loopback TCP/Unix socket delivers within the sender's system call), so
+ * whether the descriptor is ready at the world's idle check is the same on every run with the
+ * seed. Data from outside the world (a child the program forked, a real network) arrives on
+ * the wall clock, so the simulated instant it is seen at is not fixed (docs/exec-protocol.md,
+ * limits).
+ *
+ * Cheap first: a zero-timeout poll of the descriptor in the kernel; when it is ready (stdout to
+ * a file, a pipe with data) the real call follows with no round trip. Skipped in realtime mode
+ * (the program runs freely there and blocking in the kernel is right), without a channel, with
+ * MSG_DONTWAIT, on a non-blocking descriptor, and on regular files and block devices (they
+ * never block).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "preload/preload.h"
+
+/* Ready for ev in the kernel now (or in a state the real call reports itself: hang-up, error,
+ * a bad descriptor, a poll that failed). */
+static bool ready_now(int fd, short ev)
+{
+    struct pollfd p = {.fd = fd, .events = ev};
+    int r = PL_REAL(int (*)(struct pollfd *, nfds_t, int), poll)(&p, 1, 0);
+    return r != 0;
+}
+
+static bool may_block(int fd)
+{
+    int fl = PL_REAL(int (*)(int, int, ...), fcntl)(fd, F_GETFL);
+    if (fl < 0 || (fl & O_NONBLOCK))
+        return false;
+    struct stat st;
+    return !(fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)));
+}
+
+void pl_real_wait(int fd, short ev, int msg_flags)
+{
+    if (msg_flags & MSG_DONTWAIT)
+        return;
+    struct pl_chan *c = pl_chan(); /* the calling thread's own channel: any thread may wait */
+    if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED) || ready_now(fd, ev) ||
+        !may_block(fd))
+        return;
+    /* Wait again when the descriptor is not ready once the world answers: another thread of
+     * the world woken at the same idle point may have taken the data before this one got the
+     * turn. From the last check to the real call no thread of the world runs (this one holds
+     * the turn), so only a reader outside the world can still take it (docs, limits). */
+    do {
+        struct pollfd *k = (struct pollfd *)c->a->data;
+        k[0] = (struct pollfd){.fd = -2, .events = ev}; /* -2: the first descriptor sent along */
+        c->a->op = XP_POLL;
+        c->a->a[0] = 1;
+        c->a->a[1] = -1;
+        int e = errno;
+        int64_t r = pl_call(c, &fd, 1, NULL);
+        errno = e; /* the program sees only the real call's errno */
+        if (r < 0)
+            return; /* the world could not wait (it is ending): the real call blocks as before */
+    } while (!ready_now(fd, ev));
+}
