@@ -17,6 +17,12 @@
  * the wall clock, so the simulated instant it is seen at is not fixed (docs/exec-protocol.md,
  * limits).
  *
+ * So the wait is the world's only when no child process of the program is running: a child
+ * (bash's `$(...)`, a subprocess) runs outside the world, and when it is the writer the call
+ * blocks in the kernel and holds the turn as before (the world stands still, which is
+ * deterministic); a child that has ended wrote everything before it did, so the descriptor is
+ * checked once more after that look.
+ *
  * Cheap first: a zero-timeout poll of the descriptor in the kernel; when it is ready (stdout to
  * a file, a pipe with data) the real call follows with no round trip. Skipped in realtime mode
  * (the program runs freely there and blocking in the kernel is right), without a channel, with
@@ -24,11 +30,17 @@
  * never block).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "preload/preload.h"
 
@@ -50,6 +62,69 @@ static bool may_block(int fd)
     return !(fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)));
 }
 
+/* The contents of a small /proc file into buf (NUL-terminated), or -1. */
+static ssize_t proc_read(const char *path, char *buf, size_t size)
+{
+    int fd = PL_REAL(int (*)(const char *, int, ...), open)(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, size - 1);
+    PL_REAL(int (*)(int), close)(fd);
+    if (n >= 0)
+        buf[n] = 0;
+    return n;
+}
+
+/* pid is a process that has not ended (not a zombie), or cannot be told. */
+static bool running(long pid)
+{
+    char path[64], st[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if (proc_read(path, st, sizeof st) < 0)
+        return false; /* gone (reaped meanwhile) */
+    const char *e = strrchr(st, ')');
+    return !e || (e[1] == ' ' && e[2] != 'Z' && e[2] != 'X');
+}
+
+/* Some child of the program (of any of its threads) may still be running. The children
+ * lists of /proc/self/task/TID/children; where they cannot be read, yes. */
+static bool child_running_proc(void)
+{
+    DIR *d = opendir("/proc/self/task");
+    if (!d)
+        return true;
+    bool any = false;
+    struct dirent *de;
+    while (!any && (de = readdir(d))) {
+        if (de->d_name[0] < '0' || de->d_name[0] > '9')
+            continue;
+        char path[300], list[4096];
+        snprintf(path, sizeof path, "/proc/self/task/%s/children", de->d_name);
+        if (proc_read(path, list, sizeof list) < 0) {
+            any = true;
+            break;
+        }
+        for (char *p = list, *end; !any; p = end) {
+            long pid = strtol(p, &end, 10);
+            if (end == p)
+                break;
+            any = running(pid);
+        }
+    }
+    closedir(d);
+    return any;
+}
+
+static bool child_running(void)
+{
+    siginfo_t si;
+    si.si_pid = 0;
+    /* one system call for the usual answers: no child at all, or children none of which ended */
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return errno != ECHILD;
+    return si.si_pid == 0 || child_running_proc();
+}
+
 void pl_real_wait(int fd, short ev, int msg_flags)
 {
     if (msg_flags & MSG_DONTWAIT)
@@ -57,6 +132,11 @@ void pl_real_wait(int fd, short ev, int msg_flags)
     struct pl_chan *c = pl_chan(); /* the calling thread's own channel: any thread may wait */
     if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED) || ready_now(fd, ev) ||
         !may_block(fd))
+        return;
+    int e = errno;
+    bool outside = child_running();
+    errno = e;
+    if (outside || ready_now(fd, ev))
         return;
     /* Wait again when the descriptor is not ready once the world answers: another thread of
      * the world woken at the same idle point may have taken the data before this one got the
@@ -68,7 +148,6 @@ void pl_real_wait(int fd, short ev, int msg_flags)
         c->a->op = XP_POLL;
         c->a->a[0] = 1;
         c->a->a[1] = -1;
-        int e = errno;
         int64_t r = pl_call(c, &fd, 1, NULL);
         errno = e; /* the program sees only the real call's errno */
         if (r < 0)
