@@ -14,9 +14,13 @@
  * blocks in read() on it; then the main thread writes into a second pipe that the other
  * thread blocks reading (each thread waits on its own channel).
  *
+ * `child`: a child process the program forks (outside the world) writes into a pipe after 20 ms
+ * of wall time while the program blocks reading it: that call holds the turn (the world stands
+ * still, so simulated time does not move) instead of waiting in the world.
+ *
  * Exit status 0 only when every byte matched; otherwise which step failed:
  *   server 20-29 control, 30-39 vsock, 40 payload differs; client 50-59 control, 60-69
- *   vsock, 70 reply differs; pipe 80-89.
+ *   vsock, 70 reply differs; pipe 80-89; child 90-99.
  * Stdout lines carry the simulated time, so two runs with one seed print the same.
  */
 #define _GNU_SOURCE
@@ -29,6 +33,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -259,6 +264,36 @@ static int pipe_case(void)
     return thread_status;
 }
 
+/* ---- child: the writer is a process the program forked (outside the world) ------------------- */
+
+static int child_case(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return 90;
+    unsigned long long t0 = now_us();
+    pid_t pid = fork();
+    if (pid < 0)
+        return 91;
+    if (pid == 0) {
+        /* outside the world: the C library's sleep, on the wall clock */
+        struct timespec d = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+        nanosleep(&d, NULL);
+        _exit(write(p[1], "from child", 10) == 10 ? 0 : 1);
+    }
+    close(p[1]);
+    char buf[32];
+    ssize_t n = read(p[0], buf, sizeof buf);
+    unsigned long long t = now_us() - t0;
+    int st;
+    if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        return 92;
+    if (n != 10 || memcmp(buf, "from child", 10) != 0)
+        return 93;
+    printf("child data read at t_us=%llu\n", t);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -268,6 +303,8 @@ int main(int argc, char **argv)
         return client(argv[2], (unsigned)strtoul(argv[3], NULL, 0));
     if (argc == 2 && strcmp(argv[1], "pipe") == 0)
         return pipe_case();
-    fprintf(stderr, "usage: ctl_pair server PATH | client PATH CID | pipe\n");
+    if (argc == 2 && strcmp(argv[1], "child") == 0)
+        return child_case();
+    fprintf(stderr, "usage: ctl_pair server PATH | client PATH CID | pipe | child\n");
     return 2;
 }

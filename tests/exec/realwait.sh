@@ -27,7 +27,7 @@ check "a second vmcisim process: the same 5 hashes" \
 a=$tmp/a/realwait.vmcis.seed3
 b=$tmp/b/realwait.vmcis.seed3
 check "the same seed prints the same (simulated times included)" \
-  'for n in srv cli piper; do cmp -s $a/$n.stdout $b/$n.stdout || exit 1; done'
+  'for n in srv cli piper forker; do cmp -s $a/$n.stdout $b/$n.stdout || exit 1; done'
 check "server: 3 rounds of payload checked byte for byte, then the control socket's EOF" \
   'grep -q "^round 0: 1007 bytes ok" $a/srv.stdout && grep -q "^round 1: 2007 bytes ok" $a/srv.stdout &&
    grep -q "^round 2: 3007 bytes ok" $a/srv.stdout && grep -q "^control eof" $a/srv.stdout'
@@ -38,6 +38,8 @@ check "pipe: the main thread read each write when it was made (1, 2, 3 ms), 300 
    grep -qx "pipe ok total=300 t_us=3500" $a/piper.stdout'
 check "pipe: the other thread's blocking readv waited for the main thread too" \
   'grep -q "^thread read back" $a/piper.stdout'
+check "a pipe written by a forked child (outside the world): the read held the turn, no simulated time passed" \
+  'grep -qx "child data read at t_us=0" $a/forker.stdout'
 check "the waits were the world's (src/sim/fdwait.c wakes them at idle points)" \
   '[ "$(grep -c " real-fd-ready thread=" "$tmp/a.trace")" -ge 5 ]'
 
