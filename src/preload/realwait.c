@@ -39,6 +39,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,31 +88,39 @@ static bool running(long pid)
 }
 
 /* Some child of the program (of any of its threads) may still be running. The children
- * lists of /proc/self/task/TID/children; where they cannot be read, yes. */
+ * lists of /proc/self/task/TID/children; where they cannot be read, yes. The directory is
+ * read with getdents64 rather than opendir: no allocation, so a read or write in a signal
+ * handler may come here too. */
 static bool child_running_proc(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    if (!d)
+    int d = PL_REAL(int (*)(const char *, int, ...), open)("/proc/self/task",
+                                                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
         return true;
     bool any = false;
-    struct dirent *de;
-    while (!any && (de = readdir(d))) {
-        if (de->d_name[0] < '0' || de->d_name[0] > '9')
-            continue;
-        char path[300], list[4096];
-        snprintf(path, sizeof path, "/proc/self/task/%s/children", de->d_name);
-        if (proc_read(path, list, sizeof list) < 0) {
-            any = true;
-            break;
-        }
-        for (char *p = list, *end; !any; p = end) {
-            long pid = strtol(p, &end, 10);
-            if (end == p)
+    char ents[4096];
+    long got;
+    while (!any && (got = syscall(SYS_getdents64, d, ents, sizeof ents)) > 0) {
+        for (long off = 0; off < got && !any;) {
+            struct dirent64 *de = (struct dirent64 *)(ents + off);
+            off += de->d_reclen;
+            if (de->d_name[0] < '0' || de->d_name[0] > '9')
+                continue;
+            char path[300], list[4096];
+            snprintf(path, sizeof path, "/proc/self/task/%s/children", de->d_name);
+            if (proc_read(path, list, sizeof list) < 0) {
+                any = true;
                 break;
-            any = running(pid);
+            }
+            for (char *p = list, *end; !any; p = end) {
+                long pid = strtol(p, &end, 10);
+                if (end == p)
+                    break;
+                any = running(pid);
+            }
         }
     }
-    closedir(d);
+    PL_REAL(int (*)(int), close)(d);
     return any;
 }
 
@@ -125,18 +134,10 @@ static bool child_running(void)
     return si.si_pid == 0 || child_running_proc();
 }
 
-void pl_real_wait(int fd, short ev, int msg_flags)
+/* The wait itself; errno is the caller's to keep. */
+static void wait_ready(struct pl_chan *c, int fd, short ev)
 {
-    if (msg_flags & MSG_DONTWAIT)
-        return;
-    struct pl_chan *c = pl_chan(); /* the calling thread's own channel: any thread may wait */
-    if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED) || ready_now(fd, ev) ||
-        !may_block(fd))
-        return;
-    int e = errno;
-    bool outside = child_running();
-    errno = e;
-    if (outside || ready_now(fd, ev))
+    if (ready_now(fd, ev) || !may_block(fd) || child_running() || ready_now(fd, ev))
         return;
     /* Wait again when the descriptor is not ready once the world answers: another thread of
      * the world woken at the same idle point may have taken the data before this one got the
@@ -148,9 +149,23 @@ void pl_real_wait(int fd, short ev, int msg_flags)
         c->a->op = XP_POLL;
         c->a->a[0] = 1;
         c->a->a[1] = -1;
-        int64_t r = pl_call(c, &fd, 1, NULL);
-        errno = e; /* the program sees only the real call's errno */
-        if (r < 0)
+        if (pl_call(c, &fd, 1, NULL) < 0)
             return; /* the world could not wait (it is ending): the real call blocks as before */
     } while (!ready_now(fd, ev));
+}
+
+void pl_real_wait(int fd, short ev, int msg_flags)
+{
+    if (msg_flags & MSG_DONTWAIT)
+        return;
+    struct pl_chan *c = pl_chan(); /* the calling thread's own channel: any thread may wait */
+    if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED))
+        return;
+    /* The order keeps the usual case cheap: one zero-timeout poll when the descriptor is ready
+     * (a write to a file or stdout, data already there); the flags, the file type and the
+     * children only when it is not; the child check before the second look, because a child
+     * that ended wrote before it did. */
+    int e = errno;
+    wait_ready(c, fd, ev);
+    errno = e; /* the program sees only the real call's errno */
 }

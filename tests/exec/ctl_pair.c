@@ -12,7 +12,8 @@
  *
  * `pipe`: a pthread that sleeps (simulated) and writes into a pipe while the main thread
  * blocks in read() on it; then the main thread writes into a second pipe that the other
- * thread blocks reading (each thread waits on its own channel).
+ * thread blocks reading (each thread waits on its own channel). An ended, unreaped child (a
+ * zombie) is there all along: it is no writer, so these waits are still the world's.
  *
  * `child`: a child process the program forks (outside the world) writes into a pipe after 20 ms
  * of wall time while the program blocks reading it: that call holds the turn (the world stands
@@ -238,6 +239,14 @@ static int pipe_case(void)
 {
     if (pipe(p1) != 0 || pipe(p2) != 0)
         return 80;
+    /* a child that has ended but is not reaped (a zombie) is no writer: the waits below are
+     * still the world's (the library looks in /proc for a child that runs) */
+    pid_t z = fork();
+    if (z == 0)
+        _exit(0);
+    siginfo_t si;
+    if (z < 0 || waitid(P_PID, (id_t)z, &si, WEXITED | WNOWAIT) != 0)
+        return 87;
     unsigned long long t0 = now_us();
     pthread_t t;
     if (pthread_create(&t, NULL, writer, NULL) != 0)
@@ -260,6 +269,8 @@ static int pipe_case(void)
         return 85;
     if (pthread_join(t, NULL) != 0)
         return 86;
+    if (waitpid(z, NULL, 0) != z)
+        return 88;
     printf("pipe ok total=%zu t_us=%llu\n", total, now_us() - t0);
     return thread_status;
 }
