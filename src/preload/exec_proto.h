@@ -88,13 +88,14 @@ enum xp_wait {
     XP_WAIT_EPOLL_WAIT,
     XP_WAIT_EPOLL_PWAIT,
     XP_WAIT_EPOLL_PWAIT2,
+    XP_WAIT_REAL, /* a blocking call on a real descriptor waits for it first (realwait.c) */
     XP_WAIT_COUNT
 };
 
 static inline const char *xp_wait_name(int64_t kind)
 {
     static const char *const names[XP_WAIT_COUNT] = {
-        "poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+        "poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2", "real-wait",
     };
     return kind >= 0 && kind < XP_WAIT_COUNT ? names[kind] : "poll";
 }

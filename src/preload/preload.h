@@ -109,6 +109,11 @@ void pl_fast_away_end(void *token);
 /* World descriptor w is closed: its map goes with its last descriptor. */
 void pl_fast_forget(int w);
 
+/* Deterministic mode: before a real (not vsock) call on fd that may block until ev (POLLIN or
+ * POLLOUT), wait for it in the world, giving up the turn (realwait.c). msg_flags: the call's
+ * MSG_* flags (MSG_DONTWAIT: no wait), 0 for read/write. */
+void pl_real_wait(int fd, short ev, int msg_flags);
+
 /* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */
 void *pl_real(const char *name);
 #define PL_REAL(type, name)                                                                  \

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <linux/vm_sockets.h>
 #include <pthread.h>
 #include <signal.h>
@@ -143,9 +144,11 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, 0);
         return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *, int), accept4)(fd, addr, len,
                                                                                  flags);
+    }
     socklen_t have;
     if (addr && get_len(len, &have) < 0)
         return -1; /* before the accept, as in-process (src/sock/api.c) */
@@ -165,8 +168,10 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
 int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
-    if (pl_world_fd(fd) < 0)
+    if (pl_world_fd(fd) < 0) {
+        pl_real_wait(fd, POLLIN, 0);
         return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *), accept)(fd, addr, len);
+    }
     return accept4(fd, addr, len, 0);
 }
 
@@ -464,10 +469,12 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLOUT, flags);
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
                                   socklen_t),
                        sendto)(fd, buf, len, flags, to, tolen);
+    }
     if (!to)
         return plain_send(c, w, XP_CALL_SENDTO, buf, len, flags);
     return world_send(c, w, XP_CALL_SENDTO, buf, len, flags, to, tolen);
@@ -477,8 +484,10 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLOUT, flags);
         return PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(fd, buf, len, flags);
+    }
     return plain_send(c, w, XP_CALL_SEND, buf, len, flags);
 }
 
@@ -502,8 +511,10 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLOUT, flags);
         return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    }
     void *tok = pl_fast_world_begin(c, w, true);
     ssize_t r = sendmsg_world(c, w, msg, flags);
     int e = errno;
@@ -516,8 +527,10 @@ ssize_t write(int fd, const void *buf, size_t len)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLOUT, 0);
         return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+    }
     return plain_send(c, w, XP_CALL_WRITE, buf, len, 0);
 }
 
@@ -525,8 +538,10 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLOUT, 0);
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
+    }
     if (n < 0 || n > IOV_MAX) {
         errno = EINVAL; /* import_iovec, before the socket is looked at */
         return -1;
@@ -564,9 +579,11 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, flags);
         return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
                        recvfrom)(fd, buf, len, flags, from, fromlen);
+    }
     if (!from)
         return plain_recv(c, w, XP_CALL_RECVFROM, buf, len, flags);
     return world_recv(c, w, XP_CALL_RECVFROM, buf, len, flags, from, fromlen);
@@ -576,8 +593,10 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, flags);
         return PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(fd, buf, len, flags);
+    }
     return plain_recv(c, w, XP_CALL_RECV, buf, len, flags);
 }
 
@@ -587,8 +606,10 @@ ssize_t read(int fd, void *buf, size_t len)
     if (pl_is_random_fd(fd) && (c = pl_chan()))
         return pl_random_read(c, buf, len);
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, 0);
         return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
+    }
     return plain_recv(c, w, XP_CALL_READ, buf, len, 0);
 }
 
@@ -609,8 +630,10 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
         return total;
     }
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, 0);
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), readv)(fd, iov, n);
+    }
     if (n < 0 || n > IOV_MAX) {
         errno = EINVAL; /* import_iovec, before the socket is looked at */
         return -1;
@@ -659,8 +682,10 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     struct pl_chan *c;
     int w = vs(fd, &c);
-    if (w < 0)
+    if (w < 0) {
+        pl_real_wait(fd, POLLIN, flags);
         return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
+    }
     void *tok = pl_fast_world_begin(c, w, false);
     ssize_t r = recvmsg_world(c, w, msg, flags);
     int e = errno;
