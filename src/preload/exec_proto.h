@@ -95,7 +95,8 @@ enum xp_wait {
 static inline const char *xp_wait_name(int64_t kind)
 {
     static const char *const names[XP_WAIT_COUNT] = {
-        "poll", "ppoll", "select", "pselect", "epoll_wait", "epoll_pwait", "epoll_pwait2", "real-wait",
+        "poll",       "ppoll",        "select",   "pselect",   "epoll_wait",
+        "epoll_pwait", "epoll_pwait2", "real-wait",
     };
     return kind >= 0 && kind < XP_WAIT_COUNT ? names[kind] : "poll";
 }
