@@ -15,7 +15,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "preload/exec_proto.h"
 
@@ -113,6 +115,22 @@ void pl_fast_forget(int w);
  * POLLOUT), wait for it in the world, giving up the turn (realwait.c). msg_flags: the call's
  * MSG_* flags (MSG_DONTWAIT: no wait), 0 for read/write. */
 void pl_real_wait(int fd, short ev, int msg_flags);
+/* The C library's calls on a real descriptor, with those waits in front (realio.c). */
+ssize_t pl_real_sendto(int fd, const void *buf, size_t len, int flags,
+                       const struct sockaddr *to, socklen_t tolen);
+ssize_t pl_real_write(int fd, const void *buf, size_t len);
+ssize_t pl_real_writev(int fd, const struct iovec *iov, int n);
+ssize_t pl_real_sendmsg(int fd, const struct msghdr *msg, int flags);
+ssize_t pl_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
+                         socklen_t *fromlen);
+/* One non-blocking attempt at what is left of a call after `done` units: dontwait is
+ * MSG_DONTWAIT for a socket (else 0: the descriptor is non-blocking for the attempt). */
+typedef ssize_t (*pl_attempt_fn)(void *ctx, size_t done, int dontwait);
+/* Deterministic mode: a call that must do all of `total` on a blocking real descriptor (a long
+ * write or send, MSG_WAITALL, sendfile) made as attempts with world waits between (realwait.c).
+ * false: not needed here (realtime, non-blocking, a regular file...); make the plain call. */
+bool pl_real_all(int fd, short ev, int msg_flags, size_t total, pl_attempt_fn call, void *ctx,
+                 ssize_t *ret);
 
 /* The C library's definition of a name (dlsym RTLD_NEXT, looked up once). */
 void *pl_real(const char *name);

@@ -134,6 +134,19 @@ static bool child_running(void)
     return si.si_pid == 0 || child_running_proc();
 }
 
+/* One wait in the world until fd is ready for ev (XP_POLL of that descriptor, sent along);
+ * false when the world could not wait (it is ending). */
+static bool world_wait(struct pl_chan *c, int fd, short ev)
+{
+    struct pollfd *k = (struct pollfd *)c->a->data;
+    k[0] = (struct pollfd){.fd = -2, .events = ev}; /* -2: the first descriptor sent along */
+    c->a->op = XP_POLL;
+    c->a->a[0] = 1;
+    c->a->a[1] = -1;
+    c->a->a[2] = XP_WAIT_REAL; /* traced as op=real-wait */
+    return pl_call(c, &fd, 1, NULL) >= 0;
+}
+
 /* The wait itself; errno is the caller's to keep. */
 static void wait_ready(struct pl_chan *c, int fd, short ev)
 {
@@ -143,16 +156,10 @@ static void wait_ready(struct pl_chan *c, int fd, short ev)
      * the world woken at the same idle point may have taken the data before this one got the
      * turn. From the last check to the real call no thread of the world runs (this one holds
      * the turn), so only a reader outside the world can still take it (docs, limits). */
-    do {
-        struct pollfd *k = (struct pollfd *)c->a->data;
-        k[0] = (struct pollfd){.fd = -2, .events = ev}; /* -2: the first descriptor sent along */
-        c->a->op = XP_POLL;
-        c->a->a[0] = 1;
-        c->a->a[1] = -1;
-        c->a->a[2] = XP_WAIT_REAL; /* traced as op=real-wait */
-        if (pl_call(c, &fd, 1, NULL) < 0)
+    do
+        if (!world_wait(c, fd, ev))
             return; /* the world could not wait (it is ending): the real call blocks as before */
-    } while (!ready_now(fd, ev));
+    while (!ready_now(fd, ev));
 }
 
 void pl_real_wait(int fd, short ev, int msg_flags)
@@ -169,4 +176,87 @@ void pl_real_wait(int fd, short ev, int msg_flags)
     int e = errno;
     wait_ready(c, fd, ev);
     errno = e; /* the program sees only the real call's errno */
+}
+
+/*
+ * Calls that must do all of their work before they return (a blocking write or send of more
+ * than one readiness covers, a receive with MSG_WAITALL, sendfile): one readiness is not enough,
+ * the real call would block in the kernel again while holding the turn. So in deterministic
+ * mode they are made as non-blocking attempts on what is left (MSG_DONTWAIT on a socket; on a
+ * pipe or terminal the descriptor's O_NONBLOCK for the attempt only: no other thread of the
+ * world runs meanwhile), with a world wait between attempts that could do nothing. The program
+ * sees the blocking call's result: everything, or the count done before an error or end of
+ * file, or -1 with the error when nothing was done.
+ */
+bool pl_real_all(int fd, short ev, int msg_flags, size_t total, pl_attempt_fn call, void *ctx,
+                 ssize_t *ret)
+{
+    if (msg_flags & MSG_DONTWAIT)
+        return false;
+    struct pl_chan *c = pl_chan();
+    if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED))
+        return false;
+    int e = errno;
+    int fl = PL_REAL(int (*)(int, int, ...), fcntl)(fd, F_GETFL);
+    struct stat st;
+    if (fl < 0 || (fl & O_NONBLOCK) || fstat(fd, &st) != 0 || S_ISREG(st.st_mode) ||
+        S_ISBLK(st.st_mode)) {
+        errno = e;
+        return false;
+    }
+    bool sock = S_ISSOCK(st.st_mode);
+    if (ev == POLLIN) {
+        /* MSG_WAITALL means something only on a stream socket */
+        int type = 0;
+        socklen_t tl = sizeof type;
+        if (!sock || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) != 0 || type != SOCK_STREAM) {
+            errno = e;
+            return false;
+        }
+    }
+    if (child_running()) { /* its writer may be outside the world: hold the turn, as before */
+        errno = e;
+        return false;
+    }
+    size_t done = 0;
+    for (;;) {
+        ssize_t r;
+        if (sock) {
+            r = call(ctx, done, MSG_DONTWAIT);
+        } else {
+            PL_REAL(int (*)(int, int, ...), fcntl)(fd, F_SETFL, fl | O_NONBLOCK);
+            r = call(ctx, done, 0);
+            int ce = errno;
+            PL_REAL(int (*)(int, int, ...), fcntl)(fd, F_SETFL, fl);
+            errno = ce;
+        }
+        if (r > 0) {
+            done += (size_t)r;
+            if (done >= total)
+                break;
+            continue;
+        }
+        if (r == 0)
+            break; /* end of file (a receive, sendfile's input) */
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            if (done)
+                break; /* the count so far, as a blocking call that fails part way */
+            *ret = -1;
+            return true;
+        }
+        if (!world_wait(c, fd, ev)) {
+            /* the world is ending: the rest as the plain blocking call */
+            r = call(ctx, done, 0);
+            if (r > 0)
+                done += (size_t)r;
+            else if (!done) {
+                *ret = r;
+                return true;
+            }
+            break;
+        }
+    }
+    *ret = (ssize_t)done;
+    errno = e;
+    return true;
 }

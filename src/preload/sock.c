@@ -470,10 +470,7 @@ ssize_t sendto(int fd, const void *buf, size_t len, int flags, const struct sock
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLOUT, flags);
-        return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
-                                  socklen_t),
-                       sendto)(fd, buf, len, flags, to, tolen);
+        return pl_real_sendto(fd, buf, len, flags, to, tolen);
     }
     if (!to)
         return plain_send(c, w, XP_CALL_SENDTO, buf, len, flags);
@@ -485,8 +482,7 @@ ssize_t send(int fd, const void *buf, size_t len, int flags)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLOUT, flags);
-        return PL_REAL(ssize_t(*)(int, const void *, size_t, int), send)(fd, buf, len, flags);
+        return pl_real_sendto(fd, buf, len, flags, NULL, 0);
     }
     return plain_send(c, w, XP_CALL_SEND, buf, len, flags);
 }
@@ -512,8 +508,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLOUT, flags);
-        return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+        return pl_real_sendmsg(fd, msg, flags);
     }
     void *tok = pl_fast_world_begin(c, w, true);
     ssize_t r = sendmsg_world(c, w, msg, flags);
@@ -528,8 +523,7 @@ ssize_t write(int fd, const void *buf, size_t len)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLOUT, 0);
-        return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+        return pl_real_write(fd, buf, len);
     }
     return plain_send(c, w, XP_CALL_WRITE, buf, len, 0);
 }
@@ -539,8 +533,7 @@ ssize_t writev(int fd, const struct iovec *iov, int n)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLOUT, 0);
-        return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
+        return pl_real_writev(fd, iov, n);
     }
     if (n < 0 || n > IOV_MAX) {
         errno = EINVAL; /* import_iovec, before the socket is looked at */
@@ -580,9 +573,7 @@ ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, flags);
-        return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
-                       recvfrom)(fd, buf, len, flags, from, fromlen);
+        return pl_real_recvfrom(fd, buf, len, flags, from, fromlen);
     }
     if (!from)
         return plain_recv(c, w, XP_CALL_RECVFROM, buf, len, flags);
@@ -594,8 +585,7 @@ ssize_t recv(int fd, void *buf, size_t len, int flags)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, flags);
-        return PL_REAL(ssize_t(*)(int, void *, size_t, int), recv)(fd, buf, len, flags);
+        return pl_real_recvfrom(fd, buf, len, flags, NULL, NULL);
     }
     return plain_recv(c, w, XP_CALL_RECV, buf, len, flags);
 }

@@ -19,9 +19,15 @@
  * of wall time while the program blocks reading it: that call holds the turn (the world stands
  * still, so simulated time does not move) instead of waiting in the world.
  *
+ * `bulk`: calls that need more than one readiness: one write(2) of 1 MiB into a pipe (it holds
+ * 64 KiB) read by another thread 64 KiB at a time with a simulated 1 ms sleep before each read,
+ * then one send(2) of 1 MiB on a Unix stream socket pair received with one recv(MSG_WAITALL)
+ * of 1 MiB, and one writev(2) of 3 x 100 000 bytes into the pipe. Each must return the whole
+ * count (a blocking call's result) while the other thread runs.
+ *
  * Exit status 0 only when every byte matched; otherwise which step failed:
  *   server 20-29 control, 30-39 vsock, 40 payload differs; client 50-59 control, 60-69
- *   vsock, 70 reply differs; pipe 80-89; child 90-99.
+ *   vsock, 70 reply differs; pipe 80-89; child 90-99; bulk 100-119.
  * Stdout lines carry the simulated time, so two runs with one seed print the same.
  */
 #define _GNU_SOURCE
@@ -305,6 +311,88 @@ static int child_case(void)
     return 0;
 }
 
+/* ---- bulk: calls that need many readinesses ------------------------------------------------- */
+
+#define BULK (1024u * 1024u)
+static int bq[2], bs[2];
+static unsigned char *big;
+static int bulk_status;
+
+static void *bulk_reader(void *arg)
+{
+    (void)arg;
+    unsigned char *buf = malloc(65536);
+    size_t total = 0;
+    ssize_t n;
+    usleep(1000);
+    while (buf && total < BULK && (n = read(bq[0], buf, 65536)) > 0) {
+        if (memcmp(buf, big + total, (size_t)n) != 0) {
+            bulk_status = 101;
+            break;
+        }
+        total += (size_t)n;
+        usleep(1000);
+    }
+    if (!bulk_status && total != BULK)
+        bulk_status = 102;
+    /* then this thread sends 1 MiB in one call on the socket pair */
+    if (!bulk_status && send(bs[1], big, BULK, 0) != (ssize_t)BULK)
+        bulk_status = 103;
+    /* and reads the writev's 300 000 bytes */
+    total = 0;
+    while (!bulk_status && total < 300000 && (n = read(bq[0], buf, 65536)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != (unsigned char)((total + (size_t)i) % 100000 * 7u + (total + (size_t)i) / 100000))
+                bulk_status = 104;
+        total += (size_t)n;
+    }
+    if (!bulk_status && total != 300000)
+        bulk_status = 105;
+    free(buf);
+    return NULL;
+}
+
+static int bulk_case(void)
+{
+    big = malloc(BULK);
+    unsigned char *in = malloc(BULK);
+    unsigned char *v[3];
+    for (int k = 0; k < 3; k++)
+        v[k] = malloc(100000);
+    if (!big || !in || !v[0] || !v[1] || !v[2] || pipe(bq) != 0 ||
+        socketpair(AF_UNIX, SOCK_STREAM, 0, bs) != 0)
+        return 100;
+    for (size_t i = 0; i < BULK; i++)
+        big[i] = pattern(5, i);
+    unsigned long long t0 = now_us();
+    pthread_t t;
+    if (pthread_create(&t, NULL, bulk_reader, NULL) != 0)
+        return 100;
+    ssize_t n = write(bq[1], big, BULK);
+    printf("write %zd into the pipe, done at t_us=%llu\n", n, now_us() - t0);
+    if (n != (ssize_t)BULK)
+        return 110;
+    memset(in, 0, BULK);
+    n = recv(bs[0], in, BULK, MSG_WAITALL);
+    printf("recv MSG_WAITALL %zd at t_us=%llu\n", n, now_us() - t0);
+    if (n != (ssize_t)BULK || memcmp(in, big, BULK) != 0)
+        return 111;
+    struct iovec iov[3];
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < 100000; i++)
+            v[k][i] = (unsigned char)(i * 7u + (size_t)k);
+        iov[k] = (struct iovec){v[k], 100000};
+    }
+    n = writev(bq[1], iov, 3);
+    printf("writev %zd into the pipe at t_us=%llu\n", n, now_us() - t0);
+    if (n != 300000)
+        return 112;
+    if (pthread_join(t, NULL) != 0)
+        return 113;
+    printf("bulk ok t_us=%llu\n", now_us() - t0);
+    return bulk_status;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -316,6 +404,8 @@ int main(int argc, char **argv)
         return pipe_case();
     if (argc == 2 && strcmp(argv[1], "child") == 0)
         return child_case();
-    fprintf(stderr, "usage: ctl_pair server PATH | client PATH CID | pipe | child\n");
+    if (argc == 2 && strcmp(argv[1], "bulk") == 0)
+        return bulk_case();
+    fprintf(stderr, "usage: ctl_pair server PATH | client PATH CID | pipe | child | bulk\n");
     return 2;
 }
