@@ -16,6 +16,7 @@ struct exec_chan {
     int sock;                   /* the world's end of the socket (descriptors, the child's death) */
     struct xp_area *a;          /* the shared area (request, reply, futex doorbell) */
     uint32_t seen_req;          /* the area's req_seq at the last request taken */
+    sim_thread *thread;         /* the proxy's simulated thread, once it serves */
     struct exec_chan *next;     /* the world's list (freed at teardown) */
 };
 
@@ -29,6 +30,10 @@ struct exec_proc {
     int status;                 /* valid once reaped */
     uint64_t requests;          /* calls served (each is a switch into the world and back) */
     bool direct;                /* the world copies from and to the program's memory itself */
+    /* alarm/setitimer(ITIMER_REAL) in deterministic mode (itimer.c), under the world lock */
+    sim_timer itimer;
+    bool itimer_ready;
+    uint64_t it_deadline, it_interval;
     struct exec_proc *next;
 };
 
@@ -37,6 +42,11 @@ struct exec_world *exec_world_of(vmcisim *sim);
 void exec_world_add(vmcisim *sim, struct exec_proc *p, struct exec_chan *c);
 /* A new channel; child_fds = the child's ends (socket, memfd), both close-on-exec. */
 struct exec_chan *exec_chan_new(vmcisim *sim, int child_fds[2]);
+/* The program's ITIMER_REAL (itimer.c): old value and interval out; set: the new ones (value 0
+ * disarms). exec_itimer_stop: disarmed for good (the process ended, the world ends). */
+int64_t exec_itimer(struct exec_proc *p, bool set, uint64_t value_ns, uint64_t interval_ns,
+                    uint64_t *old_value, uint64_t *old_interval);
+void exec_itimer_stop(struct exec_proc *p);
 /* Wait for the child (killing it first if asked) and keep its status; once. */
 void exec_reap(struct exec_proc *p, bool kill_first);
 

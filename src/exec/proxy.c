@@ -393,9 +393,22 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     }
     case XP_POLL:
         return do_poll(a, rfds, nr);
-    case XP_SLEEP:
-        vmcisim_sleep((uint64_t)a->a[0]);
+    case XP_SLEEP: {
+        uint64_t left;
+        if (sim_sleep_interruptible((uint64_t)a->a[0], &left) == EINTR) {
+            a->a[0] = (int64_t)left;
+            errno = EINTR;
+            return -1;
+        }
         return 0;
+    }
+    case XP_ITIMER: {
+        uint64_t ov, oi;
+        r = exec_itimer(c->proc, a->a[2] != 0, (uint64_t)a->a[0], (uint64_t)a->a[1], &ov, &oi);
+        a->a[0] = (int64_t)ov;
+        a->a[1] = (int64_t)oi;
+        return r;
+    }
     case XP_YIELD:
         vmcisim_sleep(YIELD_NS);
         return 0;
@@ -534,6 +547,7 @@ static void reply(struct exec_chan *c, const struct reply_fds *rf)
     c->a->now_ns = sim_now(p->sim);
     c->a->realtime = sim_is_realtime(p->sim);
     c->a->cid = self->vm->cid;
+    c->a->sig = c->thread ? (uint32_t)sim_signal_take(c->thread) : 0;
     c->a->rep_sock = rf->n > 0;
     if (rf->n) {
         char b = 1;
@@ -563,6 +577,7 @@ static void reply(struct exec_chan *c, const struct reply_fds *rf)
 static void serve(struct exec_chan *c)
 {
     int rfds[XP_POLL_MAX];
+    c->thread = sim_self_proc_thread(); /* where the program's signals are posted */
     for (;;) {
         int nr = 0;
         if (!next_request(c, rfds, &nr))

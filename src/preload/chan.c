@@ -14,6 +14,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,8 +208,47 @@ static void post(struct pl_chan *c, const int *fds, int nfds)
     xp_ring(&c->a->req_seq, &c->a->req_sleeping);
 }
 
+/* The reply carries a signal of the world's (an alarm in simulated time, src/exec/itimer.c):
+ * the thread raises it on itself now, before the call returns, so the program's handler runs
+ * at the same point on every run, as Linux runs it on the way out of the interrupted call. A
+ * handler that makes calls of its own uses this same area: the reply is kept aside and put
+ * back (header and payload) so that the interrupted call still returns what the world said. */
+static __thread unsigned calls; /* pl_calls this thread made: did the handler make one? */
+static __thread int delivered;  /* the signal the last delivery raised (pl_take_delivered) */
+
+int pl_take_delivered(void)
+{
+    int sig = delivered;
+    delivered = 0;
+    return sig;
+}
+
+static void deliver(struct pl_chan *c)
+{
+    int sig = (int)c->a->sig;
+    c->a->sig = 0;
+    delivered = sig;
+    size_t head = offsetof(struct xp_area, realtime);
+    unsigned char saved[offsetof(struct xp_area, realtime)];
+    memcpy(saved, c->a, head);
+    void *data = malloc(XP_DATA_MAX);
+    if (data)
+        memcpy(data, c->a->data, XP_DATA_MAX);
+    unsigned before = calls;
+    int e = errno;
+    raise(sig);
+    errno = e;
+    if (calls != before) {
+        memcpy((void *)c->a, saved, head);
+        if (data)
+            memcpy(c->a->data, data, XP_DATA_MAX);
+    }
+    free(data);
+}
+
 int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds)
 {
+    calls++;
     int e = errno;
     uint32_t seen = __atomic_load_n(&c->a->rep_seq, __ATOMIC_ACQUIRE);
     post(c, fds, nfds);
@@ -238,6 +279,8 @@ int64_t pl_call(struct pl_chan *c, const int *fds, int nfds, int *rfds)
             memcpy(rfds, CMSG_DATA(cm), 2 * sizeof(int));
     }
     errno = e;
+    if (c->a->sig)
+        deliver(c);
     if (c->a->ret == -1)
         errno = c->a->err;
     return c->a->ret;

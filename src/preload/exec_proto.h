@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 4u /* 2: the futex doorbell (xp_doorbell.h); 3: direct copies; 4: waits in ns */
+#define XP_VERSION 5u /* 2: futex doorbell; 3: direct copies; 4: waits in ns; 5: signals */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -48,7 +48,7 @@ enum xp_op {
     XP_IOCTL,       /* fd, a0 request (FIONREAD) -> a0 value */
     XP_POLL,        /* data = struct pollfd[a0] (world fds; -2-k: the k-th descriptor sent along),
                        a1 timeout ns (< 0: none), a2 the call (enum xp_wait) -> revents in data */
-    XP_SLEEP,       /* a0 ns */
+    XP_SLEEP,       /* a0 ns -> 0, or -1/EINTR with a0 the time left (a signal came) */
     XP_RAND,        /* -> ret: 31 bits of the world's stream (rand/random) */
     XP_SRAND,       /* the process seeded rand: from now on libc's */
     XP_RANDOM_BYTES,/* a0 n -> data */
@@ -76,6 +76,8 @@ enum xp_op {
     XP_MAP,         /* fd -> a0 socket id, a1 produce ring size, a2 consume ring size; the two
                        queues' memfds (produce, consume) come with the reply; the program's
                        moves are then posted through the area's mv_* fields (no reply) */
+    XP_ITIMER,      /* ITIMER_REAL in simulated time: a0 value ns (0 disarms), a1 interval ns,
+                       a2 1 to set (0: only read) -> a0 old value ns, a1 old interval ns */
 };
 
 /* Which call a wait is (XP_POLL's a2), so that the trace names the call the program made, as
@@ -135,7 +137,8 @@ struct xp_area {
     uint32_t realtime;
     uint64_t now_ns;     /* simulated time at the reply */
     uint32_t cid;        /* the process's CID */
-    uint32_t pad;
+    uint32_t sig;        /* a signal the thread raises on itself before the call returns (the
+                            world's timers, src/exec/itimer.c), 0: none */
     /* process-wide (only in the main thread's area): see XP_ADDR_WAIT */
     uint32_t wake_seq;   /* bumped by every XP_ADDR_WAKE */
     uint32_t waiters;    /* child threads between "about to wait" and "done waiting" */

@@ -114,7 +114,9 @@ void pl_fast_forget(int w);
 /* Deterministic mode: before a real (not vsock) call on fd that may block until ev (POLLIN or
  * POLLOUT), wait for it in the world, giving up the turn (realwait.c). msg_flags: the call's
  * MSG_* flags (MSG_DONTWAIT: no wait), 0 for read/write. */
-void pl_real_wait(int fd, short ev, int msg_flags);
+int pl_real_wait(int fd, short ev, int msg_flags); /* -1: EINTR, make no call */
+/* The signal the last reply of this thread delivered (chan.c), then 0. */
+int pl_take_delivered(void);
 /* The C library's calls on a real descriptor, with those waits in front (realio.c). */
 ssize_t pl_real_sendto(int fd, const void *buf, size_t len, int flags,
                        const struct sockaddr *to, socklen_t tolen);

@@ -52,7 +52,8 @@ ssize_t pl_real_sendto(int fd, const void *buf, size_t len, int flags,
     ssize_t r;
     if (len > PIPE_BUF && pl_real_all(fd, POLLOUT, flags, len, flat_send, &f, &r))
         return r;
-    pl_real_wait(fd, POLLOUT, flags);
+    if (pl_real_wait(fd, POLLOUT, flags) < 0)
+        return -1;
     return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
                               socklen_t),
                    sendto)(fd, buf, len, flags, to, tolen);
@@ -65,7 +66,8 @@ ssize_t pl_real_write(int fd, const void *buf, size_t len)
     ssize_t r;
     if (len > PIPE_BUF && pl_real_all(fd, POLLOUT, 0, len, flat_send, &f, &r))
         return r;
-    pl_real_wait(fd, POLLOUT, 0);
+    if (pl_real_wait(fd, POLLOUT, 0) < 0)
+        return -1;
     return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
 }
 
@@ -151,7 +153,8 @@ ssize_t pl_real_writev(int fd, const struct iovec *iov, int n)
     if (vec_load(&v, NULL, iov, n, &total) && total > PIPE_BUF &&
         pl_real_all(fd, POLLOUT, 0, total, vec_send, &v, &r))
         return r;
-    pl_real_wait(fd, POLLOUT, 0);
+    if (pl_real_wait(fd, POLLOUT, 0) < 0)
+        return -1;
     return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
 }
 
@@ -163,7 +166,8 @@ ssize_t pl_real_sendmsg(int fd, const struct msghdr *msg, int flags)
     if (vec_load(&v, msg, NULL, 0, &total) && total > PIPE_BUF &&
         pl_real_all(fd, POLLOUT, flags, total, vec_send, &v, &r))
         return r;
-    pl_real_wait(fd, POLLOUT, flags);
+    if (pl_real_wait(fd, POLLOUT, flags) < 0)
+        return -1;
     return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
 }
 
@@ -193,7 +197,8 @@ ssize_t pl_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockad
     ssize_t r;
     if ((flags & MSG_WAITALL) && len > 0 && pl_real_all(fd, POLLIN, flags, len, rflat_recv, &f, &r))
         return r;
-    pl_real_wait(fd, POLLIN, flags);
+    if (pl_real_wait(fd, POLLIN, flags) < 0)
+        return -1;
     return PL_REAL(ssize_t(*)(int, void *, size_t, int, struct sockaddr *, socklen_t *),
                    recvfrom)(fd, buf, len, flags, from, fromlen);
 }

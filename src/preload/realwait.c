@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,48 +135,77 @@ static bool child_running(void)
     return si.si_pid == 0 || child_running_proc();
 }
 
-/* One wait in the world until fd is ready for ev (XP_POLL of that descriptor, sent along);
- * false when the world could not wait (it is ending). */
-static bool world_wait(struct pl_chan *c, int fd, short ev)
+/* A world wait ended by a signal of the world's (an alarm), whose handler has run: does the
+ * interrupted call resume (the handler was installed with SA_RESTART, or the signal had no
+ * handler that ran), as Linux restarts a read, write or accept? */
+static bool restarts(void)
 {
-    struct pollfd *k = (struct pollfd *)c->a->data;
-    k[0] = (struct pollfd){.fd = -2, .events = ev}; /* -2: the first descriptor sent along */
-    c->a->op = XP_POLL;
-    c->a->a[0] = 1;
-    c->a->a[1] = -1;
-    c->a->a[2] = XP_WAIT_REAL; /* traced as op=real-wait */
-    return pl_call(c, &fd, 1, NULL) >= 0;
+    int sig = pl_take_delivered();
+    struct sigaction sa;
+    if (!sig || sigaction(sig, NULL, &sa) != 0)
+        return true;
+    bool handler = (sa.sa_flags & SA_SIGINFO) ||
+                   (sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL);
+    return !handler || (sa.sa_flags & SA_RESTART);
 }
 
-/* The wait itself; errno is the caller's to keep. */
-static void wait_ready(struct pl_chan *c, int fd, short ev)
+/* One wait in the world until fd is ready for ev (XP_POLL of that descriptor, sent along): 1
+ * when it may be, 0 when the world could not wait (it is ending), -1 when a signal interrupted
+ * it and the call does not resume (the caller fails with EINTR, or returns what it did). */
+static int world_wait(struct pl_chan *c, int fd, short ev)
+{
+    for (;;) {
+        struct pollfd *k = (struct pollfd *)c->a->data;
+        k[0] = (struct pollfd){.fd = -2, .events = ev}; /* -2: the first descriptor sent along */
+        c->a->op = XP_POLL;
+        c->a->a[0] = 1;
+        c->a->a[1] = -1;
+        c->a->a[2] = XP_WAIT_REAL; /* traced as op=real-wait */
+        if (pl_call(c, &fd, 1, NULL) >= 0)
+            return 1;
+        if (errno != EINTR)
+            return 0;
+        if (!restarts())
+            return -1;
+    }
+}
+
+/* The wait itself: 0, or -1 when a signal interrupted it (EINTR for the program). */
+static int wait_ready(struct pl_chan *c, int fd, short ev)
 {
     if (ready_now(fd, ev) || !may_block(fd) || child_running() || ready_now(fd, ev))
-        return;
+        return 0;
     /* Wait again when the descriptor is not ready once the world answers: another thread of
      * the world woken at the same idle point may have taken the data before this one got the
      * turn. From the last check to the real call no thread of the world runs (this one holds
      * the turn), so only a reader outside the world can still take it (docs, limits). */
-    do
-        if (!world_wait(c, fd, ev))
-            return; /* the world could not wait (it is ending): the real call blocks as before */
-    while (!ready_now(fd, ev));
+    for (;;) {
+        int w = world_wait(c, fd, ev);
+        if (w < 0)
+            return -1;
+        if (w == 0 || ready_now(fd, ev))
+            return 0; /* w == 0: the world is ending: the real call blocks as before */
+    }
 }
 
-void pl_real_wait(int fd, short ev, int msg_flags)
+int pl_real_wait(int fd, short ev, int msg_flags)
 {
     if (msg_flags & MSG_DONTWAIT)
-        return;
+        return 0;
     struct pl_chan *c = pl_chan(); /* the calling thread's own channel: any thread may wait */
     if (!c || __atomic_load_n(&c->a->realtime, __ATOMIC_RELAXED))
-        return;
+        return 0;
     /* The order keeps the usual case cheap: one zero-timeout poll when the descriptor is ready
      * (a write to a file or stdout, data already there); the flags, the file type and the
      * children only when it is not; the child check before the second look, because a child
      * that ended wrote before it did. */
     int e = errno;
-    wait_ready(c, fd, ev);
+    if (wait_ready(c, fd, ev) < 0) {
+        errno = EINTR; /* a signal came before anything was read or written */
+        return -1;
+    }
     errno = e; /* the program sees only the real call's errno */
+    return 0;
 }
 
 /*
@@ -244,7 +274,15 @@ bool pl_real_all(int fd, short ev, int msg_flags, size_t total, pl_attempt_fn ca
             *ret = -1;
             return true;
         }
-        if (!world_wait(c, fd, ev)) {
+        int w = world_wait(c, fd, ev);
+        if (w < 0) { /* a signal: what was done so far, as Linux's interrupted call */
+            if (done)
+                break;
+            *ret = -1;
+            errno = EINTR;
+            return true;
+        }
+        if (w == 0) {
             /* the world is ending: the rest as the plain blocking call */
             r = call(ctx, done, 0);
             if (r > 0)

@@ -145,7 +145,8 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, 0);
+        if (pl_real_wait(fd, POLLIN, 0) < 0)
+            return -1;
         return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *, int), accept4)(fd, addr, len,
                                                                                  flags);
     }
@@ -169,7 +170,8 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 int accept(int fd, struct sockaddr *addr, socklen_t *len)
 {
     if (pl_world_fd(fd) < 0) {
-        pl_real_wait(fd, POLLIN, 0);
+        if (pl_real_wait(fd, POLLIN, 0) < 0)
+            return -1;
         return PL_REAL(int (*)(int, struct sockaddr *, socklen_t *), accept)(fd, addr, len);
     }
     return accept4(fd, addr, len, 0);
@@ -597,7 +599,8 @@ ssize_t read(int fd, void *buf, size_t len)
         return pl_random_read(c, buf, len);
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, 0);
+        if (pl_real_wait(fd, POLLIN, 0) < 0)
+            return -1;
         return PL_REAL(ssize_t(*)(int, void *, size_t), read)(fd, buf, len);
     }
     return plain_recv(c, w, XP_CALL_READ, buf, len, 0);
@@ -621,7 +624,8 @@ ssize_t readv(int fd, const struct iovec *iov, int n)
     }
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, 0);
+        if (pl_real_wait(fd, POLLIN, 0) < 0)
+            return -1;
         return PL_REAL(ssize_t(*)(int, const struct iovec *, int), readv)(fd, iov, n);
     }
     if (n < 0 || n > IOV_MAX) {
@@ -673,7 +677,8 @@ ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
     struct pl_chan *c;
     int w = vs(fd, &c);
     if (w < 0) {
-        pl_real_wait(fd, POLLIN, flags);
+        if (pl_real_wait(fd, POLLIN, flags) < 0)
+            return -1;
         return PL_REAL(ssize_t(*)(int, struct msghdr *, int), recvmsg)(fd, msg, flags);
     }
     void *tok = pl_fast_world_begin(c, w, false);

@@ -78,11 +78,24 @@ time_t time(time_t *t)
 
 /* ---- sleeping -------------------------------------------------------------------------------- */
 
-static void sleep_ns(struct pl_chan *c, uint64_t ns)
+/* 0, or EINTR with *left the time not slept: a signal of the world's came (an alarm in
+ * simulated time, src/exec/itimer.c), and its handler has run (chan.c). */
+static int sleep_ns(struct pl_chan *c, uint64_t ns, uint64_t *left)
 {
     c->a->op = XP_SLEEP;
     c->a->a[0] = (int64_t)(ns > INT64_MAX ? INT64_MAX : ns);
-    pl_call(c, NULL, 0, NULL);
+    *left = 0;
+    if (pl_call(c, NULL, 0, NULL) == -1 && errno == EINTR) {
+        *left = (uint64_t)c->a->a[0];
+        return EINTR;
+    }
+    return 0;
+}
+
+static void ns_ts(uint64_t ns, struct timespec *ts)
+{
+    ts->tv_sec = (time_t)(ns / NS);
+    ts->tv_nsec = (long)(ns % NS);
 }
 
 static bool ts_valid(const struct timespec *ts)
@@ -105,7 +118,17 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
         errno = EINVAL;
         return -1;
     }
-    sleep_ns(c, ts_ns(req));
+    uint64_t left;
+    if (sleep_ns(c, ts_ns(req), &left) == EINTR) {
+        struct timespec r;
+        ns_ts(left, &r);
+        if (rem && pl_copy_out(rem, &r, sizeof r) != sizeof r) {
+            errno = EFAULT;
+            return -1;
+        }
+        errno = EINTR;
+        return -1;
+    }
     return 0;
 }
 
@@ -130,7 +153,16 @@ int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req, struct
         }
         ns = ns > now ? ns - now : 0;
     }
-    sleep_ns(c, ns);
+    uint64_t left;
+    if (sleep_ns(c, ns, &left) == EINTR) {
+        if (rem && !(flags & TIMER_ABSTIME)) {
+            struct timespec r;
+            ns_ts(left, &r);
+            if (pl_copy_out(rem, &r, sizeof r) != sizeof r)
+                return EFAULT;
+        }
+        return EINTR; /* clock_nanosleep returns the error, errno untouched */
+    }
     return 0;
 }
 
@@ -139,7 +171,11 @@ int usleep(useconds_t us)
     struct pl_chan *c = pl_chan();
     if (!c)
         return PL_REAL(int (*)(useconds_t), usleep)(us);
-    sleep_ns(c, (uint64_t)us * 1000u);
+    uint64_t left;
+    if (sleep_ns(c, (uint64_t)us * 1000u, &left) == EINTR) {
+        errno = EINTR;
+        return -1;
+    }
     return 0;
 }
 
@@ -148,7 +184,9 @@ unsigned int sleep(unsigned int s)
     struct pl_chan *c = pl_chan();
     if (!c)
         return PL_REAL(unsigned (*)(unsigned), sleep)(s);
-    sleep_ns(c, (uint64_t)s * NS);
+    uint64_t left;
+    if (sleep_ns(c, (uint64_t)s * NS, &left) == EINTR)
+        return (unsigned)(left / NS + (left % NS >= NS / 2)); /* seconds left, rounded */
     return 0;
 }
 

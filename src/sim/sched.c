@@ -869,6 +869,31 @@ void sched_wake_thread(sim_thread *t)
         wake(t->sim, t);
 }
 
+void sim_thread_signal(sim_thread *t, int sig)
+{
+    if (!t || t->killed)
+        return;
+    int none = 0; /* the first one stays until taken; taken without the lock (sim_signal_take) */
+    __atomic_compare_exchange_n(&t->sig_pending, &none, sig, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+    sched_wake_thread(t);
+    if (t->sim->realtime) {
+        fdwait_rt_kick(t);
+        sim_wake_direct(t);
+    }
+}
+
+bool sim_signal_pending(void)
+{
+    sim_thread *self = sim_self();
+    return self && __atomic_load_n(&self->sig_pending, __ATOMIC_ACQUIRE) != 0;
+}
+
+int sim_signal_take(sim_thread *t)
+{
+    return __atomic_exchange_n(&t->sig_pending, 0, __ATOMIC_ACQ_REL);
+}
+
 void sched_thread_free(sim_thread *t)
 {
     fdwait_thread_free(t);

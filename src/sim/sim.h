@@ -130,6 +130,7 @@ struct sim_thread {
     bool pt_started, joined;
     enum sim_thread_state state;
     bool killed;                 /* must unwind at the next chance */
+    int sig_pending;             /* a signal for the program's thread (sim_thread_signal) */
     bool counted_dead;           /* live counters already updated */
     /* deterministic mode */
     uint32_t baton;              /* futex word: 0 none, 1 given, 2 sleeping */
@@ -243,6 +244,19 @@ int sim_wait_direct(sim_waitq *q, uint64_t deadline, const char *what, bool (*ar
 void sim_wake_direct(sim_thread *t);
 
 uint64_t sim_now(const vmcisim *sim);
+
+/* Signals for a simulated thread's program (exec'd processes' timers, docs/exec-protocol.md):
+ * sim_thread_signal marks sig pending on t (the first one wins until taken) and wakes t if it
+ * is blocked, so that an interruptible wait (poll, select, epoll, sleep) ends with EINTR, as
+ * Linux ends it on a signal; other waits go on and the signal reaches the program when the
+ * call returns. Inside the world only. */
+void sim_thread_signal(sim_thread *t, int sig);
+/* The calling thread has a signal pending: an interruptible wait must end (EINTR). */
+bool sim_signal_pending(void);
+/* Takes t's pending signal (0: none). */
+int sim_signal_take(sim_thread *t);
+/* vmcisim_sleep that a pending signal ends: 0 after ns, or EINTR with *left_ns the rest. */
+int sim_sleep_interruptible(uint64_t ns, uint64_t *left_ns);
 uint64_t sim_deadline_after(const vmcisim *sim, uint64_t ns);   /* saturating now + ns */
 
 /* ---- randomness ----------------------------------------------------------------------------- */

@@ -459,6 +459,32 @@ void vmcisim_sleep(uint64_t ns)
     sim_leave(sim);
 }
 
+int sim_sleep_interruptible(uint64_t ns, uint64_t *left_ns)
+{
+    sim_thread *self = sim_self();
+    *left_ns = 0;
+    if (!self)
+        return 0;
+    vmcisim *sim = self->sim;
+    sim_waitq q = {0};
+    sim_enter(sim);
+    sim_trace(sim, "sleep", "ns=%llu", (unsigned long long)ns);
+    uint64_t deadline = sim_deadline_after(sim, ns);
+    int rc = 0;
+    for (;;) { /* without a signal, the very waits of vmcisim_sleep */
+        if (self->sig_pending) {
+            uint64_t now = sim_now(sim);
+            *left_ns = deadline > now ? deadline - now : 0;
+            rc = EINTR;
+            break;
+        }
+        if (sim_wait(&q, deadline, "sleep") != 0)
+            break;
+    }
+    sim_leave(sim);
+    return rc;
+}
+
 uint64_t vmcisim_now(const vmcisim *sim) { return sim ? sim_now(sim) : 0; }
 uint64_t vmcisim_trace_hash(const vmcisim *sim) { return sim ? sim->trace_hash : 0; }
 uint64_t vmcisim_trace_count(const vmcisim *sim) { return sim ? sim->trace_count : 0; }

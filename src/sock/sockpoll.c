@@ -86,6 +86,10 @@ int sockpoll_poll_k(struct pollfd *kfds, size_t n, int64_t timeout_ns, uint64_t 
         ready = scan(self->proc, kfds, n, real, idx, &nreal);
         if (ready || (deadline != SIM_NO_DEADLINE && sim_now(sim) >= deadline))
             break;
+        if (self->sig_pending) { /* a signal for the program (exec timers): EINTR, as Linux */
+            ready = -EINTR;
+            break;
+        }
         /* Tell the transports what the pollers wait for, then sleep until any socket event,
          * a real descriptor or the deadline. */
         for (size_t i = 0; i < n; i++) {

@@ -4,6 +4,10 @@
  * argument checks of select and epoll_ctl, on a vsock connection to the echo server
  * (vsock_echo server PORT, which sends back what it reads, upper-cased).
  *
+ * `alarm`: alarm and setitimer(ITIMER_REAL) in simulated time: the SIGALRM handler runs at the
+ * instant the timer was set for, and the poll, sleep or select it interrupts fails with EINTR
+ * (nanosleep's remainder exact), getitimer reads what is left, an interval fires again.
+ *
  * `waits CID PORT`: every check prints "ok N what" or "FAIL N what" with what came back; exit
  * status 0 when all held, else the number of the first failed one. In deterministic mode the
  * time a wait took is the simulated time, exactly its timeout; in realtime mode (`rt` as a
@@ -22,6 +26,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -175,6 +180,72 @@ static int waits(unsigned cid, unsigned port)
     return first_fail;
 }
 
+static volatile sig_atomic_t alrm;
+static int64_t alrm_at;
+
+static void on_alrm(int sig)
+{
+    (void)sig;
+    alrm++;
+    alrm_at = now_ns();
+}
+
+static int alarms(void)
+{
+    struct sigaction sa = {.sa_handler = on_alrm}; /* no SA_RESTART */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGALRM, &sa, NULL);
+    int pfd[2];
+    expect(50, "pipe", pipe(pfd), 0, 0);
+
+    /* an alarm of 2 s bounds a poll of 10 s: EINTR at 2 s of simulated time */
+    int64_t t0 = now_ns();
+    expect(51, "alarm(2), none pending before", alarm(2), 0, 0);
+    struct pollfd p = {.fd = pfd[0], .events = POLLIN};
+    expect(52, "poll of 10 s on an empty pipe, interrupted", poll(&p, 1, 10000), -1, EINTR);
+    expect(53, "the handler ran once", alrm, 1, 0);
+    expect(54, "at 2 s", alrm_at - t0, 2000000000, 0);
+    expect(55, "and the poll returned then", now_ns() - t0, 2000000000, 0);
+
+    /* setitimer 50 ms bounds a nanosleep of 1 s: EINTR, 950 ms left */
+    struct itimerval it = {.it_value = {0, 50000}};
+    struct itimerval old;
+    expect(56, "setitimer 50 ms", setitimer(ITIMER_REAL, &it, &old), 0, 0);
+    expect(57, "nothing was armed", old.it_value.tv_sec == 0 && old.it_value.tv_usec == 0, 1, 0);
+    struct itimerval cur;
+    expect(58, "getitimer: 50 ms left", getitimer(ITIMER_REAL, &cur) == 0 &&
+                                             cur.it_value.tv_sec == 0 && cur.it_value.tv_usec == 50000,
+           1, 0);
+    struct timespec req = {1, 0}, rem = {0, 0};
+    expect(59, "nanosleep 1 s, interrupted", nanosleep(&req, &rem), -1, EINTR);
+    expect(60, "950 ms left", rem.tv_sec == 0 && rem.tv_nsec == 950000000, 1, 0);
+    expect(61, "the handler ran twice", alrm, 2, 0);
+
+    /* an interval: 3 firings 10 ms apart during select's 35 ms, each ending one select */
+    it = (struct itimerval){.it_value = {0, 10000}, .it_interval = {0, 10000}};
+    setitimer(ITIMER_REAL, &it, NULL);
+    int intr = 0;
+    t0 = now_ns();
+    for (int i = 0; i < 3; i++) {
+        fd_set rd;
+        FD_ZERO(&rd);
+        FD_SET(pfd[0], &rd);
+        struct timeval tv = {1, 0};
+        intr += select(pfd[0] + 1, &rd, NULL, NULL, &tv) == -1 && errno == EINTR;
+    }
+    expect(62, "three selects, each ended by the interval timer", intr, 3, 0);
+    expect(63, "30 ms in all", now_ns() - t0, 30000000, 0);
+    it = (struct itimerval){0};
+    expect(64, "disarm: the interval was 10 ms",
+           setitimer(ITIMER_REAL, &it, &old) == 0 && old.it_interval.tv_usec == 10000, 1, 0);
+    expect(65, "alarm(5) then alarm(0) returns 5", (alarm(5), alarm(0)), 5, 0);
+    expect(66, "usleep 1 ms, no timer: sleeps", usleep(1000), 0, 0);
+    expect(67, "the handler ran five times", alrm, 5, 0);
+    close(pfd[0]);
+    close(pfd[1]);
+    return first_fail;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -182,6 +253,8 @@ int main(int argc, char **argv)
         realtime = argc == 5 && !strcmp(argv[4], "rt");
         return waits((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
     }
-    fprintf(stderr, "usage: exec_waits waits CID PORT [rt]\n");
+    if (argc == 2 && !strcmp(argv[1], "alarm"))
+        return alarms();
+    fprintf(stderr, "usage: exec_waits waits CID PORT [rt] | alarm\n");
     return 2;
 }

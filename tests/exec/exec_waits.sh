@@ -2,7 +2,7 @@
 # exec_waits.sh VMCISIM WAITS_PROG ECHO_PROG FORTIFIED - the waits an exec'd program makes
 # with a signal mask or a nanosecond timeout (ppoll, pselect, epoll_pwait, epoll_pwait2;
 # src/preload/poll.c, epoll.c; tests/exec/exec_waits.c), deterministic over 10 seeds and in
-# realtime mode; and a client built with _FORTIFY_SOURCE, whose reads into known-size buffers
+# realtime mode; alarm/setitimer on the simulated clock, whose SIGALRM ends a wait with EINTR; and a client built with _FORTIFY_SOURCE, whose reads into known-size buffers
 # reach __recv_chk, __read_chk and __recvfrom_chk, and its poll __poll_chk
 # (src/preload/fortify.c, tests/exec/fortified.c).
 set -u
@@ -50,6 +50,25 @@ o=$(ls "$tmp"/r/*/w.stdout 2>/dev/null | head -1)
 check "realtime: passes, 43 ok lines" \
   '[ $rc -eq 0 ] && [ -n "$o" ] && [ "$(grep -c "^ok " "$o")" -eq 43 ]'
 
+# alarm/setitimer in simulated time (src/exec/itimer.c, src/preload/itimer.c)
+{
+    echo 'scenario "exec: alarms"'
+    echo 'vm guest'
+    echo "exec al on guest \"$waits alarm\""
+    echo 'check al.status == 0'
+} >"$tmp/alarm.vmcis"
+"$bin" run --seeds 1..10 --check-determinism "$tmp/alarm.vmcis" >"$tmp/alarm.txt"; rc=$?
+"$bin" run --seed 2 --artifacts "$tmp/al" --trace "$tmp/al.trace" "$tmp/alarm.vmcis" >/dev/null
+o=$tmp/al/alarm.vmcis.seed2/al.stdout
+check "alarms: 10 seeds pass twice with the same trace; 18 exact results" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/alarm.txt")" -eq 10 ] &&
+   [ "$(grep -c "^ok " $o)" -eq 18 ] && ! grep -q "^FAIL" $o'
+check "alarm(2) ends a 10 s poll with EINTR at 2 s of simulated time, its handler first" \
+  'grep -qx "ok 52 poll of 10 s on an empty pipe, interrupted: r=-1 errno=Interrupted system call" $o &&
+   grep -qx "ok 54 at 2 s: r=2000000000 errno=-" $o'
+check "the trace records each of the 5 SIGALRMs" \
+  '[ "$(grep -c "signal pid=[0-9]* sig=SIGALRM action=timer" "$tmp/al.trace")" -eq 5 ]'
+
 # A fortified build: the checked variants are what it calls, and they reach the world.
 check "the fortified client calls the checked variants" \
   '[ "$(nm -D "$fortified" | grep -cE " U __(recv|read|recvfrom|poll)_chk@")" -eq 4 ]'
@@ -75,7 +94,7 @@ check "fortified client asking 33 bytes into 32: the C library's overflow check 
   '[ $rc -eq 0 ]'
 
 if [ $fails -ne 0 ]; then
-    cat "$tmp/det.txt" "$tmp/rt.txt" "$tmp/fort.txt" "$tmp/fort33.txt"
+    cat "$tmp/det.txt" "$tmp/rt.txt" "$tmp/alarm.txt" "$tmp/fort.txt" "$tmp/fort33.txt"
     for f in "$tmp"/a/*/w.stdout "$tmp"/r/*/*.stdout "$tmp"/r/*/*.stderr; do
         [ -f "$f" ] && { echo "== $f"; cat "$f"; }
     done
