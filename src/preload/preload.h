@@ -65,6 +65,12 @@ void pl_epoll_closed(int epfd);
 int pl_fcntl_dup(int fd, int cmd, int minfd);
 bool pl_any_mapped(void);
 
+/* write() of a program's vsock descriptor (world fd w): bytes sent, or -1 with errno (SIGPIPE
+ * raised as write raises it) (sock.c). */
+ssize_t pl_sock_write(struct pl_chan *c, int w, const void *buf, size_t len);
+/* /dev/urandom or /dev/random, the paths whose reads draw from the world (files.c). */
+bool pl_random_path(const char *path);
+
 /* Fault-safe copies with the program's buffers (ucopy.c): the bytes copied before the first
  * bad page (n when all were good; errno untouched). */
 size_t pl_copy_in(void *dst, const void *usrc, size_t n);
