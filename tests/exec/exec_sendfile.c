@@ -1,16 +1,19 @@
 /*
  * exec_sendfile.c - a plain Linux program (no vmcisim header or library) that checks sendfile(2)
- * onto a vsock descriptor under `exec` (docs/exec-protocol.md; src/preload/sendfile.c):
- *   `server PORT`: accepts three connections in turn. The first two it reads to end of file and
- *     checks that every byte is the file's byte at that point of the stream (byte i of the
- *     stream is pat(i mod FILE_SIZE)); it starts reading the second only after 50 ms, so that
- *     the client's non-blocking sendfile finds the queue full. The third it closes after
- *     10 ms. Prints "conn N: B bytes, all as sent" (or where the first byte differs).
+ * and splice(2) from a pipe onto a vsock descriptor under `exec` (docs/exec-protocol.md;
+ * src/preload/sendfile.c, splice.c):
+ *   `server PORT`: accepts four connections in turn. It reads the first, second and fourth to
+ *     end of file and checks the count and that every byte is the file's byte at that point of
+ *     the stream (byte i of the stream is pat(i mod FILE_SIZE)); it starts reading the second
+ *     and the fourth only after 50 ms, so that the client's non-blocking calls find the queue
+ *     full. The third it closes after 10 ms. Prints "conn N: B bytes, all as sent" (or where
+ *     the first byte differs).
  *   `check PORT N`: accepts N connections in turn and checks that each brings the file once
  *     (for tests/exec/py_sendfile.py).
  *   `client CID PORT DIR`: writes a 1 MiB file of known bytes in DIR and sends it, in whole and
- *     in part, with and without an offset, blocking and not; then the error cases. Each check
- *     prints "ok|FAIL N what: r=.. errno=.."; exit status 0, or the first failed check's number.
+ *     in part, with and without an offset, blocking and not, then through pipes; and the error
+ *     cases. Each check prints "ok|FAIL N what: r=.. errno=.."; exit status 0, or the first
+ *     failed check's number.
  * Both sides ask for 100000-byte queues (SO_VM_SOCKETS_BUFFER_SIZE), so a full queue cuts the
  * transfer inside one of sendfile's 64 KiB steps: such a queue holds 99999 bytes (a VMCI queue
  * keeps one byte free to tell full from empty).
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -106,21 +110,24 @@ static int check_only(unsigned port, int conns)
     return bad ? 3 : 0;
 }
 
+/* The byte count of each connection's stream (the client's order, below). */
+static const size_t want_bytes[] = {0, FILE_SIZE + 300000 + 60000, FILE_SIZE, 0, 120000};
+
 static int server(unsigned port)
 {
     int s = listener(port), bad = 0;
-    for (int n = 1; n <= 3; n++) {
+    for (int n = 1; n <= 4; n++) {
         int c = accept(s, NULL, NULL);
         if (c < 0)
             return 11;
         if (n >= 2) {
-            /* 2: let the client find the queue full; 3: let its connect see the connection
+            /* 2, 4: let the client find the queue full; 3: let its connect see the connection
              * established before the close (a close first would reset the connect) */
-            struct timespec t = {0, (n == 2 ? 50 : 10) * 1000 * 1000};
+            struct timespec t = {0, (n == 3 ? 10 : 50) * 1000 * 1000};
             nanosleep(&t, NULL);
         }
-        if (n < 3)
-            bad |= check_stream(n, c, n == 1 ? FILE_SIZE + 300000 : FILE_SIZE);
+        if (n != 3)
+            bad |= check_stream(n, c, want_bytes[n]);
         close(c);
     }
     close(s);
@@ -213,6 +220,25 @@ static int client(unsigned cid, unsigned port, const char *dir)
     expect(21, "negative offset", sendfile(s, fd, &off, 10), -1, EINVAL);
     expect(22, "count (size_t)-1", sendfile(s, fd, NULL, (size_t)-1), -1, EINVAL);
     expect(23, "the file position still at the end", pos(fd), FILE_SIZE, 0);
+    /* splice from a pipe (src/preload/splice.c): the stream goes on with the file from 300000 */
+    int sp[2];
+    expect(50, "60000 bytes into a pipe", pipe(sp) == 0 && write(sp[1], data + 300000, 60000) == 60000,
+           1, 0);
+    expect(51, "splice len 0", splice(sp[0], NULL, s, NULL, 0, 0), 0, 0);
+    loff_t lo = 0;
+    expect(52, "splice with an offset for the pipe", splice(sp[0], &lo, s, NULL, 10, 0), -1, ESPIPE);
+    expect(53, "splice with an offset for the socket", splice(sp[0], NULL, s, &lo, 10, 0), -1,
+           EINVAL);
+    expect(54, "splice from a file to a socket", splice(fd, NULL, s, NULL, 10, 0), -1, EINVAL);
+    expect(55, "splice from a bad descriptor", splice(999, NULL, s, NULL, 10, 0), -1, EBADF);
+    expect(56, "splice with an unknown flag", splice(sp[0], NULL, s, NULL, 10, 0x100), -1, EINVAL);
+    expect(57, "splice of 100000 from a pipe that holds 60000: the 60000",
+           splice(sp[0], NULL, s, NULL, 100000, 0), 60000, 0);
+    expect(58, "an empty pipe with SPLICE_F_NONBLOCK: EAGAIN",
+           splice(sp[0], NULL, s, NULL, 10, SPLICE_F_NONBLOCK), -1, EAGAIN);
+    close(sp[1]);
+    expect(59, "an empty pipe without a writer: 0", splice(sp[0], NULL, s, NULL, 10, 0), 0, 0);
+    close(sp[0]);
     finish(24, s);
 
     /* 2: non-blocking, the server not reading yet: the queue takes QSIZE bytes, the rest waits */
@@ -236,6 +262,7 @@ static int client(unsigned cid, unsigned port, const char *dir)
     /* 3: the server closes: EPIPE, and SIGPIPE as write raises it */
     s = connect_to(cid, port);
     char c;
+    int q = 0;
     expect(40, "the server's close seen as end of file", recv(s, &c, 1, 0), 0, 0);
     signal(SIGPIPE, on_sigpipe);
     lseek(fd, 0, SEEK_SET);
@@ -246,7 +273,39 @@ static int client(unsigned cid, unsigned port, const char *dir)
     expect(44, "with an offset too", sendfile64(s, fd, &off, 10), -1, EPIPE);
     expect(45, "*offset unchanged", off, 7, 0);
     expect(46, "two SIGPIPEs", sigpipes, 2, 0);
+    expect(47, "10 bytes into a pipe", pipe(sp) == 0 && write(sp[1], data, 10) == 10, 1, 0);
+    expect(48, "splice after the peer closed", splice(sp[0], NULL, s, NULL, 10, 0), -1, EPIPE);
+    expect(49, "three SIGPIPEs, and the pipe still holds the 10 bytes",
+           sigpipes == 3 && ioctl(sp[0], FIONREAD, &q) == 0 && q == 10, 1, 0);
+    close(sp[0]);
+    close(sp[1]);
     close(s);
+
+    /* 4: splice onto a non-blocking socket whose queue fills, the server not reading yet: the
+     * pipe keeps exactly what did not go */
+    s = connect_to(cid, port);
+    fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+    int sa[2], sb[2];
+    expect(60, "two pipes of 60000 bytes (the file from 0, from 60000)",
+           pipe(sa) == 0 && pipe(sb) == 0 && write(sa[1], data, 60000) == 60000 &&
+               write(sb[1], data + 60000, 60000) == 60000,
+           1, 0);
+    expect(61, "splice the first: all of it", splice(sa[0], NULL, s, NULL, 60000, 0), 60000, 0);
+    expect(62, "splice the second: what the queue still takes",
+           splice(sb[0], NULL, s, NULL, 60000, 0), QHOLDS - 60000, 0);
+    expect(63, "the pipe keeps the rest", ioctl(sb[0], FIONREAD, &q) == 0 ? q : -1,
+           120000 - QHOLDS, 0);
+    expect(64, "the queue is full: EAGAIN", splice(sb[0], NULL, s, NULL, 60000, 0), -1, EAGAIN);
+    expect(65, "the pipe still keeps it", ioctl(sb[0], FIONREAD, &q) == 0 ? q : -1,
+           120000 - QHOLDS, 0);
+    fcntl(s, F_SETFL, fcntl(s, F_GETFL) & ~O_NONBLOCK);
+    expect(66, "blocking again: the rest once the server reads",
+           splice(sb[0], NULL, s, NULL, 60000, 0), 120000 - QHOLDS, 0);
+    close(sa[0]);
+    close(sa[1]);
+    close(sb[0]);
+    close(sb[1]);
+    finish(67, s);
     close(fd);
     unlink(path);
     free(data);

@@ -1,10 +1,11 @@
 #!/bin/sh
-# exec_sendfile.sh VMCISIM EXEC_SENDFILE SRCDIR - sendfile(2) onto vsock descriptors of exec'd
-# programs (src/preload/sendfile.c; tests/exec/exec_sendfile.c, py_sendfile.py): every byte of a
-# 1 MiB file arrives, exact results and errno for offsets, count 0, a full non-blocking queue,
-# the peer's close (EPIPE + SIGPIPE) and bad arguments; Python's socket.sendfile() and asyncio's
-# loop.sock_sendfile(); 20 seeds, each twice with the same trace; staged payload gives the same
-# traces as direct copies.
+# exec_sendfile.sh VMCISIM EXEC_SENDFILE SRCDIR - sendfile(2) and splice(2) from a pipe onto
+# vsock descriptors of exec'd programs (src/preload/sendfile.c, splice.c; tests/exec/
+# exec_sendfile.c, py_sendfile.py): every byte of a 1 MiB file arrives, exact results and errno
+# for offsets, count 0, a full non-blocking queue (what did not go stays in the file's offset or
+# in the pipe), the peer's close (EPIPE + SIGPIPE) and bad arguments; Python's socket.sendfile()
+# and asyncio's loop.sock_sendfile(); 20 seeds, each twice with the same trace; staged payload
+# gives the same traces as direct copies.
 # python3 is a Debian package (python3): without it this test fails and says so.
 set -u
 bin=$1
@@ -26,11 +27,12 @@ check "20 seeds pass, each run twice with the same trace (statuses 0)" \
 
 "$bin" run --seed 7 --artifacts "$tmp/a" "$tmp/sendfile.vmcis" >/dev/null
 d=$tmp/a/sendfile.vmcis.seed7
-check "every sendfile check held (40 ok lines, none failed)" \
-  '[ "$(grep -c "^ok " $d/cli.stdout)" -eq 40 ] && ! grep -q "^FAIL" $d/cli.stdout'
-check "the server read the file and 300000 bytes of it again, then the file, every byte right" \
-  'grep -qx "conn 1: 1348576 bytes, all as sent" $d/srv.stdout &&
-   grep -qx "conn 2: 1048576 bytes, all as sent" $d/srv.stdout'
+check "every sendfile and splice check held (61 ok lines, none failed)" \
+  '[ "$(grep -c "^ok " $d/cli.stdout)" -eq 61 ] && ! grep -q "^FAIL" $d/cli.stdout'
+check "the server read the file, 360000 bytes of it again, the file, 120000 bytes: every byte right" \
+  'grep -qx "conn 1: 1408576 bytes, all as sent" $d/srv.stdout &&
+   grep -qx "conn 2: 1048576 bytes, all as sent" $d/srv.stdout &&
+   grep -qx "conn 4: 120000 bytes, all as sent" $d/srv.stdout'
 check "offset given: *offset advanced, the file position not" \
   'grep -qx "ok 7 \*offset advanced to 300000: r=300000 errno=-" $d/cli.stdout &&
    grep -qx "ok 8 the file position unchanged: r=1048576 errno=-" $d/cli.stdout'
@@ -45,6 +47,13 @@ check "bad in_fd EBADF, bad offset pointer EFAULT, a vsock in_fd EINVAL" \
   'grep -qx "ok 11 bad in_fd: r=-1 errno=Bad file descriptor" $d/cli.stdout &&
    grep -qx "ok 12 bad offset pointer: r=-1 errno=Bad address" $d/cli.stdout &&
    grep -qx "ok 18 in_fd a vsock socket: r=-1 errno=Invalid argument" $d/cli.stdout'
+check "splice from a pipe onto a non-blocking socket whose queue fills: 39999, the pipe keeps 20001" \
+  'grep -qx "ok 62 splice the second: what the queue still takes: r=39999 errno=-" $d/cli.stdout &&
+   grep -qx "ok 63 the pipe keeps the rest: r=20001 errno=-" $d/cli.stdout &&
+   grep -qx "ok 64 the queue is full: EAGAIN: r=-1 errno=Resource temporarily unavailable" $d/cli.stdout'
+check "splice after the peer closed: EPIPE and SIGPIPE, the pipe keeps its bytes" \
+  'grep -qx "ok 48 splice after the peer closed: r=-1 errno=Broken pipe" $d/cli.stdout &&
+   grep -q "^ok 49 three SIGPIPEs, and the pipe still holds the 10 bytes: r=1 " $d/cli.stdout'
 check "Python: socket.sendfile() and loop.sock_sendfile() each sent the file, every byte right" \
   'grep -qx "ok socket.sendfile sent: 1048576" $d/py.stdout &&
    grep -qx "ok loop.sock_sendfile sent: 1048576" $d/py.stdout && ! grep -q "^FAIL" $d/py.stdout &&
