@@ -15,7 +15,7 @@
 
 #include "preload/preload.h"
 
-static bool random_path(const char *path)
+bool pl_random_path(const char *path)
 {
     return path && (strcmp(path, "/dev/urandom") == 0 || strcmp(path, "/dev/random") == 0);
 }
@@ -25,7 +25,7 @@ static int stand_in(const char *path, int flags, int fd)
     if (fd >= 0) {
         /* every new descriptor sets its mark: the number may be one the C library closed
          * behind our back (fclose, close_range) while it was marked */
-        struct pl_chan *c = random_path(path) && (flags & O_ACCMODE) != O_WRONLY
+        struct pl_chan *c = pl_random_path(path) && (flags & O_ACCMODE) != O_WRONLY
                                 ? pl_chan() : NULL;
         pl_random_fd_set(fd, c && !c->a->realtime);
     }

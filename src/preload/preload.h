@@ -80,6 +80,11 @@ int64_t pl_timespec_ns(const struct timespec *ts);
  * errno (EFAULT; EINTR: a pending signal it lets through had its handler run). */
 int pl_mask_begin(const sigset_t *mask, sigset_t *old);
 void pl_mask_end(int begun, const sigset_t *old);
+/* write() of a program's vsock descriptor (world fd w): bytes sent, or -1 with errno (SIGPIPE
+ * raised as write raises it) (sock.c). */
+ssize_t pl_sock_write(struct pl_chan *c, int w, const void *buf, size_t len);
+/* /dev/urandom or /dev/random, the paths whose reads draw from the world (files.c). */
+bool pl_random_path(const char *path);
 
 /* Fault-safe copies with the program's buffers (ucopy.c): the bytes copied before the first
  * bad page (n when all were good; errno untouched). */

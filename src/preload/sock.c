@@ -443,6 +443,13 @@ static ssize_t plain_send(struct pl_chan *c, int w, int call, const void *buf, s
     return (ssize_t)f + (r > 0 ? r : 0);
 }
 
+/* write(2) of buf on world fd w, by the very path write() takes (sendfile.c sends with it, one
+ * write per chunk, as Linux's sendfile makes one socket send per chunk it read). */
+ssize_t pl_sock_write(struct pl_chan *c, int w, const void *buf, size_t len)
+{
+    return plain_send(c, w, XP_CALL_WRITE, buf, len, 0);
+}
+
 static ssize_t world_recv(struct pl_chan *c, int w, int call, void *buf, size_t len, int flags,
                           struct sockaddr *from, socklen_t *fromlen)
 {

@@ -5,7 +5,8 @@
 # kept with --artifacts and named in a FAIL line, a temporary artifacts directory removed on
 # pass, a program that cannot be found refused before the run (exit status 2), and power-off
 # and suspend reaching the program (in realtime mode also one that never calls the world);
-# /dev/urandom from the world's stream and EFAULT for bad pointers (exec_gaps.c).
+# /dev/urandom from the world's stream (read, and through stdio) and EFAULT for bad pointers
+# (exec_gaps.c).
 set -u
 bin=$1
 prog=$2
@@ -107,6 +108,36 @@ check "another seed reads other bytes" \
    [ "$(grep ^random= $ga/rnd.stdout)" != "$(grep ^random= $g8/rnd.stdout)" ]'
 check "a bad buffer for a urandom read: EFAULT" \
   'grep -qx "ok 5 read into a bad buffer: r=-1 errno=Bad address" $ga/rnd.stdout'
+# stdio over /dev/urandom: fopen/fread, fgets, getc, fileno, fdopen draw from the world's stream
+# too (src/preload/urandom_stdio.c); a run of its own, so that its first 32 bytes can be
+# compared with those of open + read in a run of the same seed
+printf 'scenario "fopen"\nvm guest\nexec r on guest "%s fopen"\ncheck r.status == 0\n' "$gaps" \
+  >"$tmp/fopen.vmcis"
+printf 'scenario "fopen"\nvm guest\nexec r on guest "%s readfd"\ncheck r.status == 0\n' "$gaps" \
+  >"$tmp/readfd.vmcis"
+"$bin" run --seeds 1..5 --check-determinism "$tmp/fopen.vmcis" >"$tmp/fo.txt"; rc=$?
+check "fopen: 5 seeds pass, each twice with the same trace (13 checks of stdio held)" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^PASS " "$tmp/fo.txt")" -eq 5 ]'
+for r in f7a f7b f8 r7; do
+    s=${r#?}; s=${s%[ab]}
+    case $r in r*) f=readfd ;; *) f=fopen ;; esac
+    "$bin" run --seed $s --artifacts "$tmp/$r" "$tmp/$f.vmcis" >/dev/null
+done
+fa=$tmp/f7a/fopen.vmcis.seed7/r.stdout; fb=$tmp/f7b/fopen.vmcis.seed7/r.stdout
+f8=$tmp/f8/fopen.vmcis.seed8/r.stdout; r7=$tmp/r7/readfd.vmcis.seed7/r.stdout
+check "fopen: every stdio check held (13 ok lines), 32 bytes printed" \
+  '[ "$(grep -c "^ok " $fa)" -eq 13 ] && grep -qx "first32=[0-9a-f]\{64\}" $fa'
+check "fopen + fread, read of its fileno, fdopen + fread: the same bytes for the same seed" \
+  '[ "$(grep = $fa)" = "$(grep = $fb)" ]'
+check "and other bytes for another seed" \
+  '[ "$(grep ^first32= $fa)" != "$(grep ^first32= $f8)" ] &&
+   [ "$(grep ^fileno_read= $fa)" != "$(grep ^fileno_read= $f8)" ] &&
+   [ "$(grep ^fdopen= $fa)" != "$(grep ^fdopen= $f8)" ]'
+check "fread of an fopen stream gives the bytes read() of an open descriptor gives" \
+  '[ "$(grep ^first32= $fa)" = "$(grep ^first32= $r7)" ]'
+"$bin" run --realtime --seed 7 --artifacts "$tmp/frt" "$tmp/fopen.vmcis" >"$tmp/fort.txt"; rc=$?
+check "realtime: the C library's stdio, the same 13 checks hold" \
+  '[ $rc -eq 0 ] && [ "$(grep -c "^ok " $tmp/frt/fopen.vmcis.seed7/r.stdout)" -eq 13 ]'
 check "every EFAULT/EINVAL check held (36 ok lines, none failed)" \
   '[ "$(grep -c "^ok " $ga/cli.stdout)" -eq 36 ] && ! grep -q "^FAIL" $ga/cli.stdout'
 # The same with every payload staged in the areas (the path taken when the kernel does not let
@@ -122,7 +153,7 @@ check "the server echoed the 4 good bytes and saw EOF" \
   'grep -qx "echoed 4 bytes, eof" $ga/srv.stdout'
 
 if [ $fails -ne 0 ]; then
-    cat "$tmp/det.txt" "$tmp/gaps.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
+    cat "$tmp/det.txt" "$tmp/gaps.txt" "$tmp/fo.txt" "$tmp/f.txt" "$tmp/m.txt" "$tmp/q.txt"
     echo "$fails check(s) failed"
     exit 1
 fi

@@ -4,6 +4,9 @@
  *   `urandom`: 32 bytes read from /dev/urandom (open, read, dup, pread after close of the
  *     original) and 8 from /dev/random (openat, readv), printed in hex: in deterministic mode
  *     they come from the world's seeded stream, so the same seed prints the same bytes.
+ *   `fopen`: the same through stdio (fopen + fread/fgets/getc, fileno and a read of it, fdopen
+ *     of /dev/random): the bytes come from the world's stream too. `readfd`: the first 32 bytes
+ *     of the stream by open + read, to compare with `fopen`'s first 32 in a run of its own.
  *   `efault CID PORT`: bad pointers given to interposed calls fail with -1/EFAULT, as the same
  *     calls do in-process (src/sock/api.c, usercopy.c) and on Linux, and the program goes on;
  *     the echo server (vsock_echo server PORT) then still echoes what the client sends.
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -73,6 +77,50 @@ static int urandom(void)
     close(rf);
     hex("urandom", b, sizeof b);
     hex("random", r, sizeof r);
+    return first_fail;
+}
+
+/* stdio over /dev/urandom and /dev/random (src/preload/urandom_stdio.c) */
+static int stdio_random(void)
+{
+    unsigned char b[32], c[8], d[8];
+    FILE *f = fopen("/dev/urandom", "rb");
+    expect(50, "fopen /dev/urandom rb", f != NULL, 1, 0);
+    if (!f)
+        return first_fail;
+    expect(51, "fread 32", (long)fread(b, 1, sizeof b, f), 32, 0);
+    int fd = fileno(f);
+    struct stat st;
+    expect(52, "fileno is a character device",
+           fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode), 1, 0);
+    expect(53, "read 8 from fileno", read(fd, c, sizeof c), 8, 0);
+    char line[17];
+    expect(54, "fgets", fgets(line, sizeof line, f) != NULL, 1, 0);
+    expect(55, "getc", getc(f) != EOF, 1, 0);
+    expect(56, "fwrite to a read-only stream writes nothing", (long)fwrite("x", 1, 1, f), 0, 0);
+    expect(57, "fclose", fclose(f), 0, 0);
+    expect(58, "fileno is closed with it", fcntl(fd, F_GETFD), -1, EBADF);
+    int rfd = open("/dev/random", O_RDONLY);
+    FILE *g = fdopen(rfd, "r");
+    expect(59, "fdopen of /dev/random", g != NULL, 1, 0);
+    if (!g)
+        return first_fail;
+    expect(60, "fread 8", (long)fread(d, 1, sizeof d, g), 8, 0);
+    expect(61, "fclose", fclose(g), 0, 0);
+    expect(62, "its descriptor is closed with it", fcntl(rfd, F_GETFD), -1, EBADF);
+    hex("first32", b, sizeof b);
+    hex("fileno_read", c, sizeof c);
+    hex("fdopen", d, sizeof d);
+    return first_fail;
+}
+
+static int read_first(void)
+{
+    unsigned char b[32];
+    int fd = open("/dev/urandom", O_RDONLY);
+    expect(70, "read 32", read(fd, b, sizeof b), 32, 0);
+    close(fd);
+    hex("first32", b, sizeof b);
     return first_fail;
 }
 
@@ -151,8 +199,12 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc == 2 && !strcmp(argv[1], "urandom"))
         return urandom();
+    if (argc == 2 && !strcmp(argv[1], "fopen"))
+        return stdio_random();
+    if (argc == 2 && !strcmp(argv[1], "readfd"))
+        return read_first();
     if (argc == 4 && !strcmp(argv[1], "efault"))
         return efault((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]));
-    fprintf(stderr, "usage: exec_gaps urandom | efault CID PORT\n");
+    fprintf(stderr, "usage: exec_gaps urandom | fopen | readfd | efault CID PORT\n");
     return 2;
 }
