@@ -23,6 +23,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -102,14 +104,54 @@ static ssize_t move(struct pl_chan *c, int w, int in_fd, off64_t pos, size_t cou
     return 0;
 }
 
+/* Onto a real descriptor: the C library's. In deterministic mode a socket or pipe that cannot
+ * take everything at once would block in the kernel holding the world's turn, so the call is
+ * made as non-blocking attempts with world waits between (realwait.c, pl_real_all); the kernel
+ * moves *offset or the file position itself at each attempt. */
+struct real_sf {
+    int out_fd, in_fd;
+    off64_t *offset;
+    size_t count;
+    ssize_t (*fn)(int, int, off64_t *, size_t);
+};
+
+static ssize_t real_attempt(void *ctx, size_t done, int dontwait)
+{
+    struct real_sf *r = ctx;
+    if (!dontwait) /* a pipe: already non-blocking for the attempt (or the world's last call) */
+        return r->fn(r->out_fd, r->in_fd, r->offset, r->count - done);
+    /* a socket: sendfile takes no MSG_DONTWAIT, so the descriptor is made non-blocking for the
+     * attempt (no other thread of the world runs meanwhile) */
+    int fl = PL_REAL(int (*)(int, int, ...), fcntl)(r->out_fd, F_GETFL);
+    PL_REAL(int (*)(int, int, ...), fcntl)(r->out_fd, F_SETFL, fl | O_NONBLOCK);
+    ssize_t n = r->fn(r->out_fd, r->in_fd, r->offset, r->count - done);
+    int e = errno;
+    PL_REAL(int (*)(int, int, ...), fcntl)(r->out_fd, F_SETFL, fl);
+    errno = e;
+    return n;
+}
+
+static ssize_t real_sendfile(int out_fd, int in_fd, off64_t *offset, size_t count,
+                             const char *real)
+{
+    struct real_sf r = {out_fd, in_fd, offset, count,
+                        (ssize_t(*)(int, int, off64_t *, size_t))pl_real(real)};
+    ssize_t n;
+    if (count > PIPE_BUF && (ssize_t)count > 0 &&
+        pl_real_all(out_fd, POLLOUT, 0, count, real_attempt, &r, &n))
+        return n;
+    if (pl_real_wait(out_fd, POLLOUT, 0) < 0)
+        return -1;
+    return r.fn(out_fd, in_fd, offset, count);
+}
+
 static ssize_t sendfile_common(int out_fd, int in_fd, off64_t *offset, size_t count,
                                const char *real)
 {
     struct pl_chan *c;
     int w = pl_world_fd(out_fd);
     if (w < 0 || !(c = pl_chan()))
-        return ((ssize_t(*)(int, int, off64_t *, size_t))pl_real(real))(out_fd, in_fd, offset,
-                                                                        count);
+        return real_sendfile(out_fd, in_fd, offset, count, real);
     off64_t pos = 0;
     if (offset && pl_copy_in(&pos, offset, sizeof pos) != sizeof pos)
         return fail(EFAULT);
