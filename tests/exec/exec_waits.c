@@ -80,7 +80,21 @@ static int waits(unsigned cid, unsigned port)
 {
     int s = socket(AF_VSOCK, SOCK_STREAM, 0);
     struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
-    expect(1, "connect", connect(s, (struct sockaddr *)&a, sizeof a), 0, 0);
+    /* in realtime mode the server may not listen yet: retry a refused connect for 2 s */
+    int rc = -1;
+    for (int i = 0; i < 200 && rc != 0; i++) {
+        rc = connect(s, (struct sockaddr *)&a, sizeof a);
+        if (rc != 0 && (errno == ECONNRESET || errno == ECONNREFUSED) && realtime) {
+            close(s);
+            s = socket(AF_VSOCK, SOCK_STREAM, 0);
+            usleep(10000);
+            continue;
+        }
+        break;
+    }
+    expect(1, "connect", rc, 0, 0);
+    if (rc != 0)
+        return first_fail;
     char buf[16];
 
     /* ppoll: nothing to read, a timeout of 2.5 ms in nanoseconds */

@@ -15,6 +15,7 @@ fortified=$4
 scen() { # NAME MODE WAITS_ARGS
     {
         echo "scenario \"exec: waits $1\""
+        echo "limit 120s"
         [ "$2" = realtime ] && echo "realtime"
         echo "vm guest"
         echo "exec srv on host root \"$echo_prog server 5003\""
