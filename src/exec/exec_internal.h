@@ -5,6 +5,7 @@
 #define VMCISIM_EXEC_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -29,6 +30,9 @@ struct exec_proc {
     int status;                 /* valid once reaped */
     uint64_t requests;          /* calls served (each is a switch into the world and back) */
     bool direct;                /* the world copies from and to the program's memory itself */
+    struct exec_epoll *epolls;  /* the world's copies of its epoll descriptors (epolls.c) */
+    size_t n_epolls, cap_epolls;
+    int ep_lock;                /* atomic: guards epolls */
     struct exec_proc *next;
 };
 
@@ -39,5 +43,16 @@ void exec_world_add(vmcisim *sim, struct exec_proc *p, struct exec_chan *c);
 struct exec_chan *exec_chan_new(vmcisim *sim, int child_fds[2]);
 /* Wait for the child (killing it first if asked) and keep its status; once. */
 void exec_reap(struct exec_proc *p, bool kill_first);
+
+/* epolls.c: the world's copy of the program's epoll descriptor pfd, for sockepoll. *sent: a
+ * copy that came with this request, or -1; set to -1 when kept (else the caller closes it).
+ * -1 with errno EBADF when the world has none. */
+int exec_epoll_get(struct exec_proc *p, int pfd, int *sent);
+bool exec_epoll_known(struct exec_proc *p, int pfd);
+/* The program closed pfd: its instance and the world's copy go. */
+void exec_epoll_close(struct exec_proc *p, int pfd);
+/* Every copy of the program closed (in_world: on a proxy thread, the instances go too). */
+void exec_epolls_drop(struct exec_proc *p, bool in_world);
+void exec_epolls_free(struct exec_proc *p);
 
 #endif

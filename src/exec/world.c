@@ -33,6 +33,7 @@ static void world_destroy(void *self)
     for (struct exec_proc *p = w->procs, *n; p; p = n) {
         n = p->next;
         exec_reap(p, true);
+        exec_epolls_free(p);
         free(p);
     }
     for (struct exec_chan *c = w->chans, *n; c; c = n) {
@@ -52,8 +53,10 @@ static void world_proc_end(void *self, sim_proc *sp)
      * it, as every thread of an in-process program does. */
     struct exec_world *w = self;
     for (struct exec_proc *p = w->procs; p; p = p->next)
-        if (p->sp == sp)
+        if (p->sp == sp) {
             exec_reap(p, true);
+            exec_epolls_drop(p, false); /* killed: its instances wait for the teardown */
+        }
 }
 
 static void world_vm_event(void *self, vmcisim_vm *vm, enum sim_vm_event ev)
