@@ -102,14 +102,6 @@ int exec_epoll_get(struct exec_proc *p, int pfd, int *sent)
     return keep;
 }
 
-bool exec_epoll_known(struct exec_proc *p, int pfd)
-{
-    lock(p);
-    bool k = find(p, pfd) != NULL;
-    unlock(p);
-    return k;
-}
-
 void exec_epoll_close(struct exec_proc *p, int pfd)
 {
     lock(p);

@@ -48,7 +48,6 @@ void exec_reap(struct exec_proc *p, bool kill_first);
  * copy that came with this request, or -1; set to -1 when kept (else the caller closes it).
  * -1 with errno EBADF when the world has none. */
 int exec_epoll_get(struct exec_proc *p, int pfd, int *sent);
-bool exec_epoll_known(struct exec_proc *p, int pfd);
 /* The program closed pfd: its instance and the world's copy go. */
 void exec_epoll_close(struct exec_proc *p, int pfd);
 /* Every copy of the program closed (in_world: on a proxy thread, the instances go too). */
