@@ -5,6 +5,7 @@
 #define VMCISIM_EXEC_INTERNAL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -34,6 +35,9 @@ struct exec_proc {
     sim_timer itimer;
     bool itimer_ready;
     uint64_t it_deadline, it_interval;
+    struct exec_epoll *epolls;  /* the world's copies of its epoll descriptors (epolls.c) */
+    size_t n_epolls, cap_epolls;
+    int ep_lock;                /* atomic: guards epolls */
     struct exec_proc *next;
 };
 
@@ -49,5 +53,15 @@ int64_t exec_itimer(struct exec_proc *p, bool set, uint64_t value_ns, uint64_t i
 void exec_itimer_stop(struct exec_proc *p);
 /* Wait for the child (killing it first if asked) and keep its status; once. */
 void exec_reap(struct exec_proc *p, bool kill_first);
+
+/* epolls.c: the world's copy of the program's epoll descriptor pfd, for sockepoll. *sent: a
+ * copy that came with this request, or -1; set to -1 when kept (else the caller closes it).
+ * -1 with errno EBADF when the world has none. */
+int exec_epoll_get(struct exec_proc *p, int pfd, int *sent);
+/* The program closed pfd: its instance and the world's copy go. */
+void exec_epoll_close(struct exec_proc *p, int pfd);
+/* Every copy of the program closed (in_world: on a proxy thread, the instances go too). */
+void exec_epolls_drop(struct exec_proc *p, bool in_world);
+void exec_epolls_free(struct exec_proc *p);
 
 #endif

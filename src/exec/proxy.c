@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -50,6 +51,7 @@
 static __attribute__((noreturn)) void child_died(struct exec_proc *p)
 {
     exec_reap(p, false);
+    exec_epolls_drop(p, true); /* as the kernel releases a dead process's epoll files */
     sim_lock(p->sim);
     sim_trace(p->sim, "exec-end", "pid=%u status=%d requests=%llu", p->sp->pid, p->status,
               (unsigned long long)__atomic_load_n(&p->requests, __ATOMIC_RELAXED));
@@ -319,8 +321,41 @@ static int64_t staged(struct xp_area *a)
     return r;
 }
 
+/* XP_EPOLL_CTL / XP_EPOLL_WAIT: the world's sockepoll instance of the program's epoll
+ * descriptor, under the world's copy of it (epolls.c; rfds[0]: the copy, when it came along).
+ * The event and the events array are the area's: sockepoll's user copies of them are local
+ * ones (no direct-copy session is open here). */
+static int64_t epoll_op(struct exec_chan *c, struct xp_area *a, int *rfds, int nr)
+{
+    struct exec_proc *p = c->proc;
+    int sent = nr > 0 ? rfds[0] : -1;
+    int ep = exec_epoll_get(p, (int)a->a[0], &sent);
+    if (nr > 0)
+        rfds[0] = sent; /* closed by the caller unless kept */
+    a->a[5] = ep >= 0;
+    if (ep < 0)
+        return -1;
+    int r;
+    if (a->op == XP_EPOLL_CTL) {
+        r = sockepoll_ctl(ep, (int)a->a[1], a->fd,
+                          a->a[2] ? (struct epoll_event *)a->data : NULL);
+        if (r == 1)
+            r = -EBADF; /* the member's world descriptor is not a vsock one (any more) */
+    } else {
+        int64_t max = a->a[1];
+        int64_t room = (int64_t)(XP_DATA_MAX / sizeof(struct epoll_event));
+        r = sockepoll_wait(ep, (struct epoll_event *)a->data, (int)(max < room ? max : room),
+                           a->a[2] < 0 ? -1 : a->a[2], xp_wait_name(a->a[3]));
+    }
+    if (r < 0) {
+        errno = -r;
+        return -1;
+    }
+    return r;
+}
+
 /* Executes the request in c's area as the calling (proxy) thread. */
-static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct reply_fds *rf,
+static int64_t dispatch(struct exec_chan *c, int *rfds, int nr, struct reply_fds *rf,
                         bool *ends)
 {
     struct xp_area *a = c->a;
@@ -393,6 +428,12 @@ static int64_t dispatch(struct exec_chan *c, const int *rfds, int nr, struct rep
     }
     case XP_POLL:
         return do_poll(a, rfds, nr);
+    case XP_EPOLL_CTL:
+    case XP_EPOLL_WAIT:
+        return epoll_op(c, a, rfds, nr);
+    case XP_EPOLL_CLOSE:
+        exec_epoll_close(c->proc, (int)a->a[0]);
+        return 0;
     case XP_SLEEP: {
         uint64_t left;
         if (sim_sleep_interruptible((uint64_t)a->a[0], &left) == EINTR) {
@@ -588,7 +629,8 @@ static void serve(struct exec_chan *c)
         errno = 0;
         int64_t r = dispatch(c, rfds, nr, &rf, &ends);
         for (int i = 0; i < nr; i++)
-            REAL(close)(rfds[i]);
+            if (rfds[i] >= 0)
+                REAL(close)(rfds[i]);
         if (ends)
             return;
         c->a->ret = r;

@@ -34,6 +34,7 @@ static void world_destroy(void *self)
         n = p->next;
         exec_reap(p, true);
         exec_itimer_stop(p); /* before the loops go (they are freed after the layers) */
+        exec_epolls_free(p);
         free(p);
     }
     for (struct exec_chan *c = w->chans, *n; c; c = n) {
@@ -56,6 +57,7 @@ static void world_proc_end(void *self, sim_proc *sp)
         if (p->sp == sp) {
             exec_itimer_stop(p);
             exec_reap(p, true);
+            exec_epolls_drop(p, false); /* killed: its instances wait for the teardown */
         }
 }
 

@@ -32,8 +32,11 @@ static int dup_common(int how, int old, int newfd, int flags)
     int wnew = c && (how == D_DUP2 || how == D_DUP3) ? pl_world_fd(newfd) : -1;
     if (w < 0 && wnew < 0) {
         int r = real_dup(how, old, newfd, flags);
-        if (r >= 0 && r != old) /* a duplicate of /dev/urandom reads as the original does */
+        if (r >= 0 && r != old) { /* a duplicate of /dev/urandom reads as the original does */
             pl_random_fd_set(r, pl_is_random_fd(old));
+            if (c && (how == D_DUP2 || how == D_DUP3))
+                pl_epoll_closed(r); /* what newfd was is closed: an epoll set, perhaps */
+        }
         return r;
     }
     if (how == D_DUP2 && old == newfd)
@@ -52,9 +55,10 @@ static int dup_common(int how, int old, int newfd, int flags)
             pl_world_close(c, nw);
         return -1;
     }
+    if (how == D_DUP2 || how == D_DUP3)
+        pl_epoll_closed(newfd); /* what newfd was is closed: an epoll set, perhaps */
     if (wnew >= 0) {
         /* what newfd was is closed, in the world as in the C library */
-        pl_epoll_forget_fd(newfd);
         pl_forget(newfd);
         pl_world_close(c, wnew);
     }

@@ -19,7 +19,8 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 5u /* 2: futex doorbell; 3: direct copies; 4: waits in ns; 5: signals */
+#define XP_VERSION 6u /* 2: futex doorbell; 3: direct copies; 4: waits in ns; 5: epoll sets
+                         are the world's (XP_EPOLL_*); 6: signals (sig, XP_ITIMER) */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -76,6 +77,15 @@ enum xp_op {
     XP_MAP,         /* fd -> a0 socket id, a1 produce ring size, a2 consume ring size; the two
                        queues' memfds (produce, consume) come with the reply; the program's
                        moves are then posted through the area's mv_* fields (no reply) */
+    /* Epoll sets with vsock members are the world's sockepoll instances (src/exec/epolls.c).
+     * a0 is the program's epoll descriptor; the first request that needs it sends the
+     * descriptor itself along (SCM_RIGHTS), and the world keeps that copy. Each reply's a5 is
+     * 1 when the world holds a copy of a0 (else the next request sends it again). */
+    XP_EPOLL_CTL,   /* fd (world fd of the vsock member), a0, a1 op, a2 1 if an event is in
+                       data (struct epoll_event) */
+    XP_EPOLL_WAIT,  /* a0, a1 maxevents (fits in data), a2 timeout ns (< 0: none), a3 the call
+                       (enum xp_wait) -> ret events in data */
+    XP_EPOLL_CLOSE, /* a0: the program closed it; the world's instance and copy go */
     XP_ITIMER,      /* ITIMER_REAL in simulated time: a0 value ns (0 disarms), a1 interval ns,
                        a2 1 to set (0: only read) -> a0 old value ns, a1 old interval ns */
 };

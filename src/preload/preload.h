@@ -61,8 +61,8 @@ void pl_forget(int fd);
 void pl_map(int fd, int wfd);
 /* Tell the world to close wfd (a descriptor the program no longer has). */
 void pl_world_close(struct pl_chan *c, int wfd);
-/* close() of a vsock descriptor: epoll.c drops it from the program's epoll sets. */
-void pl_epoll_forget_fd(int fd);
+/* A descriptor that may be an epoll one was closed (close, dup2/dup3 over it): epoll.c tells
+ * the world if it has a copy. */
 void pl_epoll_closed(int epfd);
 int pl_fcntl_dup(int fd, int cmd, int minfd);
 bool pl_any_mapped(void);

@@ -719,7 +719,6 @@ int close(int fd)
         pl_random_fd_set(fd, false);
         return PL_REAL(int (*)(int), close)(fd);
     }
-    pl_epoll_forget_fd(fd);
     pl_forget(fd);
     pl_fast_forget(w);
     PL_REAL(int (*)(int), close)(fd);

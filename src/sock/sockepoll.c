@@ -412,6 +412,10 @@ int sockepoll_wait(int epfd, struct epoll_event *uev, int maxevents, int64_t tim
         }
         if (n || (deadline != SIM_NO_DEADLINE && sim_now(c.sim) >= deadline))
             break;
+        if (sim_signal_pending()) { /* a signal for the program (exec timers): EINTR, as Linux */
+            n = -EINTR;
+            break;
+        }
         for (struct ep_item *it = ep->first; it; it = it->next)
             if (!it->disarmed)
                 vsock_op_poll_wait(it->sk, (short)it->events);
