@@ -7,16 +7,18 @@
  *
  * 1. Control lines over a loopback TCP connection written as vsock_test writes them: the text
  *    with send(MSG_MORE), then "\n" alone; the reader waits with a 10 s alarm (SIGALRM on the
- *    simulated clock in deterministic mode). With Nagle's algorithm the second small segment
- *    can wait in the sender's kernel for the ACK of the first; the world must not jump to the
- *    alarm meanwhile (src/preload/realpush.c). 50 round trips, each line checked.
+ *    simulated clock in deterministic mode). With Nagle's algorithm a line written while the
+ *    one before is unacknowledged can wait in the sender's kernel for that ACK (delayed by the
+ *    peer up to 40 ms); the world must not jump to the alarm meanwhile
+ *    (src/preload/realpush.c). 50 rounds of two lines and a reply, each line checked.
  * 2. recvmsg(MSG_ERRQUEUE) on a vsock stream socket reads the (always empty) error queue
  *    before any state check: -1/EAGAIN connected, listening and unconnected (Linux >= 6.7,
  *    vsock_connectible_recvmsg -> sock_recv_errqueue); on a datagram socket VMCI answers
  *    EOPNOTSUPP (vmci_transport_dgram_dequeue, vmci-semantics.md 2.9).
  *
- * 3. recvmsg's flags reach the socket (MSG_PEEK leaves the bytes, MSG_DONTWAIT does not wait):
- *    the interposer once put them where the world does not read them (src/preload/sock.c).
+ * 3. recvmsg's flags reach the socket (MSG_PEEK leaves the bytes, MSG_DONTWAIT does not wait),
+ *    and recvmsg and sendmsg with data work: in direct mode they failed with EFAULT and the
+ *    flags went where the world does not read them (src/preload/sock.c).
  *
  * Prints "ok N what" per check, "FAIL ..." and exit status 1 on the first mismatch.
  */
@@ -140,14 +142,20 @@ int main(int argc, char **argv)
         fail("control socket");
 
     /* 1: ping-pong of two-segment lines */
-    char line[32];
+    /* Two lines back to back, then the reply: the second line's small segments go out while
+     * the first is not yet acknowledged, which is when Nagle's algorithm holds them back (the
+     * server's "LISTENING" lines of vsock_test's 100-connection case). */
+    char line[32], more[32];
     for (int i = 0; i < 50; i++) {
         snprintf(line, sizeof line, "LINE%d", i);
+        snprintf(more, sizeof more, "MORE%d", i);
         if (server) {
             put_line(ctl, line);
+            put_line(ctl, more);
             get_line(ctl, "ACK");
         } else {
             get_line(ctl, line);
+            get_line(ctl, more);
             put_line(ctl, "ACK");
         }
     }
@@ -169,6 +177,11 @@ int main(int argc, char **argv)
         if (send(c, "peekdata", 8, 0) != 8)
             fail("vsock send peekdata");
         get_line(ctl, "DONE");
+        char sm[9];
+        if (recv(c, sm, sizeof sm, MSG_WAITALL) != 9 || memcmp(sm, "xsendmsg!", 9))
+            fail("recv the peer's \"x\" and its sendmsg's 8 bytes");
+        ok("the peer's send and sendmsg arrived: 9 bytes");
+        put_line(ctl, "GOT"); /* the peer closes only now: a host end loses unread data */
         close(c);
         close(l);
     } else {
@@ -205,7 +218,13 @@ int main(int argc, char **argv)
         if (recvmsg(s, &m2, MSG_DONTWAIT) != -1 || errno != EAGAIN)
             fail("recvmsg(MSG_DONTWAIT) on an empty socket");
         ok("recvmsg(MSG_DONTWAIT) on an empty socket: EAGAIN");
+        struct iovec sv[2] = {{"send", 4}, {"msg!", 4}};
+        struct msghdr sm = {.msg_iov = sv, .msg_iovlen = 2};
+        if (sendmsg(s, &sm, 0) != 8)
+            fail("sendmsg of 8 bytes in two buffers");
+        ok("sendmsg of 8 bytes in two buffers");
         put_line(ctl, "DONE");
+        get_line(ctl, "GOT");
         close(s);
     }
     close(ctl);

@@ -4,7 +4,7 @@
 # over loopback TCP reach the peer before the world jumps to its 10 s alarm
 # (src/preload/realpush.c); recvmsg(MSG_ERRQUEUE) on vsock stream sockets is EAGAIN in every
 # state and EOPNOTSUPP on a datagram socket (src/sock/vsock_ops.c); recvmsg's flags reach the
-# socket and a recvmsg with data works in direct mode (src/preload/sock.c). Deterministic over
+# socket and recvmsg/sendmsg with data work in direct mode (src/preload/sock.c). Deterministic over
 # 5 seeds (each twice), both copy modes, and in realtime mode.
 set -u
 bin=$1
@@ -44,7 +44,10 @@ check "MSG_ERRQUEUE: EAGAIN unconnected, connected, listening, accepted; EOPNOTS
 check "recvmsg: MSG_PEEK leaves the bytes, MSG_DONTWAIT does not wait" \
   'grep -qx "ok 6 recvmsg(MSG_PEEK) left the 8 bytes for the next recvmsg" $c &&
    grep -qx "ok 7 recvmsg(MSG_DONTWAIT) on an empty socket: EAGAIN" $c &&
-   grep -qx "done 7" $c && grep -qx "done 3" $s'
+   grep -qx "done 8" $c && grep -qx "done 4" $s'
+check "sendmsg of two buffers: 8 bytes, received after the earlier send's byte" \
+  'grep -qx "ok 8 sendmsg of 8 bytes in two buffers" $c &&
+   grep -qx "ok 4 the peer.s send and sendmsg arrived: 9 bytes" $s'
 
 "$bin" run --realtime --seeds 1..2 "$tmp/rt.vmcis" >"$tmp/rt.txt"; rc=$?
 check "realtime: 2 runs pass" \
