@@ -130,6 +130,10 @@ ssize_t pl_real_writev(int fd, const struct iovec *iov, int n);
 ssize_t pl_real_sendmsg(int fd, const struct msghdr *msg, int flags);
 ssize_t pl_real_recvfrom(int fd, void *buf, size_t len, int flags, struct sockaddr *from,
                          socklen_t *fromlen);
+/* Deterministic mode: after `written` > 0 bytes went into a real TCP socket without MSG_MORE,
+ * make the kernel send what Nagle's algorithm holds back, so the peer has it before the writer
+ * gives up the turn (realpush.c). */
+void pl_real_push(int fd, int msg_flags, ssize_t written);
 /* One non-blocking attempt at what is left of a call after `done` units: dontwait is
  * MSG_DONTWAIT for a socket (else 0: the descriptor is non-blocking for the attempt). */
 typedef ssize_t (*pl_attempt_fn)(void *ctx, size_t done, int dontwait);

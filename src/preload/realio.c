@@ -50,13 +50,15 @@ ssize_t pl_real_sendto(int fd, const void *buf, size_t len, int flags,
 {
     struct flat f = {fd, buf, len, flags, to, tolen, false};
     ssize_t r;
-    if (len > PIPE_BUF && pl_real_all(fd, POLLOUT, flags, len, flat_send, &f, &r))
-        return r;
-    if (pl_real_wait(fd, POLLOUT, flags) < 0)
-        return -1;
-    return PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
-                              socklen_t),
-                   sendto)(fd, buf, len, flags, to, tolen);
+    if (!(len > PIPE_BUF && pl_real_all(fd, POLLOUT, flags, len, flat_send, &f, &r))) {
+        if (pl_real_wait(fd, POLLOUT, flags) < 0)
+            return -1;
+        r = PL_REAL(ssize_t(*)(int, const void *, size_t, int, const struct sockaddr *,
+                               socklen_t),
+                    sendto)(fd, buf, len, flags, to, tolen);
+    }
+    pl_real_push(fd, flags, r);
+    return r;
 }
 
 ssize_t pl_real_write(int fd, const void *buf, size_t len)
@@ -64,11 +66,13 @@ ssize_t pl_real_write(int fd, const void *buf, size_t len)
     /* on a socket an attempt is send(MSG_DONTWAIT): what write(2) is there, without waiting */
     struct flat f = {fd, buf, len, 0, NULL, 0, true};
     ssize_t r;
-    if (len > PIPE_BUF && pl_real_all(fd, POLLOUT, 0, len, flat_send, &f, &r))
-        return r;
-    if (pl_real_wait(fd, POLLOUT, 0) < 0)
-        return -1;
-    return PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+    if (!(len > PIPE_BUF && pl_real_all(fd, POLLOUT, 0, len, flat_send, &f, &r))) {
+        if (pl_real_wait(fd, POLLOUT, 0) < 0)
+            return -1;
+        r = PL_REAL(ssize_t(*)(int, const void *, size_t), write)(fd, buf, len);
+    }
+    pl_real_push(fd, 0, r);
+    return r;
 }
 
 /* ---- writev, sendmsg ------------------------------------------------------------------------ */
@@ -150,12 +154,14 @@ ssize_t pl_real_writev(int fd, const struct iovec *iov, int n)
     struct vec v = {.fd = fd, .plain_write = true};
     size_t total;
     ssize_t r;
-    if (vec_load(&v, NULL, iov, n, &total) && total > PIPE_BUF &&
-        pl_real_all(fd, POLLOUT, 0, total, vec_send, &v, &r))
-        return r;
-    if (pl_real_wait(fd, POLLOUT, 0) < 0)
-        return -1;
-    return PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
+    if (!(vec_load(&v, NULL, iov, n, &total) && total > PIPE_BUF &&
+          pl_real_all(fd, POLLOUT, 0, total, vec_send, &v, &r))) {
+        if (pl_real_wait(fd, POLLOUT, 0) < 0)
+            return -1;
+        r = PL_REAL(ssize_t(*)(int, const struct iovec *, int), writev)(fd, iov, n);
+    }
+    pl_real_push(fd, 0, r);
+    return r;
 }
 
 ssize_t pl_real_sendmsg(int fd, const struct msghdr *msg, int flags)
@@ -163,12 +169,14 @@ ssize_t pl_real_sendmsg(int fd, const struct msghdr *msg, int flags)
     struct vec v = {.fd = fd, .flags = flags};
     size_t total;
     ssize_t r;
-    if (vec_load(&v, msg, NULL, 0, &total) && total > PIPE_BUF &&
-        pl_real_all(fd, POLLOUT, flags, total, vec_send, &v, &r))
-        return r;
-    if (pl_real_wait(fd, POLLOUT, flags) < 0)
-        return -1;
-    return PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    if (!(vec_load(&v, msg, NULL, 0, &total) && total > PIPE_BUF &&
+          pl_real_all(fd, POLLOUT, flags, total, vec_send, &v, &r))) {
+        if (pl_real_wait(fd, POLLOUT, flags) < 0)
+            return -1;
+        r = PL_REAL(ssize_t(*)(int, const struct msghdr *, int), sendmsg)(fd, msg, flags);
+    }
+    pl_real_push(fd, flags, r);
+    return r;
 }
 
 /* ---- recv, recvfrom ------------------------------------------------------------------------- */

@@ -416,6 +416,11 @@ int64_t vsock_op_recv(struct vsock *sk, void *ubuf, size_t len, int flags,
 {
     if (sk->type == SOCK_DGRAM)
         return dgram_recv(sk, ubuf, len, flags, from, msg_flags);
+    /* The error queue is read before any state check (Linux >= 6.7, vsock_connectible_recvmsg
+     * -> sock_recv_errqueue); nothing here ever queues an error (no MSG_ZEROCOPY), so it is
+     * always empty: EAGAIN, whatever the socket's state. */
+    if (flags & MSG_ERRQUEUE)
+        return -EAGAIN;
     if (sk->state != VS_ESTABLISHED) {
         /* peer closed or reset and nothing is left: end of file; never connected: ENOTCONN */
         if (sk->done && sk->state != VS_LISTEN)
