@@ -255,14 +255,6 @@ static bool direct_recv(struct pl_chan *c, int w, int call, void *buf, size_t le
 static bool direct_msg(struct pl_chan *c, int w, bool send, const struct msghdr *msg, int flags,
                        ssize_t *r)
 {
-    /* Messages stay on the staged path for now: the world's sendmsg/recvmsg gather into (and
-     * receive into) a buffer of its own, and with the program's memory as the copy target
-     * (direct mode) the socket layer's copy from or into that world buffer was made in the
-     * program's address space: every direct sendmsg/recvmsg/writev/readv that carried data
-     * failed with EFAULT (tests/exec/exec_vtgaps.c). The staged path copies through the areas
-     * and gives the in-process results. */
-    if (pl_direct())
-        return false;
     /* the flags go in a1, where the world reads them (exec_proto.h): they once went in a2 and
      * every direct sendmsg/recvmsg ran with flags 0 (MSG_PEEK, MSG_DONTWAIT, MSG_ERRQUEUE lost) */
     if (!direct_call(c, w, send ? XP_SENDMSG_D : XP_RECVMSG_D, (int64_t)(uintptr_t)msg,

@@ -497,8 +497,10 @@ ssize_t vmci_sendmsg(int fd, const struct msghdr *umsg, int flags)
         return fail((int)-rc);
     struct sim_cleanup held; /* the send may block: a thread ended there must not leak buf */
     sim_cleanup_push(&held, free, buf);
+    uc_local_range(buf, total); /* buf is ours; msg_name is still the caller's */
     rc = do_send(fd, buf, total, flags, m.msg_name, m.msg_name ? m.msg_namelen : 0, "sendmsg");
     int e = errno;
+    uc_local_range(NULL, 0);
     sim_cleanup_pop(&held);
     free(buf);
     errno = e;
@@ -520,7 +522,11 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
         free(iov);
         return fail((int)-rc);
     }
-    char *buf = vmcisim_malloc(total ? total : 1);
+    /* one block of ours: the data, then the name length the receive reads and writes back
+     * (both are "user" memory to the receive: uc_local_range makes them local in a remote
+     * session, where the caller's pointers are another process's) */
+    size_t lenoff = (total + 7) & ~(size_t)7;
+    char *buf = vmcisim_malloc(lenoff + sizeof(socklen_t));
     if (!buf) {
         free(iov);
         return fail(ENOMEM);
@@ -530,10 +536,14 @@ ssize_t vmci_recvmsg(int fd, struct msghdr *umsg, int flags)
     sim_cleanup_push(&held_iov, free, iov);
     sim_cleanup_push(&held_buf, free, buf);
     int mflags = 0;
-    socklen_t namelen = m.msg_namelen;
-    rc = do_recv(fd, buf, total, flags, m.msg_name, m.msg_name ? &namelen : NULL, &mflags,
+    socklen_t *namelenp = (socklen_t *)(void *)(buf + lenoff);
+    *namelenp = m.msg_namelen;
+    uc_local_range(buf, lenoff + sizeof(socklen_t)); /* msg_name is still the caller's */
+    rc = do_recv(fd, buf, total, flags, m.msg_name, m.msg_name ? namelenp : NULL, &mflags,
                  "recvmsg");
     int e = errno;
+    uc_local_range(NULL, 0);
+    socklen_t namelen = *namelenp;
     sim_cleanup_pop(&held_buf);
     sim_cleanup_pop(&held_iov);
     if (rc > 0) {

@@ -157,6 +157,21 @@ int uc_copy_to_user_syscall(void *udst, const void *src, size_t n)
 /* ---- another process's memory ------------------------------------------------------------------ */
 
 static __thread pid_t uc_remote_pid;   /* 0: the caller's own memory */
+/* A buffer of the world's own inside a remote session (uc_local_range): copies that fall in it
+ * are local. */
+static __thread const char *uc_local_lo, *uc_local_hi;
+
+void uc_local_range(const void *p, size_t n)
+{
+    uc_local_lo = p;
+    uc_local_hi = p ? (const char *)p + n : NULL;
+}
+
+static bool in_local(const void *p, size_t n)
+{
+    const char *c = p;
+    return uc_local_lo && c >= uc_local_lo && c <= uc_local_hi && n <= (size_t)(uc_local_hi - c);
+}
 static __thread int uc_remote_refused; /* errno of a copy refused for another reason than a fault */
 
 void uc_remote_begin(pid_t pid)
@@ -191,7 +206,7 @@ int uc_copy_from_user(void *dst, const void *usrc, size_t n)
         return 0;
     if (bad_range(usrc, n))
         return -1;
-    if (uc_remote_pid)
+    if (uc_remote_pid && !in_local(usrc, n))
         return uc_remote(dst, usrc, n, false);
     int rc = uc_copy(dst, usrc, n);
     return rc == -2 ? uc_copy_from_user_syscall(dst, usrc, n) : rc;
@@ -203,7 +218,7 @@ int uc_copy_to_user(void *udst, const void *src, size_t n)
         return 0;
     if (bad_range(udst, n))
         return -1;
-    if (uc_remote_pid)
+    if (uc_remote_pid && !in_local(udst, n))
         return uc_remote((void *)src, udst, n, true);
     int rc = uc_copy(udst, src, n);
     return rc == -2 ? uc_copy_to_user_syscall(udst, src, n) : rc;

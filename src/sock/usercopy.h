@@ -35,5 +35,9 @@ int uc_copy_to_user_syscall(void *udst, const void *src, size_t n);
  * which is not the program's fault: the caller can tell the two apart. */
 void uc_remote_begin(pid_t pid);
 int uc_remote_end(void);
+/* The calling thread's own buffer [p, p+n) is the "user" buffer of a nested call (sendmsg and
+ * recvmsg gather the iovecs into one and send or receive through it): copies that fall inside
+ * it are local even in a remote session. (NULL, 0) ends it. */
+void uc_local_range(const void *p, size_t n);
 
 #endif
