@@ -212,6 +212,18 @@ START_TEST(remote_copies_read_and_write_another_process)
     char part[8];
     ck_assert_int_eq(uc_copy_from_user(part, p + PAGE - 4, 8), -1); /* runs into PROT_NONE */
     ck_assert_int_eq(uc_copy_to_user((void *)1, "x", 1), -1);        /* below the first page */
+    /* a buffer of the world's own marked local (sendmsg's gather buffer): copies inside it stay
+     * in this process, copies that only start inside it or lie outside go to the other one */
+    char mine[16] = "world's buffer", back[16] = {0};
+    uc_local_range(mine, sizeof mine);
+    ck_assert_int_eq(uc_copy_from_user(back, mine, sizeof mine), 0);
+    ck_assert_str_eq(back, "world's buffer");
+    ck_assert_int_eq(uc_copy_to_user(mine + 8, "BUFFER", 6), 0);
+    ck_assert_int_eq(memcmp(mine, "world's BUFFER", 14), 0);
+    char child[13] = {0};
+    ck_assert_int_eq(uc_copy_from_user(child, p, 13), 0); /* outside: still the child's */
+    ck_assert_str_eq(child, "CHILD MEMORY");
+    uc_local_range(NULL, 0);
     ck_assert_int_eq(uc_remote_end(), 0);                            /* faults, not refusals */
     ck_assert_str_eq(got, "CHILD MEMORY");
     ck_assert_int_ne(memcmp(p + 100, "written by the world", 20), 0); /* ours untouched */
