@@ -24,25 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static int first_fail;
+#include "expect.h"
 
-static void *bad(void)
-{
-    void *p = (void *)1;
-    __asm__("" : "+r"(p));
-    return p;
-}
-#define BAD bad()
 
-static void expect(int id, const char *what, long r, long want_r, int want_e)
-{
-    int e = errno;
-    bool ok = r == want_r && (want_r != -1 || e == want_e);
-    printf("%s %d %s: r=%ld errno=%s\n", ok ? "ok" : "FAIL", id, what, r,
-           r < 0 ? strerror(e) : "-");
-    if (!ok && !first_fail)
-        first_fail = id;
-}
+
 
 /* A connection to the echo server on port. In realtime mode the server may not listen yet
  * (its program starts on the wall clock): a refused attempt is tried again a little later. */

@@ -30,26 +30,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static int first_fail;
+#include "expect.h"
 
-/* BAD, hidden from the compiler (it would refuse the calls at build time) */
-static void *bad(void)
-{
-    void *p = (void *)1;
-    __asm__("" : "+r"(p));
-    return p;
-}
-#define BAD bad()
 
-/* One check: the call returned want_r with errno want_e (when want_r is -1). */
-static void expect(int id, const char *what, long r, long want_r, int want_e)
-{
-    int e = errno;
-    bool ok = r == want_r && (want_r != -1 || e == want_e);
-    printf("%s %d %s: r=%ld errno=%s\n", ok ? "ok" : "FAIL", id, what, r, r < 0 ? strerror(e) : "-");
-    if (!ok && !first_fail)
-        first_fail = id;
-}
+
 
 static void hex(const char *label, const unsigned char *b, size_t n)
 {

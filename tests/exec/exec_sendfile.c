@@ -34,6 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "expect.h"
+
 #define FILE_SIZE (1024 * 1024)
 #define QSIZE 100000
 #define QHOLDS (QSIZE - 1)
@@ -43,17 +45,7 @@ static unsigned char pat(size_t i)
     return (unsigned char)(i * 7 + i / 251 + 3);
 }
 
-static int first_fail;
 
-static void expect(int id, const char *what, long r, long want_r, int want_e)
-{
-    int e = errno;
-    bool ok = r == want_r && (want_r != -1 || e == want_e);
-    printf("%s %d %s: r=%ld errno=%s\n", ok ? "ok" : "FAIL", id, what, r,
-           r < 0 ? strerror(e) : "-");
-    if (!ok && !first_fail)
-        first_fail = id;
-}
 
 static void set_qsize(int s)
 {
