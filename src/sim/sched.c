@@ -891,6 +891,9 @@ bool sim_signal_pending(void)
 
 int sim_signal_take(sim_thread *t)
 {
+    /* every exec reply asks: a plain load first keeps the usual "none" free of a locked op */
+    if (!__atomic_load_n(&t->sig_pending, __ATOMIC_ACQUIRE))
+        return 0;
     return __atomic_exchange_n(&t->sig_pending, 0, __ATOMIC_ACQ_REL);
 }
 
