@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "expect.h"
+#include "exec/expect.h"
 
 
 

@@ -30,7 +30,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include "expect.h"
+#include "exec/expect.h"
 
 
 

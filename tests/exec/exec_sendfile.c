@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "expect.h"
+#include "exec/expect.h"
 
 #define FILE_SIZE (1024 * 1024)
 #define QSIZE 100000

@@ -30,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "expect.h"
+#include "exec/expect.h"
 
 static bool realtime;
 static volatile sig_atomic_t usr1;
