@@ -521,7 +521,8 @@ static void take_moved(struct exec_chan *c)
     uint32_t seq = __atomic_load_n(&a->mv_seq, __ATOMIC_ACQUIRE);
     if (seq == __atomic_load_n(&a->mv_ack, __ATOMIC_RELAXED))
         return;
-    vmcisim_sock_moved(a->mv_fd, a->mv_sent != 0, (size_t)a->mv_n);
+    uint32_t how = a->mv_sent;
+    vmcisim_sock_moved(a->mv_fd, (how & XP_MV_SENT) != 0, (how & XP_MV_EDGE) != 0, (size_t)a->mv_n);
     __atomic_store_n(&a->mv_ack, seq, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&a->mv_sleeping, __ATOMIC_SEQ_CST))
         syscall(SYS_futex, &a->mv_ack, FUTEX_WAKE, 1, NULL, NULL, 0);

@@ -101,8 +101,10 @@ int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
     c->a->a[2] = has_event;
     memcpy(c->a->data, &e, sizeof e);
     int r = (int)ep_call(c, epfd);
-    if (r == 0 && op == EPOLL_CTL_ADD)
+    if (r == 0 && op == EPOLL_CTL_ADD) {
         set(epfd, EP_VSOCK);
+        pl_fast_epoll_member(c);
+    }
     return r;
 }
 

@@ -19,8 +19,9 @@
 #include <stdint.h>
 
 #define XP_MAGIC 0x76736d78u          /* "xmsv": the area is a channel of this version */
-#define XP_VERSION 6u /* 2: futex doorbell; 3: direct copies; 4: waits in ns; 5: epoll sets
-                         are the world's (XP_EPOLL_*); 6: signals (sig, XP_ITIMER) */
+#define XP_VERSION 7u /* 2: futex doorbell; 3: direct copies; 4: waits in ns; 5: epoll sets
+                         are the world's (XP_EPOLL_*); 6: signals (sig, XP_ITIMER);
+                         7: a move says whether it was an edge (XP_MV_EDGE) */
 #define XP_ENV_FD "VMCISIM_EXEC_FD"   /* "SOCKFD,MEMFD" of the main thread's channel */
 #define XP_ENV_PID "VMCISIM_EXEC_PID" /* the pid the world forked: a grandchild is not ours */
 #define XP_DATA_MAX (1u << 20)        /* payload staging per thread */
@@ -128,6 +129,11 @@ enum xp_call { XP_CALL_SEND, XP_CALL_SENDTO, XP_CALL_WRITE, XP_CALL_MSG };
 
 /* req_seq's step for a posted move (see mv_seq): above the requests' 16 bits. */
 #define XP_RING_MOVED 0x10000u
+/* mv_sent's bits: the program enqueued (else it dequeued); and the move took the queue out of
+ * the empty (full) state, judged after the copy: the world sends WROTE (READ's window) for it
+ * even when the queue looks otherwise by the time the proxy takes the move. */
+#define XP_MV_SENT 1u
+#define XP_MV_EDGE 2u
 #define XP_RING_REQUESTS 0xffffu
 
 /* The area of one channel. The world writes `now_ns` with every reply so that the child reads
@@ -164,7 +170,7 @@ struct xp_area {
      * mv_ack = mv_seq (waking the child if it waits to post the next one). */
     uint32_t mv_seq, mv_ack, mv_sleeping;
     int32_t mv_fd;
-    uint32_t mv_sent;
+    uint32_t mv_sent;      /* XP_MV_*: */
     uint32_t mv_pad;
     uint64_t mv_n;
     uint32_t rep_sock;     /* the reply's descriptors wait on the socket */

@@ -337,7 +337,7 @@ static bool sleeper_on(unsigned char *h, int cons)
 /* Tell the world of a move (w's socket, n bytes, sent or received), without waiting for it
  * (exec_proto.h, mv_*): the thread's proxy takes it before the thread's next request. Only the
  * previous move must have been taken; it almost always was. */
-static void moved(struct pl_chan *c, int w, bool sent, size_t n)
+static void moved(struct pl_chan *c, int w, bool sent, bool edge, size_t n)
 {
     struct xp_area *a = c->a;
     uint32_t seq = a->mv_seq; /* only this thread writes it */
@@ -346,7 +346,7 @@ static void moved(struct pl_chan *c, int w, bool sent, size_t n)
         if (!xp_await(&a->mv_ack, &a->mv_sleeping, ack, 50))
             pl_world_check(c);
     a->mv_fd = w;
-    a->mv_sent = sent;
+    a->mv_sent = (sent ? XP_MV_SENT : 0) | (edge ? XP_MV_EDGE : 0);
     a->mv_n = n;
     __atomic_store_n(&a->mv_seq, seq + 1, __ATOMIC_RELEASE);
     xp_ring_by(&a->req_seq, &a->req_sleeping, XP_RING_MOVED);
@@ -405,6 +405,25 @@ static int64_t settle(unsigned char *gate_hdr, int cons, uint64_t *tailp, uint64
     }
 }
 
+/* Whether a move of n bytes that left our pointer at `mine` and found the other at `other` (read
+ * after the publication and its fence) took the queue out of the empty state (send: the peer
+ * gets WROTE) or the full one (receive: READ), as Linux judges it after the copy
+ * (vmci_transport_notify_qstate.c: the bytes ready are exactly the bytes written). Judged from
+ * what the move saw before its copy instead, a peer that emptied the queue during the copy and
+ * then waited in a poll (which sleeps on the notification, not on the doorbell) never heard of
+ * these bytes: socat stalled mid-transfer. Judged after, either the peer's wait saw the bytes
+ * (its AWAY count went up before it looked at the ring; our fence comes before we read both)
+ * or we see the queue holding at most our bytes. Only ours or fewer: the peer may have taken
+ * some of them already, which it only does awake. A corrupt header: an edge, to be safe. */
+static bool at_edge(bool send, size_t n, uint64_t mine, uint64_t other, uint64_t size)
+{
+    int64_t used = send ? ring_used(mine, other, size) : ring_used(other, mine, size);
+    if (used < 0)
+        return true;
+    uint64_t left = send ? (uint64_t)used : size - 1 - (uint64_t)used;
+    return left <= n;
+}
+
 /* One move through w's mapped queue: a send into the produce queue, or a receive out of the
  * consume queue. Our side of the queue is PROD to send and CONS to receive; the pointer we move
  * is the produce queue's tail (send) or its head, which lives in our produce queue's header
@@ -423,7 +442,7 @@ static size_t move(struct pl_chan *c, int w, void *buf, size_t len, int flags, b
     uint64_t *mine = send ? tailp : headp;
     int *lk = send ? &m->tx_lock : &m->rx_lock, *in_world = send ? &m->tx_world : &m->rx_world;
     size_t n = 0;
-    bool notify = false;
+    bool notify = false, edge = false;
     if (!__atomic_exchange_n(lk, 1, __ATOMIC_SEQ_CST)) {
         uint32_t gate = gate_of(q, side);
         if ((gate & QP_GATE_OPEN) && __atomic_load_n(in_world, __ATOMIC_SEQ_CST) == 0) {
@@ -447,8 +466,8 @@ static size_t move(struct pl_chan *c, int w, void *buf, size_t len, int flags, b
                     uint64_t to = at + n;
                     __atomic_store_n(mine, to >= size ? to - size : to, __ATOMIC_RELEASE);
                     __atomic_thread_fence(__ATOMIC_SEQ_CST); /* against a sleeper's arm */
-                    /* the queue was empty (send: WROTE) or full (receive: READ) before */
-                    bool edge = send ? used == 0 : (uint64_t)used == size - 1;
+                    edge = at_edge(send, n, to >= size ? to - size : to,
+                                   __atomic_load_n(send ? headp : tailp, __ATOMIC_ACQUIRE), size);
                     notify = (edge && peer_may_wait(q, !side)) || (gate & QP_GATE_NOTIFY) ||
                              sleeper_on(q, side);
                 }
@@ -463,7 +482,7 @@ static size_t move(struct pl_chan *c, int w, void *buf, size_t len, int flags, b
     }
     if (notify) {
         count(&st_told, 1);
-        moved(c, w, send, n);
+        moved(c, w, send, edge, n);
     }
     return n;
 }
@@ -546,4 +565,17 @@ void pl_fast_away_end(void *token)
 {
     if (token)
         waiting(-1);
+}
+
+/* Once for the program's life: one waiter that never leaves. In Linux an epoll set hears of an
+ * arrival by the socket's wake-up whether or not a thread sleeps in epoll_wait, and an
+ * edge-triggered member reports only what it heard: a notification skipped because nobody
+ * was waiting at that moment (AWAY 0) left such a member silent for good, and a later
+ * epoll_wait slept past the echo it was waiting for (exec_epoll, realtime). Coarse, as
+ * `waiting` is: a program that puts a vsock in an epoll set has every edge told. */
+void pl_fast_epoll_member(struct pl_chan *c)
+{
+    static int once;
+    if (c->a->realtime && !__atomic_exchange_n(&once, 1, __ATOMIC_ACQ_REL))
+        waiting(1);
 }

@@ -113,6 +113,10 @@ void pl_fast_world_end(void *token);
  * waited on, so the other ends tell the world of their moves meanwhile. Token for the end. */
 void *pl_fast_away_begin(struct pl_chan *c);
 void pl_fast_away_end(void *token);
+/* A vsock descriptor joined one of the program's epoll sets: from then on the other ends tell
+ * the world of every edge, waiting or not (an edge-triggered member hears of an arrival only
+ * by its notification, even when no thread was in epoll_wait as it came). */
+void pl_fast_epoll_member(struct pl_chan *c);
 /* World descriptor w is closed: its map goes with its last descriptor. */
 void pl_fast_forget(int w);
 

@@ -31,7 +31,7 @@ int vmcisim_sock_share(int fd, int fds[2], uint64_t sizes[2], uint32_t *id)
     return (int)call_end(&c, "share", fd, rc);
 }
 
-int vmcisim_sock_moved(int fd, bool sent, size_t n)
+int vmcisim_sock_moved(int fd, bool sent, bool edge, size_t n)
 {
     struct call c;
     long rc = call_begin(&c);
@@ -41,7 +41,7 @@ int vmcisim_sock_moved(int fd, bool sent, size_t n)
     if (!sk)
         rc = lookup_err(&c);
     else if (sk->type == SOCK_STREAM && sk->transport && sk->transport->stream_moved)
-        sk->transport->stream_moved(sk, sent, n);
+        sk->transport->stream_moved(sk, sent, edge, n);
     return (int)call_end(&c, sent ? "sent" : "received", fd, rc);
 }
 

@@ -17,7 +17,7 @@
 int vmcisim_sock_share(int fd, int fds[2], uint64_t sizes[2], uint32_t *id);
 /* The program enqueued (sent) or dequeued n bytes itself: the doorbell, then the notification
  * an in-process call would send (vmci-semantics.md §4.7). 0 or -1 with errno. */
-int vmcisim_sock_moved(int fd, bool sent, size_t n);
+int vmcisim_sock_moved(int fd, bool sent, bool edge, size_t n);
 /* Look at the socket's gates again (after a call that may have changed its state). */
 void vmcisim_sock_gate(int fd);
 

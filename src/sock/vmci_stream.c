@@ -974,8 +974,10 @@ static int st_share(struct vsock *sk, int fds[2], uint64_t sizes[2])
 }
 
 /* The program moved n bytes itself (it enqueued: sent; else it dequeued): what st_enqueue and
- * st_dequeue do after their copy, the doorbell first. */
-static void st_moved(struct vsock *sk, bool sent, size_t n)
+ * st_dequeue do after their copy, the doorbell first. Edge: the program saw, right after its
+ * copy, the queue hold only its bytes (free only its room); the queue as it is now may say
+ * otherwise (the program moved more since), and the peer still waits for this WROTE (READ). */
+static void st_moved(struct vsock *sk, bool sent, bool edge, size_t n)
 {
     struct vst_sock *t = T(sk);
     if (!t->qp || n == 0)
@@ -983,14 +985,15 @@ static void st_moved(struct vsock *sk, bool sent, size_t n)
     vmci_qpair_ring(t->qp, sent);
     if (sent) {
         int64_t ready = vmci_qpair_produce_buf_ready(t->qp);
-        if (ready == (int64_t)n || (t->peer_waiting_for && (uint64_t)ready >= t->peer_waiting_for)) {
+        if (edge || ready == (int64_t)n ||
+            (t->peer_waiting_for && (uint64_t)ready >= t->peer_waiting_for)) {
             t->peer_waiting_for = 0;
             struct pkt_args a = {0};
             sk_send(sk, VST_PKT_WROTE, &a);
         }
     } else {
         int64_t free_space = vmci_qpair_consume_free_space(t->qp);
-        if (free_space == (int64_t)n)
+        if (edge || free_space == (int64_t)n)
             t->peer_waiting_write = true;
         if (window_allows_read(t, free_space))
             send_read(sk);

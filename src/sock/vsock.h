@@ -95,7 +95,7 @@ struct vsock_transport {
      * moved n bytes (sent, or received), do what follows a copy; gate: the socket's state may
      * have changed, open or close the gates (vsock_wake calls it before it wakes anyone). */
     int (*stream_share)(struct vsock *sk, int fds[2], uint64_t sizes[2]);
-    void (*stream_moved)(struct vsock *sk, bool sent, size_t n);
+    void (*stream_moved)(struct vsock *sk, bool sent, bool edge, size_t n);
     void (*stream_gate)(struct vsock *sk);
     /* datagram */
     int (*dgram_bind)(struct vsock *sk, struct sockaddr_vm *addr);

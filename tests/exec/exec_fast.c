@@ -14,6 +14,11 @@
  *                       a receive into a bad buffer (EFAULT) after which the answer is still
  *                       queued and read whole; shutdown(SHUT_WR) then send (EPIPE: the gate
  *                       closed); after the sink's close, end of file.
+ *   `pollsink PORT BYTES`, `pollsource CID PORT BYTES`
+ *                       non-blocking ends that wait in poll() whenever their call would
+ *                       block: the reader empties the queue at each read, the writer fills it;
+ *                       each counts the waits that ran to their 2 s timeout with the socket
+ *                       ready (a lost wake-up; none may happen) and checks every byte.
  *   `segv CID PORT`     moves a byte through the fast path (its fault handler is in place
  *                       from then on), then installs its own SIGSEGV handler and faults: the
  *                       handler runs (exit 42). `segvdfl CID PORT`: the same without a handler
@@ -25,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vm_sockets.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define BAD ((void *)1)
@@ -189,6 +196,158 @@ static int source(unsigned cid, unsigned port, unsigned long long bytes)
     return first_fail;
 }
 
+/* ---- poll-driven ends: lost wake-ups ----------------------------------------------------- */
+
+/* A wait that ran out while the socket was ready is a lost wake-up: the other end's move never
+ * told the world, whose poll sleeps on notifications (fast.c, at_edge). A poll that runs to its
+ * timeout looks at the socket once more and may then say "ready" (what it would have said at
+ * once had it been woken): so a wait counts as lost when it lasted the whole timeout and the
+ * socket was ready at its end (poll said so, or the call then went through). The other end
+ * never pauses for anything like this long, so a full-length wait does not happen otherwise. */
+#define POLL_MS 2000
+
+static int vs_accept(unsigned port)
+{
+    int l = socket(AF_VSOCK, SOCK_STREAM, 0);
+    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
+    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0)
+        return -1;
+    int s = accept(l, NULL, NULL);
+    close(l);
+    return s;
+}
+
+static int vs_connect(unsigned cid, unsigned port)
+{
+    for (int i = 0; i < 2000; i++) {
+        int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
+        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
+            return s;
+        close(s);
+        usleep(1000); /* the other end is not listening yet */
+    }
+    return -1;
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Waits for ev on s: 1 ready, 0 timed out, -1 error. */
+/* Waits for ev on s: 1 ready, 0 not ready after the whole timeout, -1 error. *full: the wait
+ * lasted the whole timeout (ready or not). */
+static int wait_for(int s, short ev, bool *full)
+{
+    struct pollfd p = {.fd = s, .events = ev};
+    double t0 = now_s();
+    int r = poll(&p, 1, POLL_MS);
+    *full = now_s() - t0 >= (POLL_MS - 10) / 1000.0;
+    return r < 0 ? -1 : r > 0 && (p.revents & ev) ? 1 : r == 0 ? 0 : -1;
+}
+
+/* `pollsink PORT BYTES`: non-blocking; poll for POLLIN, then read all that is queued (the queue
+ * empties at every read, and the reader is back in poll at once). */
+static int pollsink(unsigned port, unsigned long long bytes)
+{
+    int s = vs_accept(port);
+    if (s < 0 || fcntl(s, F_SETFL, O_NONBLOCK) != 0)
+        return 20;
+    unsigned char *buf = malloc(QUEUE);
+    unsigned long long got = 0, lost = 0, waits = 0, timeouts = 0;
+    while (buf && got < bytes) {
+        ssize_t n = read(s, buf, QUEUE);
+        if (n < 0 && errno == EAGAIN) {
+            bool full;
+            int w = wait_for(s, POLLIN, &full);
+            waits++;
+            if (w < 0)
+                return 21;
+            timeouts += full;
+            n = read(s, buf, QUEUE);
+            if (full && n > 0)
+                lost++;
+            if (n < 0 && errno == EAGAIN)
+                continue;
+        }
+        if (n <= 0) {
+            printf("FAIL pollsink: read %zd errno %d at %llu\n", n, errno, got);
+            return 22;
+        }
+        for (ssize_t i = 0; i < n; i++)
+            if (buf[i] != pat(got + (unsigned long long)i)) {
+                printf("FAIL pollsink: byte %llu is %u\n", got + (unsigned long long)i, buf[i]);
+                return 23;
+            }
+        got += (unsigned long long)n;
+    }
+    printf("pollsink: %llu bytes in order, %llu lost wake-ups\n", got, lost);
+    /* The source closes only after reading this, and the sink only after the source's close:
+     * a guest's close drops what the host has not read yet (vmci-semantics.md §2.12), and
+     * either end may be the guest. */
+    int fl = fcntl(s, F_GETFL);
+    char eof;
+    if (fcntl(s, F_SETFL, fl & ~O_NONBLOCK) != 0 || write(s, "ok", 2) != 2 ||
+        read(s, &eof, 1) != 0)
+        return 25;
+    fprintf(stderr, "pollsink: %llu waits, %llu ran to the timeout\n", waits, timeouts);
+    close(s);
+    return lost ? 24 : 0;
+}
+
+/* `pollsource CID PORT BYTES`: non-blocking; writes of varying sizes until the queue is full,
+ * then poll for POLLOUT (room comes back as the reader empties it). */
+static int pollsource(unsigned cid, unsigned port, unsigned long long bytes)
+{
+    int s = vs_connect(cid, port);
+    if (s < 0 || fcntl(s, F_SETFL, O_NONBLOCK) != 0)
+        return 30;
+    unsigned char *buf = malloc(3 * QUEUE);
+    unsigned long long sent = 0, lost = 0, waits = 0, timeouts = 0;
+    for (unsigned k = 0; buf && sent < bytes; k++) {
+        size_t n = size_at(k);
+        if (n > bytes - sent)
+            n = (size_t)(bytes - sent);
+        for (size_t i = 0; i < n; i++)
+            buf[i] = pat(sent + i);
+        ssize_t r = write(s, buf, n);
+        if (r < 0 && errno == EAGAIN) {
+            bool full;
+            int w = wait_for(s, POLLOUT, &full);
+            if (w < 0)
+                return 31;
+            waits++;
+            timeouts += full;
+            r = write(s, buf, n);
+            if (full && r > 0)
+                lost++;
+            if (r < 0 && errno == EAGAIN) {
+                k--; /* the same size again */
+                continue;
+            }
+        }
+        if (r <= 0) {
+            printf("FAIL pollsource: write %zd errno %d at %llu\n", r, errno, sent);
+            return 32;
+        }
+        sent += (unsigned long long)r;
+        if ((size_t)r < n)
+            k--; /* the rest of this size next (its pattern is recomputed from `sent`) */
+    }
+    printf("pollsource: %llu bytes sent, %llu lost wake-ups\n", sent, lost);
+    char ok[2];
+    int fl = fcntl(s, F_GETFL);
+    if (fcntl(s, F_SETFL, fl & ~O_NONBLOCK) != 0 || recv(s, ok, 2, MSG_WAITALL) != 2 ||
+        memcmp(ok, "ok", 2) != 0)
+        return 34;
+    fprintf(stderr, "pollsource: %llu waits, %llu ran to the timeout\n", waits, timeouts);
+    close(s);
+    return lost ? 33 : 0;
+}
+
 static void on_segv(int sig)
 {
     static const char m[] = "the program's own SIGSEGV handler ran\n";
@@ -234,9 +393,14 @@ int main(int argc, char **argv)
     if (argc == 5 && !strcmp(argv[1], "source"))
         return source((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
                       strtoull(argv[4], NULL, 10));
+    if (argc == 4 && !strcmp(argv[1], "pollsink"))
+        return pollsink((unsigned)atoi(argv[2]), strtoull(argv[3], NULL, 10));
+    if (argc == 5 && !strcmp(argv[1], "pollsource"))
+        return pollsource((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]),
+                          strtoull(argv[4], NULL, 10));
     if (argc == 4 && (!strcmp(argv[1], "segv") || !strcmp(argv[1], "segvdfl")))
         return segv((unsigned)atoi(argv[2]), (unsigned)atoi(argv[3]), argv[1][4] == 0);
     fprintf(stderr, "usage: exec_fast sink PORT BYTES | source CID PORT BYTES | "
-                    "segv|segvdfl CID PORT\n");
+                    "pollsink PORT BYTES | pollsource CID PORT BYTES | segv|segvdfl CID PORT\n");
     return 2;
 }
