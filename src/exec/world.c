@@ -102,12 +102,11 @@ void exec_world_add(vmcisim *sim, struct exec_proc *p, struct exec_chan *c)
     if (p) {
         p->next = w->procs;
         w->procs = p;
-        /* realtime: queues from now on in memory the programs can map (src/preload/fast.c).
-         * Opt-in (VMCISIM_EXEC_MAP=1) until an intermittent lost wake-up is found: a realtime
-         * socat transfer stalled once mid-stream, and an epoll wait once missed an echo, both
-         * with mapped queues (docs/exec-protocol.md, limits). */
+        /* realtime: queues from now on in memory the programs can map (src/preload/fast.c);
+         * VMCISIM_EXEC_MAP=0 keeps them the world's own (every byte then goes by a call into
+         * the world: to tell a fast-path problem from another one). */
         const char *map = getenv("VMCISIM_EXEC_MAP");
-        if (sim_is_realtime(sim) && map && strcmp(map, "1") == 0)
+        if (sim_is_realtime(sim) && !(map && strcmp(map, "0") == 0))
             sim_share_queues(sim);
     }
     if (c) {
