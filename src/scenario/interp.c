@@ -552,6 +552,33 @@ static void judge_stuck(struct scen_run *run, int rc)
     scen_fail(run, stuck ? stuck->cur_line : 1, exp, got, stuck ? stuck->name : "timeline");
 }
 
+/* Realtime: the wall clock does not wait for a stuck process, so at the limit the processes
+ * still running are ended where they stand (as serve's interruption does) and vmcisim_run
+ * returns; the run then fails on its limit instead of running until an outside timeout. On
+ * the host's kernel worker, a daemon: a run that ends first never fires it. Deterministic mode
+ * needs none: time there moves only when every thread waits, and the limit is judged at the
+ * end. */
+static void limit_reached(sim_timer *t)
+{
+    struct scen_run *run = (struct scen_run *)((char *)t - offsetof(struct scen_run, limit_timer));
+    for (size_t i = 0; i < run->ninst && !run->limit_stuck; i++)
+        if (!__atomic_load_n(&run->inst[i].ended, __ATOMIC_SEQ_CST) && !run->inst[i].proc->daemon)
+            run->limit_stuck = (int)i + 1;
+    /* a loop's timer runs inside the world: the _locked calls */
+    sim_trace(run->sim, "limit", "reached: ending the processes still running");
+    sim_kill_other_procs_locked(run->sim);
+}
+
+static void arm_limit(struct scen_run *run)
+{
+    if (!sim_is_realtime(run->sim) || (run->opts->serve && !run->opts->serve_until_done))
+        return; /* a serve session runs until it is stopped (docs/bridge.md) */
+    sim_enter(run->sim);
+    sim_timer_init(&run->limit_timer, limit_reached);
+    sim_timer_arm(run->vms[SCEN_HOST_VM]->kworker, &run->limit_timer, run->sc->limit_ns + 1000000);
+    sim_leave(run->sim);
+}
+
 /* A run that ended past its limit fails even when every process finished (docs/scenarios.md,
  * `limit`): e.g. a process that slept through it. */
 static void judge_limit(struct scen_run *run)
@@ -560,6 +587,13 @@ static void judge_limit(struct scen_run *run)
     snprintf(exp, sizeof exp, "the run to end within the limit of %.3fs",
              (double)run->sc->limit_ns / 1e9);
     snprintf(got, sizeof got, "simulated time %.9fs", (double)scen_now(run) / 1e9);
+    if (run->limit_stuck) { /* realtime: name the process the limit ended, where it stood */
+        struct scen_inst *in = &run->inst[run->limit_stuck - 1];
+        char got2[64 + sizeof in->name + 40];
+        snprintf(got2, sizeof got2, "%s, with %s still running (ended there)", got, in->name);
+        scen_fail(run, in->cur_line ? in->cur_line : 1, exp, got2, in->name);
+        return;
+    }
     scen_fail(run, run->sc->limit_line ? run->sc->limit_line : 1, exp, got, "limit");
 }
 
@@ -773,6 +807,7 @@ int scen_run(const struct scen_script *sc, const struct scen_run_opts *o, struct
                                   "vmcisim serve)", "a deterministic run", NULL);
     }
     if (!run.failed && scen_serve_setup(&run) == 0 && spawn_all(&run, &tl) == 0) {
+        arm_limit(&run);
         int rc = vmcisim_run(run.sim);
         scen_serve_stop(&run);
         res->interrupted = __atomic_load_n(&run.interrupted, __ATOMIC_SEQ_CST);

@@ -96,6 +96,8 @@ struct scen_run {
     size_t nbridges;
     int ctl_fd;                  /* the control socket's listener, or -1 */
     int interrupted;             /* atomic: serve ended by its stop descriptor (a signal) */
+    sim_timer limit_timer;       /* realtime: at the limit, ends the processes still running */
+    int limit_stuck;             /* realtime: the first process it ended (instance + 1), or 0 */
     const char *artifacts;       /* exec: where programs' stdout/stderr go, or NULL */
 };
 

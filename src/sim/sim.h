@@ -362,6 +362,8 @@ void sim_kill_thread(sim_thread *t);    /* ends t where it stands; t != caller *
 /* Realtime, from a simulated thread: ends every other process thread where it stands, so that
  * vmcisim_run returns (vmcisim serve, interrupted). */
 void sim_kill_other_procs(vmcisim *sim);
+/* The same from inside the world (a loop's timer callback, which runs with the world held). */
+void sim_kill_other_procs_locked(vmcisim *sim);
 void sim_unwind_self(void) __attribute__((noreturn));
 /* Idle waits (deterministic mode). A thread that polls in timed waits only to re-check state
  * that other threads change (a scenario `wait` for a mark) declares it between sim_idle_begin

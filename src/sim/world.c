@@ -638,16 +638,21 @@ int vmcisim_vm_fault_tolerance(vmcisim_vm *vm, int on)
     return 0;
 }
 
-void sim_kill_other_procs(vmcisim *sim)
+void sim_kill_other_procs_locked(vmcisim *sim)
 {
     sim_thread *self = sim_self();
     assert(sim->realtime && self && self->sim == sim);
-    sim_enter(sim);
     for (size_t i = 0; i < sim->nthreads; i++) {
         sim_thread *t = sim->threads[i];
         if (t != self && t->proc && !t->daemon)
             sim_kill_thread(t);
     }
+}
+
+void sim_kill_other_procs(vmcisim *sim)
+{
+    sim_enter(sim);
+    sim_kill_other_procs_locked(sim);
     sim_leave(sim);
 }
 

@@ -103,6 +103,20 @@ done
 check "segv: the program's own handler ran (and saw SIG_DFL as the previous action)" \
   'grep -qx "the program'"'"'s own SIGSEGV handler ran" $tmp/a_segv/segv.vmcis.seed1/sg.stdout'
 
+# a realtime run past its limit: the world ends what still runs there and names it (a stuck
+# realtime run used to go on until an outside timeout; the 120 s guard turns that into a failure)
+cat >"$tmp/limit.vmcis" <<EOS
+scenario "exec: a realtime run past its limit"
+realtime
+limit 1s
+vm guest
+exec srv on host root "$echo_prog server 7102"
+check srv.status == 0
+EOS
+timeout 120 "$bin" run "$tmp/limit.vmcis" >"$tmp/limit.txt"; rc=$?
+check "past the limit: the run fails (status 1), naming the server ended at its line" \
+  '[ $rc -eq 1 ] && grep -q "^FAIL .*limit.vmcis:5: expected the run to end within the limit of 1.000s, got simulated time 1\.[0-9]*s, with srv still running (ended there) (srv)" "$tmp/limit.txt"'
+
 if [ $fails -ne 0 ]; then
     for f in "$tmp"/*.txt; do echo "== $f"; cat "$f"; done
     for f in "$tmp"/a_*/*/*; do echo "== $f"; tail -5 "$f"; done
