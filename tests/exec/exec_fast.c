@@ -67,13 +67,35 @@ static size_t size_at(unsigned k)
     return sizes[k % (sizeof sizes / sizeof sizes[0])];
 }
 
-static int sink(unsigned port, unsigned long long bytes)
+/* The one connection of a test: accepted on PORT (-1 on failure). */
+static int vs_accept(unsigned port)
 {
     int l = socket(AF_VSOCK, SOCK_STREAM, 0);
     struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
     if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0)
-        return 10;
+        return -1;
     int s = accept(l, NULL, NULL);
+    close(l);
+    return s;
+}
+
+/* Connected to CID:PORT, retried while the other end is not listening yet (-1). */
+static int vs_connect(unsigned cid, unsigned port)
+{
+    for (int i = 0; i < 2000; i++) {
+        int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
+        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
+            return s;
+        close(s);
+        usleep(1000); /* the other end is not listening yet */
+    }
+    return -1;
+}
+
+static int sink(unsigned port, unsigned long long bytes)
+{
+    int s = vs_accept(port);
     if (s < 0)
         return 11;
     unsigned char *buf = malloc(3 * QUEUE);
@@ -102,7 +124,6 @@ static int sink(unsigned port, unsigned long long bytes)
     ssize_t e = read(s, &b, 1);
     printf("sink: then %s\n", e == 0 ? "end of file" : "something else");
     close(s);
-    close(l);
     return e == 0 ? 0 : 15;
 }
 
@@ -147,16 +168,7 @@ static void *write_turns(void *arg)
 
 static int source(unsigned cid, unsigned port, unsigned long long bytes)
 {
-    int s = -1;
-    for (int i = 0; i < 2000; i++) {
-        s = socket(AF_VSOCK, SOCK_STREAM, 0);
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
-        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
-            break;
-        close(s);
-        s = -1;
-        usleep(1000); /* the sink is not listening yet */
-    }
+    int s = vs_connect(cid, port);
     expect(1, "connect", s >= 0 ? 0 : -1, 0, 0);
     if (s < 0)
         return first_fail;
@@ -205,30 +217,6 @@ static int source(unsigned cid, unsigned port, unsigned long long bytes)
  * socket was ready at its end (poll said so, or the call then went through). The other end
  * never pauses for anything like this long, so a full-length wait does not happen otherwise. */
 #define POLL_MS 2000
-
-static int vs_accept(unsigned port)
-{
-    int l = socket(AF_VSOCK, SOCK_STREAM, 0);
-    struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = VMADDR_CID_ANY};
-    if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof a) != 0 || listen(l, 1) != 0)
-        return -1;
-    int s = accept(l, NULL, NULL);
-    close(l);
-    return s;
-}
-
-static int vs_connect(unsigned cid, unsigned port)
-{
-    for (int i = 0; i < 2000; i++) {
-        int s = socket(AF_VSOCK, SOCK_STREAM, 0);
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
-        if (connect(s, (struct sockaddr *)&a, sizeof a) == 0)
-            return s;
-        close(s);
-        usleep(1000); /* the other end is not listening yet */
-    }
-    return -1;
-}
 
 static double now_s(void)
 {
@@ -358,16 +346,7 @@ static void on_segv(int sig)
 
 static int segv(unsigned cid, unsigned port, bool own)
 {
-    int s = -1;
-    for (int i = 0; i < 2000 && s < 0; i++) {
-        s = socket(AF_VSOCK, SOCK_STREAM, 0);
-        struct sockaddr_vm a = {.svm_family = AF_VSOCK, .svm_port = port, .svm_cid = cid};
-        if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
-            close(s);
-            s = -1;
-            usleep(1000);
-        }
-    }
+    int s = vs_connect(cid, port);
     if (s < 0 || send(s, "a", 1, 0) != 1 || send(s, BAD, 1, 0) != -1 || errno != EFAULT)
         return 20;
     if (own) {
